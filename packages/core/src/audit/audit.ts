@@ -1,0 +1,124 @@
+import { createHash } from "node:crypto";
+import { canonicalize } from "json-canonicalize";
+import type { Db } from "../db/prisma";
+
+/** What happened, by whom, to what. */
+export interface AuditEntryInput {
+  organizationId: string;
+  actorType: "user" | "api_key" | "system";
+  actorId: string | null;
+  action: string;
+  targetType?: string | null;
+  targetId?: string | null;
+  requestId?: string | null;
+  ip?: string | null;
+  /** Before/after values and anything else worth keeping. Must not hold secrets. */
+  data?: Record<string, unknown>;
+}
+
+/** Hash of the first entry's predecessor in every organization's chain. */
+export const GENESIS_HASH = "0".repeat(64);
+
+interface HashedFields {
+  organizationId: string;
+  seq: bigint;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  requestId: string | null;
+  ip: string | null;
+  data: unknown;
+  createdAt: Date;
+}
+
+/** sha256(prevHash + canonical JSON of the entry), hex. */
+export function entryHash(prevHash: string, e: HashedFields): string {
+  const canonical = canonicalize({
+    organizationId: e.organizationId,
+    seq: e.seq.toString(),
+    actorType: e.actorType,
+    actorId: e.actorId,
+    action: e.action,
+    targetType: e.targetType,
+    targetId: e.targetId,
+    requestId: e.requestId,
+    ip: e.ip,
+    data: e.data,
+    createdAt: e.createdAt.toISOString(),
+  });
+  return createHash("sha256").update(prevHash).update(canonical).digest("hex");
+}
+
+/**
+ * Appends an entry to the organization's chain. Call it inside the transaction of the change
+ * it records: a transaction-scoped advisory lock serializes writers of one organization, so
+ * the chain never forks, and a rolled-back change leaves no entry behind.
+ */
+export async function writeAudit(tx: Db, input: AuditEntryInput): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`audit:${input.organizationId}`}, 0))`;
+  const last = await tx.auditLog.findFirst({
+    where: { organizationId: input.organizationId },
+    orderBy: { seq: "desc" },
+    select: { seq: true, hash: true },
+  });
+  const fields: HashedFields = {
+    organizationId: input.organizationId,
+    seq: (last?.seq ?? 0n) + 1n,
+    actorType: input.actorType,
+    actorId: input.actorId,
+    action: input.action,
+    targetType: input.targetType ?? null,
+    targetId: input.targetId ?? null,
+    requestId: input.requestId ?? null,
+    ip: input.ip ?? null,
+    // What PostgreSQL will give back (jsonb drops undefined, keeps JSON values).
+    data: JSON.parse(JSON.stringify(input.data ?? {})),
+    createdAt: new Date(),
+  };
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  await tx.auditLog.create({
+    data: { ...fields, data: fields.data as object, prevHash, hash: entryHash(prevHash, fields) },
+  });
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  /** First entry whose stored hash or link does not match, if any. */
+  firstBadSeq: string | null;
+  reason: string | null;
+}
+
+/** Recomputes an organization's chain from the start and reports the first broken link. */
+export async function verifyAuditChain(db: Db, organizationId: string): Promise<AuditVerification> {
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1n;
+  let entries = 0;
+  let cursor: bigint | undefined;
+  for (;;) {
+    const rows = await db.auditLog.findMany({
+      where: { organizationId, ...(cursor !== undefined ? { seq: { gt: cursor } } : {}) },
+      orderBy: { seq: "asc" },
+      take: 1000,
+    });
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const bad = (reason: string): AuditVerification => ({
+        ok: false,
+        entries,
+        firstBadSeq: row.seq.toString(),
+        reason,
+      });
+      if (row.seq !== expectedSeq) return bad(`expected entry ${expectedSeq}, found ${row.seq}`);
+      if (row.prevHash !== prevHash) return bad("link to the previous entry is broken");
+      if (entryHash(prevHash, row) !== row.hash) return bad("entry content does not match its hash");
+      prevHash = row.hash;
+      expectedSeq += 1n;
+      entries += 1;
+    }
+    cursor = rows[rows.length - 1]?.seq;
+  }
+  return { ok: true, entries, firstBadSeq: null, reason: null };
+}

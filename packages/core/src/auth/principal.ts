@@ -1,0 +1,63 @@
+/**
+ * Who is calling: one organization, one user, and (when authenticated by an API key) the key.
+ * The gateway builds it; subgraphs receive it inside the internal token.
+ */
+
+/** Roles of a membership, from most to least powerful. */
+export const ROLES = ["owner", "admin", "developer", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Every scope an operation can require. */
+export const SCOPES = [
+  "org:read",
+  "org:manage",
+  "members:manage",
+  "api_keys:write",
+  "api_keys:manage",
+  "audit:read",
+  "servers:read",
+  "servers:write",
+  "chat:read",
+  "chat:write",
+  "metrics:read",
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+const VIEWER: Scope[] = ["org:read", "servers:read", "chat:read", "metrics:read"];
+const DEVELOPER: Scope[] = [...VIEWER, "servers:write", "chat:write", "api_keys:write"];
+const ADMIN: Scope[] = [...DEVELOPER, "members:manage", "api_keys:manage", "audit:read"];
+const OWNER: Scope[] = [...ADMIN, "org:manage"];
+
+/** The scopes each role grants. */
+export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
+  owner: OWNER,
+  admin: ADMIN,
+  developer: DEVELOPER,
+  viewer: VIEWER,
+};
+
+export interface Principal {
+  organizationId: string;
+  userId: string;
+  /** Set when the caller authenticated with an API key. */
+  apiKeyId: string | null;
+  role: Role;
+  /** Effective scopes: the role's, narrowed to the key's when an API key is used. */
+  scopes: Scope[];
+  authMethod: "jwt" | "api_key";
+}
+
+export function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}
+
+/** The scopes a caller has: the role's, narrowed by an API key's own list. */
+export function effectiveScopes(role: Role, keyScopes?: readonly string[]): Scope[] {
+  const granted = ROLE_SCOPES[role];
+  if (!keyScopes) return [...granted];
+  return granted.filter((s) => keyScopes.includes(s));
+}
+
+export function hasScopes(principal: Principal, required: readonly string[]): boolean {
+  return required.every((s) => (principal.scopes as readonly string[]).includes(s));
+}

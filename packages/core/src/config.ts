@@ -1,0 +1,183 @@
+import { z } from "zod";
+import { loadDevSecrets } from "./dev-secrets";
+
+/**
+ * Configuration. Every process validates its environment once, at boot, with the zod schema
+ * for that process, reports every invalid variable at once and exits. Nothing else in the
+ * code base reads `process.env`. The variable names are those of the seed document.
+ */
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const csv = z
+  .string()
+  .transform((v) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/** Variables every process reads. */
+const commonShape = {
+  /** Deployment environment. `production` disables introspection, Sandbox and dev keys. */
+  APP_ENV: z.enum(["development", "staging", "production"]).default("development"),
+  /** Verbose errors in GraphQL responses (never stack traces in production). */
+  DEBUG: bool.default(false),
+  /** pino level: fatal, error, warn, info, debug, trace or silent (case-insensitive). */
+  LOG_LEVEL: z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+    .default("info"),
+  /** Log format. Only structured JSON lines are produced. */
+  LOG_FORMAT: z.enum(["json"]).default("json"),
+  /** PostgreSQL connection string. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .default("postgresql://postgres@127.0.0.1:5432/sprintconnect"),
+  /** Connections each process keeps open to PostgreSQL. */
+  DATABASE_POOL_SIZE: positiveInt.default(20),
+  /** Extra connections a process may open above the pool size under load; closed when idle. */
+  DATABASE_MAX_OVERFLOW: z.coerce.number().int().min(0).default(10),
+  /** Redis connection string (rate limits, pub/sub, queues, locks). */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// URL")
+    .default("redis://127.0.0.1:6379/0"),
+  /**
+   * ES256 private key that signs our JWTs and the internal gateway-to-subgraph tokens, as a
+   * JWK (JSON) or PKCS#8 PEM. Required in production; generated into `.sprintconnect/` (git
+   * ignored) on first start elsewhere.
+   */
+  JWT_SECRET_KEY: z.string().optional(),
+  /** `iss` of the JWTs we issue. */
+  JWT_ISSUER: z.string().default("sprintconnect"),
+  /** Lifetime of access tokens we issue, in seconds. */
+  JWT_ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),
+  /**
+   * Key (at least 32 characters) for the HMAC that stores API keys hashed. Required in
+   * production; generated into `.sprintconnect/` elsewhere. Changing it invalidates all keys.
+   */
+  API_KEY_ENCRYPTION_KEY: z.string().min(32).optional(),
+  /**
+   * AES-256 key (base64, 32 bytes) of the `local` secret store, which keeps MCP server
+   * credentials encrypted in PostgreSQL. Required in production; generated elsewhere.
+   */
+  SECRET_STORE_LOCAL_KEY: z.string().optional(),
+  /** Where this checkout keeps generated development keys. */
+  DEV_SECRETS_DIR: z.string().default(".sprintconnect"),
+};
+
+const subgraphUrls = {
+  /** URL of the registry subgraph's GraphQL endpoint, as the gateway reaches it. */
+  REGISTRY_SUBGRAPH_URL: z.url().default("http://127.0.0.1:4001/graphql"),
+  /** URL of the chat subgraph. */
+  CHAT_SUBGRAPH_URL: z.url().default("http://127.0.0.1:4002/graphql"),
+  /** URL of the metrics subgraph. */
+  METRICS_SUBGRAPH_URL: z.url().default("http://127.0.0.1:4003/graphql"),
+  /** URL of the admin subgraph. */
+  ADMIN_SUBGRAPH_URL: z.url().default("http://127.0.0.1:4004/graphql"),
+};
+
+const gatewayShape = {
+  ...commonShape,
+  ...subgraphUrls,
+  /** Port of the gateway, the one public entry. */
+  GATEWAY_PORT: port.default(4000),
+  /** Interface every HTTP process listens on. */
+  HOST: z.string().default("127.0.0.1"),
+  /** Requests per minute for each user or API key (and each IP when unauthenticated). */
+  RATE_LIMIT_REQUESTS_PER_MINUTE: positiveInt.default(60),
+  /**
+   * Extra requests a user or key may make above the per-minute rate in a short burst; the
+   * burst allowance refills over RATE_LIMIT_BURST_WINDOW_SECONDS.
+   */
+  RATE_LIMIT_BURST_SIZE: z.coerce.number().int().min(0).default(100),
+  /** Window over which the burst allowance refills. */
+  RATE_LIMIT_BURST_WINDOW_SECONDS: positiveInt.default(600),
+  /** Requests per minute for a whole organization, all its users and keys together. */
+  RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: positiveInt.default(600),
+  /** Requests per UTC day for a whole organization. */
+  QUOTA_REQUESTS_PER_DAY: positiveInt.default(10000),
+  /** Origins allowed by CORS (comma-separated). Empty: no cross-origin browser access. */
+  CORS_ORIGINS: csv.default([]),
+  /** Largest request body accepted, in bytes. */
+  MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  /** How long SIGTERM waits for in-flight requests before closing anyway. */
+  SHUTDOWN_TIMEOUT_SECONDS: positiveInt.default(10),
+};
+
+const subgraphShape = {
+  ...commonShape,
+  HOST: gatewayShape.HOST,
+  /** Port of this subgraph; each subgraph process has its own default (4001–4004). */
+  PORT: port.optional(),
+  SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,
+};
+
+export const gatewayEnvSchema = z.object(gatewayShape);
+export const subgraphEnvSchema = z.object(subgraphShape);
+export const cliEnvSchema = z.object({ ...commonShape, ...subgraphUrls, GATEWAY_PORT: gatewayShape.GATEWAY_PORT, HOST: gatewayShape.HOST });
+
+export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
+export type SubgraphEnv = z.infer<typeof subgraphEnvSchema>;
+export type CliEnv = z.infer<typeof cliEnvSchema>;
+type CommonEnv = z.infer<z.ZodObject<typeof commonShape>>;
+
+/** Keys derived from configuration, or from the development key file. */
+export interface KeyMaterial {
+  /** ES256 private key as a JWK. */
+  jwtPrivateJwk: Record<string, unknown> | string;
+  apiKeyPepper: string;
+  secretStoreKey: Buffer;
+}
+
+/** Every invalid variable, in one error. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses `env` with `schema`, collecting every problem rather than stopping at the first. */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.infer<S> {
+  // Empty strings mean "unset", as in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
+  }
+  return result.data;
+}
+
+/** Resolves keys: from variables, or (outside production only) from the dev key file. */
+export function resolveKeys(env: CommonEnv): KeyMaterial {
+  const missing: string[] = [];
+  if (env.APP_ENV === "production") {
+    if (!env.JWT_SECRET_KEY) missing.push("JWT_SECRET_KEY: required in production");
+    if (!env.API_KEY_ENCRYPTION_KEY) missing.push("API_KEY_ENCRYPTION_KEY: required in production");
+    if (!env.SECRET_STORE_LOCAL_KEY) missing.push("SECRET_STORE_LOCAL_KEY: required in production");
+  }
+  let secretStoreKey: Buffer | undefined;
+  if (env.SECRET_STORE_LOCAL_KEY) {
+    secretStoreKey = Buffer.from(env.SECRET_STORE_LOCAL_KEY, "base64");
+    if (secretStoreKey.length !== 32) missing.push("SECRET_STORE_LOCAL_KEY: must be 32 bytes, base64-encoded");
+  }
+  if (missing.length > 0) throw new ConfigError(missing);
+  const needDev = !env.JWT_SECRET_KEY || !env.API_KEY_ENCRYPTION_KEY || !secretStoreKey;
+  const dev = needDev ? loadDevSecrets(env.DEV_SECRETS_DIR) : undefined;
+  return {
+    jwtPrivateJwk: env.JWT_SECRET_KEY ?? (dev?.jwtPrivateJwk as Record<string, unknown>),
+    apiKeyPepper: env.API_KEY_ENCRYPTION_KEY ?? (dev?.apiKeyPepper as string),
+    secretStoreKey: secretStoreKey ?? Buffer.from(dev?.secretStoreKey as string, "base64"),
+  };
+}

@@ -1,0 +1,54 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import type { Db } from "../db/prisma";
+
+/** Where credentials live. The API never returns a secret once stored. */
+export interface SecretStore {
+  put(ref: string, value: string): Promise<void>;
+  get(ref: string): Promise<string | null>;
+  delete(ref: string): Promise<void>;
+}
+
+/** Reference of an MCP server's credentials, the same path a Vault store would use. */
+export function serverCredentialRef(serverId: string): string {
+  return `secret/sprintconnect/mcp-servers/${serverId}/credentials`;
+}
+
+/**
+ * The `local` store: AES-256-GCM under SECRET_STORE_LOCAL_KEY, ciphertext in PostgreSQL.
+ * The reference is the additional authenticated data, so a ciphertext copied to another
+ * reference does not decrypt.
+ */
+export class LocalSecretStore implements SecretStore {
+  private readonly keyId: string;
+
+  constructor(
+    private readonly db: Db,
+    private readonly key: Buffer,
+  ) {
+    if (key.length !== 32) throw new Error("the local secret store needs a 32-byte key");
+    this.keyId = createHash("sha256").update(key).digest("hex").slice(0, 16);
+  }
+
+  async put(ref: string, value: string): Promise<void> {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    cipher.setAAD(Buffer.from(ref));
+    const ciphertext = Buffer.concat([cipher.update(value, "utf8"), cipher.final()]);
+    const data = { ciphertext, iv, authTag: cipher.getAuthTag(), keyId: this.keyId };
+    await this.db.secretValue.upsert({ where: { ref }, create: { ref, ...data }, update: data });
+  }
+
+  async get(ref: string): Promise<string | null> {
+    const row = await this.db.secretValue.findUnique({ where: { ref } });
+    if (!row) return null;
+    if (row.keyId !== this.keyId) throw new Error(`secret ${ref} was encrypted with another key (${row.keyId})`);
+    const decipher = createDecipheriv("aes-256-gcm", this.key, row.iv);
+    decipher.setAAD(Buffer.from(ref));
+    decipher.setAuthTag(row.authTag);
+    return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString("utf8");
+  }
+
+  async delete(ref: string): Promise<void> {
+    await this.db.secretValue.deleteMany({ where: { ref } });
+  }
+}

@@ -1,0 +1,21 @@
+import type { Logger, Principal } from "@sprintconnect/core";
+
+/** What every resolver receives. */
+export interface SubgraphContext {
+  principal: Principal | null;
+  requestId: string;
+  /** Client IP as the gateway saw it. */
+  ip: string | null;
+  logger: Logger;
+}
+
+/** What services need to record who did something: for audit entries and events. */
+export interface Actor {
+  principal: Principal;
+  requestId: string;
+  ip: string | null;
+}
+
+export function actorOf(context: SubgraphContext, principal: Principal): Actor {
+  return { principal, requestId: context.requestId, ip: context.ip };
+}

@@ -1,0 +1,8 @@
+import "reflect-metadata";
+
+export * from "./auth";
+export * from "./context";
+export * from "./run";
+export * from "./schema";
+export * from "./scalars";
+export * from "./server";

@@ -1,0 +1,79 @@
+import {
+  createKeyRing,
+  createLogger,
+  createPrisma,
+  InternalTokenVerifier,
+  type KeyRing,
+  type Logger,
+  type PrismaClient,
+  parseEnv,
+  resolveKeys,
+  type SubgraphEnv,
+  subgraphEnvSchema,
+} from "@sprintconnect/core";
+import type { GraphQLSchema } from "graphql";
+import { createSubgraphApp } from "./server";
+
+/** What a subgraph needs to build its schema. */
+export interface SubgraphDeps {
+  env: SubgraphEnv;
+  db: PrismaClient;
+  logger: Logger;
+  keys: KeyRing;
+  secretStoreKey: Buffer;
+}
+
+/**
+ * The main of a subgraph process: validate configuration (all errors at once, then exit),
+ * connect, serve, and on SIGTERM or SIGINT stop taking requests, drain and exit cleanly.
+ */
+export async function runSubgraph(options: {
+  name: string;
+  defaultPort: number;
+  buildSchema: (deps: SubgraphDeps) => Promise<GraphQLSchema>;
+}): Promise<void> {
+  let env: SubgraphEnv;
+  let keyMaterial: ReturnType<typeof resolveKeys>;
+  try {
+    env = parseEnv(subgraphEnvSchema, process.env);
+    keyMaterial = resolveKeys(env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(`${options.name}-subgraph`, env.LOG_LEVEL);
+  const db = createPrisma(env);
+  const keys = await createKeyRing(keyMaterial.jwtPrivateJwk);
+  const schema = await options.buildSchema({ env, db, logger, keys, secretStoreKey: keyMaterial.secretStoreKey });
+  const app = await createSubgraphApp({
+    name: options.name,
+    schema,
+    verifier: new InternalTokenVerifier(keys),
+    logger,
+    production: env.APP_ENV === "production",
+    ready: async () => {
+      await db.$queryRaw`SELECT 1`;
+    },
+  });
+  const port = env.PORT ?? options.defaultPort;
+  await app.listen({ port, host: env.HOST });
+  logger.info({ url: `http://${env.HOST}:${port}/graphql` }, `${options.name} subgraph listening`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const timer = setTimeout(() => {
+      logger.error("shutdown timed out");
+      process.exit(1);
+    }, env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+    timer.unref();
+    await app.close();
+    await db.$disconnect();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}

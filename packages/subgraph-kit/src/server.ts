@@ -1,0 +1,84 @@
+import { randomUUID } from "node:crypto";
+import { ApolloServer } from "@apollo/server";
+import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import {
+  AppError,
+  ErrorCode,
+  INTERNAL_TOKEN_HEADER,
+  type InternalTokenVerifier,
+  type Logger,
+  normalizeErrorCode,
+} from "@sprintconnect/core";
+import Fastify, { type FastifyInstance } from "fastify";
+import { type GraphQLFormattedError, GraphQLError, type GraphQLSchema } from "graphql";
+import type { SubgraphContext } from "./context";
+
+export interface SubgraphAppOptions {
+  name: string;
+  schema: GraphQLSchema;
+  verifier: InternalTokenVerifier;
+  logger: Logger;
+  /** Extra readiness check (e.g. the database); the app answers 503 on /ready when it fails. */
+  ready?: () => Promise<void>;
+  production: boolean;
+}
+
+/**
+ * Formats every error a subgraph returns: our codes pass through, Apollo's and graphql-js's
+ * are folded into the closed list, and anything unexpected becomes INTERNAL with a generic
+ * message (the original is logged). No stack traces ever leave the process.
+ */
+export function formatSubgraphError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original: unknown = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    if (original instanceof AppError) {
+      return { message: original.message, path: formatted.path, extensions: { ...original.extensions } };
+    }
+    const code = normalizeErrorCode(formatted.extensions?.code);
+    if (code === ErrorCode.INTERNAL) {
+      logger.error({ err: original, path: formatted.path }, "unexpected resolver error");
+      return { message: "Internal error", path: formatted.path, extensions: { code } };
+    }
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+  };
+}
+
+/** A Fastify app serving one subgraph at /graphql, with /health and /ready. */
+export async function createSubgraphApp(options: SubgraphAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 5 * 1024 * 1024 });
+  const apollo = new ApolloServer<SubgraphContext>({
+    schema: options.schema,
+    introspection: !options.production,
+    includeStacktraceInErrorResponses: false,
+    formatError: formatSubgraphError(options.logger),
+    plugins: [fastifyApolloDrainPlugin(app)],
+  });
+  await apollo.start();
+
+  app.get("/health", async () => ({ status: "ok", service: options.name }));
+  app.get("/ready", async (_req, reply) => {
+    try {
+      await options.ready?.();
+      return { status: "ready" };
+    } catch {
+      return reply.code(503).send({ status: "unavailable" });
+    }
+  });
+
+  await app.register(fastifyApollo(apollo), {
+    path: "/graphql",
+    context: async (request): Promise<SubgraphContext> => {
+      const requestId = (request.headers["x-request-id"] as string | undefined) ?? randomUUID();
+      const token = request.headers[INTERNAL_TOKEN_HEADER];
+      const principal = typeof token === "string" && token ? await options.verifier.verify(token) : null;
+      const forwardedIp = request.headers["x-sprintconnect-client-ip"];
+      return {
+        principal,
+        requestId,
+        ip: typeof forwardedIp === "string" ? forwardedIp : null,
+        logger: options.logger.child({ requestId }),
+      };
+    },
+  });
+  return app;
+}

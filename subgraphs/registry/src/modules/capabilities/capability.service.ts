@@ -1,0 +1,102 @@
+import {
+  checkInput,
+  emitEvent,
+  type McpCapability as McpCapabilityRow,
+  notFound,
+  type Principal,
+  type PrismaClient,
+  pageSize,
+  toPage,
+  writeAudit,
+} from "@sprintconnect/core";
+import { type Actor, isUuid } from "@sprintconnect/subgraph-kit";
+import { z } from "zod";
+import type { ServerRepository } from "../servers/server.repository";
+import type { CapabilityKind } from "../shared/enums";
+import type { UpdateMcpCapabilityInput } from "./capability.input";
+import type { CapabilityRepository } from "./capability.repository";
+import type { McpCapability, McpCapabilityConnection } from "./capability.type";
+
+const updateRules = z.object({
+  enabled: z.boolean().nullish(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .refine((v) => JSON.stringify(v).length <= 16_384, "must be at most 16 KiB as JSON")
+    .nullish(),
+});
+
+export class CapabilityService {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly capabilities: CapabilityRepository,
+    private readonly servers: ServerRepository,
+  ) {}
+
+  async listForServer(
+    principal: Principal,
+    serverId: string,
+    kind?: CapabilityKind | null,
+    limit?: number | null,
+    cursor?: string | null,
+  ): Promise<McpCapabilityConnection> {
+    const take = pageSize(limit, 200, 50);
+    const server = isUuid(serverId) ? await this.servers.findById(principal.organizationId, serverId) : null;
+    if (!server) throw notFound("MCP server");
+    const rows = await this.capabilities.listForServer(principal.organizationId, server.id, kind, take, cursor);
+    const page = toPage(rows, take);
+    return { items: page.items.map(toMcpCapability), nextCursor: page.nextCursor };
+  }
+
+  async update(actor: Actor, id: string, input: UpdateMcpCapabilityInput): Promise<McpCapability> {
+    const data = checkInput(updateRules, input);
+    const { principal } = actor;
+    const row = await this.db.$transaction(async (tx) => {
+      const before = isUuid(id) ? await this.capabilities.findById(principal.organizationId, id, tx) : null;
+      if (!before) throw notFound("Capability");
+      const updated = await this.capabilities.update(tx, before.id, {
+        ...(typeof data.enabled === "boolean" ? { enabled: data.enabled } : {}),
+        ...(data.metadata ? { metadata: data.metadata as object } : {}),
+      });
+      await writeAudit(tx, {
+        organizationId: principal.organizationId,
+        actorType: principal.apiKeyId ? "api_key" : "user",
+        actorId: principal.apiKeyId ?? principal.userId,
+        action: "capability.updated",
+        targetType: "mcp_capability",
+        targetId: before.id,
+        requestId: actor.requestId,
+        ip: actor.ip,
+        data: {
+          before: { enabled: before.enabled, metadata: before.metadata },
+          after: { enabled: updated.enabled, metadata: updated.metadata },
+        },
+      });
+      await emitEvent(tx, {
+        organizationId: principal.organizationId,
+        type: "capability.updated",
+        aggregateId: before.id,
+        payload: { capabilityId: before.id, serverId: before.serverId, enabled: updated.enabled },
+      });
+      return updated;
+    });
+    return toMcpCapability(row);
+  }
+}
+
+export function toMcpCapability(row: McpCapabilityRow): McpCapability {
+  return {
+    id: row.id,
+    serverId: row.serverId,
+    kind: row.kind as CapabilityKind,
+    name: row.name,
+    title: row.title,
+    description: row.description,
+    inputSchema: (row.inputSchema ?? null) as Record<string, unknown> | null,
+    definition: row.definition as Record<string, unknown>,
+    definitionHash: row.definitionHash,
+    enabled: row.enabled,
+    metadata: (row.metadata ?? {}) as Record<string, unknown>,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

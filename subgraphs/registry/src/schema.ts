@@ -1,0 +1,31 @@
+import type { PrismaClient } from "@sprintconnect/core";
+import { buildFederatedSchema, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
+import type { GraphQLSchema } from "graphql";
+import { CapabilityRepository } from "./modules/capabilities/capability.repository";
+import { CapabilityResolver } from "./modules/capabilities/capability.resolver";
+import { CapabilityService } from "./modules/capabilities/capability.service";
+import { ServerRepository } from "./modules/servers/server.repository";
+import { ServerResolver } from "./modules/servers/server.resolver";
+import { ServerService } from "./modules/servers/server.service";
+
+/** The registry subgraph's schema, with its services wired to `db`. */
+export function buildRegistrySchema(db: PrismaClient): Promise<GraphQLSchema> {
+  const servers = new ServerRepository(db);
+  const serverService = new ServerService(db, servers);
+  const capabilityService = new CapabilityService(db, new CapabilityRepository(db), servers);
+  const instances = new Map<unknown, unknown>([
+    [ServerResolver, new ServerResolver(serverService)],
+    [CapabilityResolver, new CapabilityResolver(capabilityService)],
+  ]);
+  return buildFederatedSchema({
+    resolvers: [ServerResolver, CapabilityResolver],
+    container: { get: (cls) => instances.get(cls) },
+    referenceResolvers: {
+      McpServer: async (ref, context) => {
+        const principal = requirePrincipal(context as SubgraphContext);
+        const found = await serverService.getMany(principal, [String(ref.id)]);
+        return found.get(String(ref.id)) ?? null;
+      },
+    },
+  });
+}
