@@ -12,14 +12,12 @@ const bool = z
   .transform((v) => v === "true" || v === "1" || v === "yes");
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const csv = z
-  .string()
-  .transform((v) =>
-    v
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+const csv = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 /** Variables every process reads. */
 const commonShape = {
@@ -122,7 +120,12 @@ const subgraphShape = {
 
 export const gatewayEnvSchema = z.object(gatewayShape);
 export const subgraphEnvSchema = z.object(subgraphShape);
-export const cliEnvSchema = z.object({ ...commonShape, ...subgraphUrls, GATEWAY_PORT: gatewayShape.GATEWAY_PORT, HOST: gatewayShape.HOST });
+export const cliEnvSchema = z.object({
+  ...commonShape,
+  ...subgraphUrls,
+  GATEWAY_PORT: gatewayShape.GATEWAY_PORT,
+  HOST: gatewayShape.HOST,
+});
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
 export type SubgraphEnv = z.infer<typeof subgraphEnvSchema>;
@@ -146,10 +149,7 @@ export class ConfigError extends Error {
 }
 
 /** Parses `env` with `schema`, collecting every problem rather than stopping at the first. */
-export function parseEnv<S extends z.ZodType>(
-  schema: S,
-  env: Record<string, string | undefined>,
-): z.infer<S> {
+export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
   // Empty strings mean "unset", as in most shells' `VAR= cmd`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const result = schema.safeParse(cleaned);

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 
 /** Development keys, generated once per checkout into a git-ignored folder. */
 export interface DevSecrets {
@@ -17,7 +17,8 @@ const FILE = "dev-secrets.json";
  * wins and every reader sees a complete file.
  */
 export function loadDevSecrets(dir: string): DevSecrets {
-  const folder = resolve(dir);
+  // Relative to the checkout (not the working directory), so every process shares one file.
+  const folder = isAbsolute(dir) ? dir : resolve(__dirname, "../../..", dir);
   const path = join(folder, FILE);
   try {
     return JSON.parse(readFileSync(path, "utf8")) as DevSecrets;

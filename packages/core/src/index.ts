@@ -1,4 +1,5 @@
 export * from "./audit/audit";
+export * from "./audit/record-change";
 export * from "./auth/api-keys";
 export * from "./auth/keys";
 export * from "./auth/principal";

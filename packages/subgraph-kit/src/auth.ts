@@ -1,4 +1,4 @@
-import { type Principal, forbidden, hasScopes, unauthenticated } from "@sprintconnect/core";
+import { forbidden, hasScopes, type Principal, unauthenticated } from "@sprintconnect/core";
 import type { AuthChecker } from "type-graphql";
 import type { SubgraphContext } from "./context";
 

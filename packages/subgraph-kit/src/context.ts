@@ -1,4 +1,4 @@
-import type { Logger, Principal } from "@sprintconnect/core";
+import type { ChangeSource, Logger, Principal } from "@sprintconnect/core";
 
 /** What every resolver receives. */
 export interface SubgraphContext {
@@ -18,4 +18,15 @@ export interface Actor {
 
 export function actorOf(context: SubgraphContext, principal: Principal): Actor {
   return { principal, requestId: context.requestId, ip: context.ip };
+}
+
+/** The caller as the audit log records it: the API key when one was used, else the user. */
+export function sourceOf(actor: Actor): ChangeSource {
+  const { principal } = actor;
+  return {
+    actorType: principal.apiKeyId ? "api_key" : "user",
+    actorId: principal.apiKeyId ?? principal.userId,
+    requestId: actor.requestId,
+    ip: actor.ip,
+  };
 }

@@ -3,6 +3,6 @@ import "reflect-metadata";
 export * from "./auth";
 export * from "./context";
 export * from "./run";
-export * from "./schema";
 export * from "./scalars";
+export * from "./schema";
 export * from "./server";

@@ -27,11 +27,22 @@ export interface SubgraphDeps {
  * The main of a subgraph process: validate configuration (all errors at once, then exit),
  * connect, serve, and on SIGTERM or SIGINT stop taking requests, drain and exit cleanly.
  */
-export async function runSubgraph(options: {
+export async function runSubgraph(options: SubgraphProcessOptions): Promise<void> {
+  try {
+    await serve(options);
+  } catch (err) {
+    process.stderr.write(`${options.name} subgraph failed to start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+export interface SubgraphProcessOptions {
   name: string;
   defaultPort: number;
   buildSchema: (deps: SubgraphDeps) => Promise<GraphQLSchema>;
-}): Promise<void> {
+}
+
+async function serve(options: SubgraphProcessOptions): Promise<void> {
   let env: SubgraphEnv;
   let keyMaterial: ReturnType<typeof resolveKeys>;
   try {

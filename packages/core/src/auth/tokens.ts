@@ -1,7 +1,7 @@
 import { jwtVerify, SignJWT } from "jose";
-import { ErrorCode, AppError } from "../errors";
+import { AppError, ErrorCode } from "../errors";
 import type { KeyRing } from "./keys";
-import { isScope, ROLES, type Principal } from "./principal";
+import { isScope, type Principal, ROLES } from "./principal";
 
 /** Audience of access tokens we issue to users. */
 export const API_AUDIENCE = "sprintconnect-api";

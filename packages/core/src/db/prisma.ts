@@ -1,7 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@prisma/client";
 
-export { Prisma, PrismaClient } from "@prisma/client";
 export type {
   ApiKey,
   AuditLog,
@@ -14,6 +13,7 @@ export type {
   UsageEvent,
   User,
 } from "@prisma/client";
+export { Prisma, PrismaClient } from "@prisma/client";
 
 export interface DatabaseOptions {
   DATABASE_URL: string;

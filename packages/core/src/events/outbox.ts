@@ -7,6 +7,8 @@ export type EventType =
   | "server.deregistered"
   | "capability.updated"
   | "chat.session.created"
+  | "chat.session.deleted"
+  | "organization.created"
   | "api_key.created"
   | "api_key.revoked"
   | "member.added"

@@ -1,15 +1,14 @@
 import {
   checkInput,
-  emitEvent,
   type McpCapability as McpCapabilityRow,
   notFound,
   type Principal,
   type PrismaClient,
   pageSize,
+  recordChange,
   toPage,
-  writeAudit,
 } from "@sprintconnect/core";
-import { type Actor, isUuid } from "@sprintconnect/subgraph-kit";
+import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import { z } from "zod";
 import type { ServerRepository } from "../servers/server.repository";
 import type { CapabilityKind } from "../shared/enums";
@@ -57,24 +56,15 @@ export class CapabilityService {
         ...(typeof data.enabled === "boolean" ? { enabled: data.enabled } : {}),
         ...(data.metadata ? { metadata: data.metadata as object } : {}),
       });
-      await writeAudit(tx, {
+      await recordChange(tx, sourceOf(actor), {
         organizationId: principal.organizationId,
-        actorType: principal.apiKeyId ? "api_key" : "user",
-        actorId: principal.apiKeyId ?? principal.userId,
-        action: "capability.updated",
+        type: "capability.updated",
         targetType: "mcp_capability",
         targetId: before.id,
-        requestId: actor.requestId,
-        ip: actor.ip,
         data: {
           before: { enabled: before.enabled, metadata: before.metadata },
           after: { enabled: updated.enabled, metadata: updated.metadata },
         },
-      });
-      await emitEvent(tx, {
-        organizationId: principal.organizationId,
-        type: "capability.updated",
-        aggregateId: before.id,
         payload: { capabilityId: before.id, serverId: before.serverId, enabled: updated.enabled },
       });
       return updated;

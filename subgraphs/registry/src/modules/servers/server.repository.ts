@@ -26,7 +26,12 @@ export class ServerRepository {
   }
 
   /** `limit + 1` rows after `cursor`, newest first. */
-  list(organizationId: string, filter: ServerListFilter, limit: number, cursor?: string | null): Promise<McpServerRow[]> {
+  list(
+    organizationId: string,
+    filter: ServerListFilter,
+    limit: number,
+    cursor?: string | null,
+  ): Promise<McpServerRow[]> {
     const where: Prisma.McpServerWhereInput = {
       organizationId,
       deletedAt: null,

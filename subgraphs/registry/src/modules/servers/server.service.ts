@@ -2,17 +2,16 @@ import {
   AppError,
   checkInput,
   type Db,
-  emitEvent,
   ErrorCode,
   type McpServer as McpServerRow,
   notFound,
   type Principal,
   type PrismaClient,
   pageSize,
+  recordChange,
   toPage,
-  writeAudit,
 } from "@sprintconnect/core";
-import { type Actor, isUuid } from "@sprintconnect/subgraph-kit";
+import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import type { DiscoveryStatus, HealthStatus, McpEnvironment, McpServerStatus, McpTransport } from "../shared/enums";
 import type { RegisterMcpServerInput, UpdateMcpServerInput } from "./server.input";
 import type { ServerListFilter, ServerRepository } from "./server.repository";
@@ -120,29 +119,20 @@ export class ServerService {
   }
 }
 
-async function record(
+/** Audit entry and outbox event of a server change, in the caller's transaction. */
+function record(
   tx: Db,
   actor: Actor,
-  action: "server.registered" | "server.updated" | "server.deregistered",
+  type: "server.registered" | "server.updated" | "server.deregistered",
   server: McpServerRow,
   data: Record<string, unknown>,
 ): Promise<void> {
-  const { principal } = actor;
-  await writeAudit(tx, {
-    organizationId: principal.organizationId,
-    actorType: principal.apiKeyId ? "api_key" : "user",
-    actorId: principal.apiKeyId ?? principal.userId,
-    action,
+  return recordChange(tx, sourceOf(actor), {
+    organizationId: actor.principal.organizationId,
+    type,
     targetType: "mcp_server",
     targetId: server.id,
-    requestId: actor.requestId,
-    ip: actor.ip,
     data,
-  });
-  await emitEvent(tx, {
-    organizationId: principal.organizationId,
-    type: action,
-    aggregateId: server.id,
     payload: { serverId: server.id, name: server.name, environment: server.environment, tags: server.tags },
   });
 }

@@ -1,0 +1,217 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Supergraph } from "@apollo/federation-internals";
+import fastifyApollo from "@as-integrations/fastify";
+import cors from "@fastify/cors";
+import {
+  AppError,
+  ErrorCode,
+  type GatewayEnv,
+  HTTP_STATUS,
+  InternalTokenSigner,
+  type KeyRing,
+  type Logger,
+  normalizeErrorCode,
+  type Principal,
+  type PrismaClient,
+  type Redis,
+} from "@sprintconnect/core";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { Authenticator } from "./auth/authenticate";
+import { createGraphQLServer, type GatewayContext } from "./graphql";
+import { registerHealthRoutes } from "./health";
+import { GatewayMetrics } from "./metrics";
+import { RateLimits } from "./rate-limit";
+import { compileRoutes } from "./rest/compile";
+import { buildOpenApi } from "./rest/openapi";
+import { registerRestRoutes } from "./rest/register";
+import { ROUTES } from "./rest/routes";
+
+/** The composed supergraph committed in `schema/`, whether running from src/ or dist/. */
+export const SUPERGRAPH_PATH = resolve(__dirname, "../../schema/supergraph.graphql");
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface GatewayDeps {
+  env: GatewayEnv;
+  db: PrismaClient;
+  redis: Redis;
+  keys: KeyRing;
+  apiKeyPepper: string;
+  logger: Logger;
+  supergraphSdl?: string;
+}
+
+/** Paths served without authentication or rate limits. */
+const OPEN_PATHS = new Set([
+  "/health",
+  "/health/detailed",
+  "/ready",
+  "/metrics",
+  "/.well-known/jwks.json",
+  "/v1/openapi.json",
+]);
+
+/** An error body in the REST shape. */
+export function restError(code: ErrorCode, message: string, requestId: string, details?: unknown) {
+  return { error: { code, message, requestId, ...(details ? { details } : {}) } };
+}
+
+/** Fastify's own errors (body parsing, size, content type) mapped to our codes. */
+function fastifyErrorCode(err: FastifyError): ErrorCode {
+  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return ErrorCode.PAYLOAD_TOO_LARGE;
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return ErrorCode.BAD_REQUEST;
+  return ErrorCode.INTERNAL;
+}
+
+/**
+ * The gateway: GraphQL at /graphql over the static supergraph, the REST table, health,
+ * metrics and JWKS, with authentication and rate limits in front of everything that is not
+ * open. Returns the app (not yet listening) and a close function that drains it.
+ */
+export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstance> {
+  const { env, logger } = deps;
+  const production = env.APP_ENV === "production";
+  const supergraphSdl = deps.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, "utf8");
+  const apiSchema = Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+  const routes = compileRoutes(ROUTES, apiSchema);
+  const openApi = buildOpenApi(routes, apiSchema);
+  const metrics = new GatewayMetrics();
+  const authenticator = new Authenticator(deps.db, deps.keys, {
+    issuer: env.JWT_ISSUER,
+    apiKeyPepper: deps.apiKeyPepper,
+  });
+  const limits = new RateLimits(deps.redis, env);
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: env.MAX_BODY_BYTES,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+  });
+  app.decorateRequest("principal", null);
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  // GraphQL over HTTP: an error that stops the whole request (a body with `errors` and no
+  // `data`) answers with the HTTP status of its code, as REST does. Apollo answers some of
+  // these (a plugin's refusal, a subgraph's) with 200 or 500; errors beside data keep 200.
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (typeof payload === "string" && payload.startsWith('{"errors":') && request.url.startsWith("/graphql")) {
+      const code = (JSON.parse(payload) as { errors?: Array<{ extensions?: { code?: unknown } }> }).errors?.[0]
+        ?.extensions?.code;
+      reply.code(HTTP_STATUS[normalizeErrorCode(code)]);
+    }
+    return payload;
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? "unmatched", status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  if (env.CORS_ORIGINS.length > 0) {
+    await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false });
+  }
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    let code: ErrorCode;
+    let message: string;
+    let details: Record<string, unknown> | undefined;
+    if (err instanceof AppError) {
+      code = err.code;
+      message = err.message;
+      details = err.extensions.details as Record<string, unknown> | undefined;
+    } else {
+      code = fastifyErrorCode(err);
+      message = code === ErrorCode.INTERNAL ? "Internal error" : err.message;
+    }
+    if (code === ErrorCode.INTERNAL) logger.error({ err, requestId: request.id }, "request failed");
+    if (code === ErrorCode.RATE_LIMITED || code === ErrorCode.QUOTA_EXCEEDED) {
+      metrics.rateLimited.inc({ code });
+      reply.header("retry-after", String(details?.retryAfter ?? 1));
+    }
+    const status = HTTP_STATUS[code];
+    if (request.url.startsWith("/graphql")) {
+      return reply.code(status).send({ errors: [{ message, extensions: { code, ...(details ? { details } : {}) } }] });
+    }
+    return reply.code(status).send(restError(code, message, request.id, details));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(restError(ErrorCode.NOT_FOUND, `No route ${request.method} ${request.url.split("?")[0]}`, request.id)),
+  );
+
+  // Authentication and rate limits for everything that is not open.
+  app.addHook("preHandler", async (request: FastifyRequest) => {
+    if (OPEN_PATHS.has(request.routeOptions.url ?? "")) return;
+    request.principal = await authenticator.authenticate(request.headers.authorization);
+    await limits.consume(request.principal, request.ip);
+  });
+
+  const signer = new InternalTokenSigner(deps.keys);
+  const subgraphUrls = {
+    registry: env.REGISTRY_SUBGRAPH_URL,
+    chat: env.CHAT_SUBGRAPH_URL,
+    metrics: env.METRICS_SUBGRAPH_URL,
+    admin: env.ADMIN_SUBGRAPH_URL,
+  };
+  const apollo = createGraphQLServer({
+    supergraphSdl,
+    subgraphUrls,
+    signer,
+    logger,
+    production,
+    plugins: [metrics.apolloPlugin()],
+  });
+  await apollo.start();
+  // Fastify's close stops accepting, lets in-flight requests finish and closes idle
+  // connections; then Apollo stops. (Apollo's Fastify drain plugin would call close again.)
+  app.addHook("onClose", async () => {
+    await apollo.stop();
+  });
+
+  const contextOf = (request: FastifyRequest): GatewayContext => ({
+    principal: request.principal,
+    requestId: request.id,
+    ip: request.ip,
+  });
+  await app.register(fastifyApollo(apollo), { path: "/graphql", context: async (request) => contextOf(request) });
+
+  registerRestRoutes(app, routes, apollo, contextOf, (code, message, request, reply, details) => {
+    if (code === ErrorCode.RATE_LIMITED || code === ErrorCode.QUOTA_EXCEEDED) {
+      reply.header("retry-after", String(details?.retryAfter ?? 1));
+    }
+    return reply.code(HTTP_STATUS[code]).send(restError(code, message, request.id, details));
+  });
+  app.get("/v1/openapi.json", async () => openApi);
+  app.get("/.well-known/jwks.json", async (_request, reply) => {
+    reply.header("cache-control", "public, max-age=300");
+    return { keys: [deps.keys.publicJwk] };
+  });
+  app.get("/metrics", async (_request, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  registerHealthRoutes(app, { db: deps.db, redis: deps.redis, subgraphUrls });
+  return app;
+}
+
+export type ErrorReplier = (
+  code: ErrorCode,
+  message: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  details?: Record<string, unknown>,
+) => FastifyReply;
+
+export { normalizeErrorCode };

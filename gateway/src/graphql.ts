@@ -1,0 +1,122 @@
+import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
+import {
+  AppError,
+  ErrorCode,
+  INTERNAL_TOKEN_HEADER,
+  type InternalTokenSigner,
+  type Logger,
+  normalizeErrorCode,
+  type Principal,
+} from "@sprintconnect/core";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+
+/** What every gateway operation runs with. */
+export interface GatewayContext {
+  principal: Principal | null;
+  requestId: string;
+  ip: string;
+}
+
+/** Sends each subgraph request with the internal token, the request id and the client IP. */
+class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    url: string,
+    private readonly signer: InternalTokenSigner,
+  ) {
+    // Node's fetch keeps connections alive; the default fetcher opened one per request.
+    super({ url, fetcher: globalThis.fetch as never });
+  }
+
+  override async willSendRequest({
+    request,
+    context,
+  }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>["willSendRequest"]>>[0]): Promise<void> {
+    const headers = request.http?.headers;
+    if (!headers) return;
+    if (context.principal) headers.set(INTERNAL_TOKEN_HEADER, await this.signer.sign(context.principal));
+    if (context.requestId) headers.set("x-request-id", context.requestId);
+    if (context.ip) headers.set("x-sprintconnect-client-ip", context.ip);
+  }
+}
+
+/**
+ * Folds every error into the closed list of codes. Our codes from subgraphs pass through
+ * with their details; a subgraph that cannot be reached is SERVICE_UNAVAILABLE; anything
+ * unexpected is INTERNAL with a generic message. No stack traces, no subgraph internals.
+ */
+export function formatGatewayError(logger: Logger) {
+  return (given: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original: unknown = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    if (original instanceof AppError) {
+      return { message: original.message, path: given.path, extensions: { ...original.extensions } };
+    }
+    // A subgraph that refused a request outright (HTTP 4xx, e.g. a variable its scalars
+    // reject) reaches us wrapped; its own first error is the one that explains it.
+    const downstream = (given.extensions?.response as { body?: { errors?: GraphQLFormattedError[] } } | undefined)?.body
+      ?.errors?.[0];
+    const formatted = downstream ? { ...downstream, path: given.path } : given;
+    let code = normalizeErrorCode(formatted.extensions?.code);
+    const details = formatted.extensions?.details;
+    if (code === ErrorCode.INTERNAL && /ECONNREFUSED|fetch failed|socket hang up|ECONNRESET/i.test(formatted.message)) {
+      code = ErrorCode.SERVICE_UNAVAILABLE;
+    }
+    if (code === ErrorCode.INTERNAL || code === ErrorCode.SERVICE_UNAVAILABLE) {
+      logger.error({ err: original, message: formatted.message, path: formatted.path }, "operation failed");
+      const message = code === ErrorCode.INTERNAL ? "Internal error" : "A service is unavailable; retry later";
+      return { message, path: formatted.path, extensions: { code } };
+    }
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code, ...(details ? { details } : {}) },
+    };
+  };
+}
+
+export interface GraphQLServerOptions {
+  supergraphSdl: string;
+  /** Subgraph name → URL, overriding the URLs written in the supergraph. */
+  subgraphUrls: Record<string, string>;
+  signer: InternalTokenSigner;
+  logger: Logger;
+  production: boolean;
+  plugins: ApolloServerPlugin<GatewayContext>[];
+}
+
+/** Apollo Server over `@apollo/gateway` with the static supergraph. */
+export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer<GatewayContext> {
+  const gateway = new ApolloGateway({
+    supergraphSdl: options.supergraphSdl,
+    buildService: ({ name, url }) =>
+      new InternalDataSource(options.subgraphUrls[name] ?? (url as string), options.signer),
+  });
+  const armor = new ApolloArmor({
+    maxDepth: { n: 12 },
+    maxAliases: { n: 15 },
+    maxDirectives: { n: 30 },
+    maxTokens: { n: 3000 },
+    costLimit: { maxCost: 10_000 },
+    blockFieldSuggestion: { enabled: options.production },
+  }).protect();
+  return new ApolloServer<GatewayContext>({
+    // @apollo/gateway is typed against the 1.x gateway interface; it runs under Server 5.
+    gateway: gateway as never,
+    introspection: !options.production,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    validationRules: armor.validationRules,
+    formatError: formatGatewayError(options.logger),
+    plugins: [
+      ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+      options.production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      ...options.plugins,
+    ],
+  });
+}

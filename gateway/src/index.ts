@@ -1,0 +1,2 @@
+export { createGatewayApp, SUPERGRAPH_PATH } from "./app";
+export { ROUTES } from "./rest/routes";

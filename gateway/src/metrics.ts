@@ -1,0 +1,66 @@
+import type { ApolloServerPlugin } from "@apollo/server";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Operation names are client-chosen; past this many, new names are counted as "other". */
+const MAX_OPERATION_NAMES = 200;
+
+/** Prometheus metrics of the gateway, served at /metrics. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request latency by method, route and status",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: BUCKETS,
+    registers: [this.registry],
+  });
+  readonly graphqlDuration = new Histogram({
+    name: "graphql_operation_duration_seconds",
+    help: "GraphQL operation latency by operation name, type and outcome",
+    labelNames: ["operation", "type", "status"] as const,
+    buckets: BUCKETS,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: "rate_limited_requests_total",
+    help: "Requests refused by rate limits or quotas",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+  private readonly operationNames = new Set<string>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Times every GraphQL operation, whether it came over HTTP, WebSocket or the REST layer. */
+  apolloPlugin(): ApolloServerPlugin {
+    return {
+      requestDidStart: async () => {
+        const start = process.hrtime.bigint();
+        return {
+          willSendResponse: async (ctx) => {
+            const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+            this.graphqlDuration.observe(
+              {
+                operation: this.operationLabel(ctx.operationName),
+                type: ctx.operation?.operation ?? "unknown",
+                status: ctx.errors && ctx.errors.length > 0 ? "error" : "ok",
+              },
+              seconds,
+            );
+          },
+        };
+      },
+    };
+  }
+
+  private operationLabel(name: string | null | undefined): string {
+    if (!name) return "anonymous";
+    if (this.operationNames.has(name)) return name;
+    if (this.operationNames.size >= MAX_OPERATION_NAMES) return "other";
+    this.operationNames.add(name);
+    return name;
+  }
+}

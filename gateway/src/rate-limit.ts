@@ -1,0 +1,83 @@
+import { AppError, ErrorCode, type GatewayEnv, type Principal, type Redis } from "@sprintconnect/core";
+import { BurstyRateLimiter, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+
+/**
+ * Rate limits and quotas, shared by every gateway instance through Redis:
+ * - each user or API key (or IP when unauthenticated): RATE_LIMIT_REQUESTS_PER_MINUTE, plus a
+ *   burst allowance of RATE_LIMIT_BURST_SIZE that refills over RATE_LIMIT_BURST_WINDOW_SECONDS;
+ * - each organization: RATE_LIMIT_ORG_REQUESTS_PER_MINUTE, and QUOTA_REQUESTS_PER_DAY per UTC day.
+ */
+export class RateLimits {
+  private readonly perCaller: BurstyRateLimiter;
+  private readonly perOrg: RateLimiterRedis;
+  private readonly daily: RateLimiterRedis;
+
+  constructor(redis: Redis, env: GatewayEnv, prefix = "sc:rl") {
+    const common = { storeClient: redis, useRedisPackage: false, rejectIfRedisNotReady: true };
+    const sustained = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${prefix}:caller`,
+      points: env.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      duration: 60,
+    });
+    const burst = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${prefix}:burst`,
+      points: env.RATE_LIMIT_BURST_SIZE,
+      duration: env.RATE_LIMIT_BURST_WINDOW_SECONDS,
+    });
+    this.perCaller = new BurstyRateLimiter(sustained, burst);
+    this.perOrg = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${prefix}:org`,
+      points: env.RATE_LIMIT_ORG_REQUESTS_PER_MINUTE,
+      duration: 60,
+    });
+    this.daily = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${prefix}:day`,
+      points: env.QUOTA_REQUESTS_PER_DAY,
+      duration: 86_400,
+    });
+  }
+
+  /** Counts one request; throws RATE_LIMITED or QUOTA_EXCEEDED with `retryAfter` seconds. */
+  async consume(principal: Principal | null, ip: string): Promise<void> {
+    if (!principal) {
+      await this.take(this.perCaller, `ip:${ip}`, ErrorCode.RATE_LIMITED);
+      return;
+    }
+    const caller = principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
+    await this.take(this.perCaller, caller, ErrorCode.RATE_LIMITED);
+    await this.take(this.perOrg, principal.organizationId, ErrorCode.RATE_LIMITED);
+    const day = new Date().toISOString().slice(0, 10);
+    await this.take(this.daily, `${principal.organizationId}:${day}`, ErrorCode.QUOTA_EXCEEDED, secondsToUtcMidnight());
+  }
+
+  private async take(
+    limiter: BurstyRateLimiter | RateLimiterRedis,
+    key: string,
+    code: ErrorCode,
+    retryAfterOverride?: number,
+  ): Promise<void> {
+    try {
+      await limiter.consume(key);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) {
+        const retryAfter = retryAfterOverride ?? Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+        throw new AppError(
+          code,
+          code === ErrorCode.QUOTA_EXCEEDED ? "Daily request quota exceeded" : "Too many requests",
+          { retryAfter },
+        );
+      }
+      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Rate limiting is unavailable");
+    }
+  }
+}
+
+function secondsToUtcMidnight(): number {
+  const now = new Date();
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+  return Math.max(1, Math.ceil((midnight - now.getTime()) / 1000));
+}

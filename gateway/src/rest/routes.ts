@@ -1,0 +1,226 @@
+/**
+ * The REST compatibility layer, as one table. Each route runs one GraphQL operation through
+ * the gateway itself, with the caller's principal, so REST and GraphQL share validation,
+ * authorization, audit and limits. Variables come from the request by name: path parameters
+ * (`:id` → `$id`), query parameters (`?limit=` → `$limit`, coerced by the variable's type;
+ * unknown ones are refused) and the JSON body (→ `$input`). The response is the operation's
+ * root field, or nothing for 204. The OpenAPI document is generated from this table and the
+ * supergraph's types.
+ */
+export interface RestRoute {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** Fastify path syntax. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  /** One GraphQL operation with one root field, plus the fragments it uses. */
+  document: string;
+  /** HTTP status on success; 204 sends no body. */
+  status: 200 | 201 | 202 | 204;
+  /** Routes that answer without credentials (none yet: every route needs a principal). */
+  public?: boolean;
+}
+
+const SERVER_FIELDS = `fragment McpServerFields on McpServer {
+  id name description baseUrl transport environment tags metadata status
+  health { status lastCheckedAt }
+  discovery { status lastDiscoveredAt error }
+  createdAt updatedAt
+}`;
+
+const CAPABILITY_FIELDS = `fragment McpCapabilityFields on McpCapability {
+  id serverId kind name title description inputSchema definition definitionHash enabled metadata createdAt updatedAt
+}`;
+
+const API_KEY_FIELDS = `fragment ApiKeyFields on ApiKey {
+  id name prefix scopes expiresAt revokedAt lastUsedAt createdAt userId
+}`;
+
+const CHAT_SESSION_FIELDS = `fragment ChatSessionFields on ChatSession {
+  id title status serverIds createdAt updatedAt
+}`;
+
+export const ROUTES: RestRoute[] = [
+  // MCP server registry
+  {
+    method: "POST",
+    path: "/v1/mcp/servers",
+    operationId: "registerMcpServer",
+    summary: "Register a new MCP server",
+    tag: "MCP servers",
+    status: 201,
+    document: `mutation RegisterMcpServer($input: RegisterMcpServerInput!) {
+      registerMcpServer(input: $input) { ...McpServerFields }
+    } ${SERVER_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/mcp/servers",
+    operationId: "listMcpServers",
+    summary: "List servers with filtering and pagination",
+    tag: "MCP servers",
+    status: 200,
+    document: `query ListMcpServers($environment: McpEnvironment, $tag: String, $q: String, $limit: Int, $cursor: String) {
+      mcpServers(environment: $environment, tag: $tag, q: $q, limit: $limit, cursor: $cursor) {
+        items { ...McpServerFields } nextCursor
+      }
+    } ${SERVER_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/mcp/servers/:id",
+    operationId: "getMcpServer",
+    summary: "Get server details and current status",
+    tag: "MCP servers",
+    status: 200,
+    document: `query GetMcpServer($id: ID!) { mcpServer(id: $id) { ...McpServerFields } } ${SERVER_FIELDS}`,
+  },
+  {
+    method: "PATCH",
+    path: "/v1/mcp/servers/:id",
+    operationId: "updateMcpServer",
+    summary: "Update server metadata and configuration",
+    tag: "MCP servers",
+    status: 200,
+    document: `mutation UpdateMcpServer($id: ID!, $input: UpdateMcpServerInput!) {
+      updateMcpServer(id: $id, input: $input) { ...McpServerFields }
+    } ${SERVER_FIELDS}`,
+  },
+  {
+    method: "DELETE",
+    path: "/v1/mcp/servers/:id",
+    operationId: "deregisterMcpServer",
+    summary: "Deregister a server (soft delete)",
+    tag: "MCP servers",
+    status: 204,
+    document: `mutation DeregisterMcpServer($id: ID!) { deregisterMcpServer(id: $id) { id } }`,
+  },
+  {
+    method: "GET",
+    path: "/v1/mcp/servers/:serverId/capabilities",
+    operationId: "listMcpServerCapabilities",
+    summary: "List discovered capabilities",
+    tag: "MCP servers",
+    status: 200,
+    document: `query ListMcpServerCapabilities($serverId: ID!, $kind: CapabilityKind, $limit: Int, $cursor: String) {
+      mcpServerCapabilities(serverId: $serverId, kind: $kind, limit: $limit, cursor: $cursor) {
+        items { ...McpCapabilityFields } nextCursor
+      }
+    } ${CAPABILITY_FIELDS}`,
+  },
+  {
+    method: "PATCH",
+    path: "/v1/mcp/capabilities/:id",
+    operationId: "updateMcpCapability",
+    summary: "Update capability configuration",
+    tag: "MCP servers",
+    status: 200,
+    document: `mutation UpdateMcpCapability($id: ID!, $input: UpdateMcpCapabilityInput!) {
+      updateMcpCapability(id: $id, input: $input) { ...McpCapabilityFields }
+    } ${CAPABILITY_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/mcp/servers/:id/health",
+    operationId: "getMcpServerHealth",
+    summary: "Get current health status",
+    tag: "MCP servers",
+    status: 200,
+    document: `query GetMcpServerHealth($id: ID!) { mcpServerHealth(id: $id) { status lastCheckedAt } }`,
+  },
+
+  // Chat
+  {
+    method: "POST",
+    path: "/v1/chat/sessions",
+    operationId: "createChatSession",
+    summary: "Create a chat session with a selection of servers",
+    tag: "Chat",
+    status: 201,
+    document: `mutation CreateChatSession($input: CreateChatSessionInput!) {
+      createChatSession(input: $input) { ...ChatSessionFields }
+    } ${CHAT_SESSION_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/chat/sessions",
+    operationId: "listChatSessions",
+    summary: "List the caller's chat sessions",
+    tag: "Chat",
+    status: 200,
+    document: `query ListChatSessions($limit: Int, $cursor: String) {
+      chatSessions(limit: $limit, cursor: $cursor) { items { ...ChatSessionFields } nextCursor }
+    } ${CHAT_SESSION_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/chat/sessions/:id",
+    operationId: "getChatSession",
+    summary: "Get a chat session",
+    tag: "Chat",
+    status: 200,
+    document: `query GetChatSession($id: ID!) { chatSession(id: $id) { ...ChatSessionFields } } ${CHAT_SESSION_FIELDS}`,
+  },
+  {
+    method: "DELETE",
+    path: "/v1/chat/sessions/:id",
+    operationId: "deleteChatSession",
+    summary: "Delete a chat session and its history",
+    tag: "Chat",
+    status: 204,
+    document: `mutation DeleteChatSession($id: ID!) { deleteChatSession(id: $id) }`,
+  },
+
+  // Authentication and administration
+  {
+    method: "GET",
+    path: "/auth/me",
+    operationId: "getMe",
+    summary: "Current user profile and permissions",
+    tag: "Auth",
+    status: 200,
+    document: `query GetMe {
+      me {
+        user { id email name }
+        organization { id name slug }
+        role scopes authMethod
+        apiKey { ...ApiKeyFields }
+      }
+    } ${API_KEY_FIELDS}`,
+  },
+  {
+    method: "POST",
+    path: "/auth/api-keys",
+    operationId: "createApiKey",
+    summary: "Create an API key with scoped permissions (the key is shown once)",
+    tag: "Auth",
+    status: 201,
+    document: `mutation CreateApiKey($input: CreateApiKeyInput!) {
+      createApiKey(input: $input) { key apiKey { ...ApiKeyFields } }
+    } ${API_KEY_FIELDS}`,
+  },
+  {
+    method: "DELETE",
+    path: "/auth/api-keys/:key_id",
+    operationId: "revokeApiKey",
+    summary: "Revoke an API key",
+    tag: "Auth",
+    status: 204,
+    document: `mutation RevokeApiKey($key_id: ID!) { revokeApiKey(id: $key_id) { id } }`,
+  },
+  {
+    method: "GET",
+    path: "/v1/audit/logs",
+    operationId: "listAuditLogs",
+    summary: "Query audit logs",
+    tag: "Administration",
+    status: 200,
+    document: `query ListAuditLogs($action: String, $targetId: String, $actorId: String, $from: DateTimeISO, $to: DateTimeISO, $limit: Int, $cursor: String) {
+      auditLogs(action: $action, targetId: $targetId, actorId: $actorId, from: $from, to: $to, limit: $limit, cursor: $cursor) {
+        items { id seq actorType actorId action targetType targetId requestId ip data prevHash hash createdAt }
+        nextCursor
+      }
+    }`,
+  },
+];

@@ -1,0 +1,1 @@
+export { CompositionError, composeSupergraph, SUBGRAPH_NAMES, type SubgraphName, subgraphUrls } from "./compose";

@@ -1,0 +1,43 @@
+import { ConfigError, gatewayEnvSchema, parseEnv, resolveKeys } from "./config";
+
+describe("configuration", () => {
+  it("reports every invalid variable at once", () => {
+    let error: unknown;
+    try {
+      parseEnv(gatewayEnvSchema, {
+        APP_ENV: "prod",
+        GATEWAY_PORT: "eighty",
+        DATABASE_URL: "mysql://x",
+        RATE_LIMIT_REQUESTS_PER_MINUTE: "-1",
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues.join("\n");
+    for (const name of ["APP_ENV", "GATEWAY_PORT", "DATABASE_URL", "RATE_LIMIT_REQUESTS_PER_MINUTE"]) {
+      expect(issues).toContain(name);
+    }
+  });
+
+  it("has defaults that work on a developer machine", () => {
+    const env = parseEnv(gatewayEnvSchema, {});
+    expect(env).toMatchObject({
+      APP_ENV: "development",
+      GATEWAY_PORT: 4000,
+      RATE_LIMIT_REQUESTS_PER_MINUTE: 60,
+      RATE_LIMIT_BURST_SIZE: 100,
+      QUOTA_REQUESTS_PER_DAY: 10000,
+      LOG_LEVEL: "info",
+    });
+  });
+
+  it("accepts the seed's upper-case log level", () => {
+    expect(parseEnv(gatewayEnvSchema, { LOG_LEVEL: "INFO" }).LOG_LEVEL).toBe("info");
+  });
+
+  it("requires real keys in production instead of generating development ones", () => {
+    const env = parseEnv(gatewayEnvSchema, { APP_ENV: "production" });
+    expect(() => resolveKeys(env)).toThrow(/JWT_SECRET_KEY[\s\S]*API_KEY_ENCRYPTION_KEY[\s\S]*SECRET_STORE_LOCAL_KEY/);
+  });
+});

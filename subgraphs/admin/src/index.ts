@@ -1,0 +1,4 @@
+import "reflect-metadata";
+
+export { type CreatedOrganization, type CreateOrganizationInput, createOrganization } from "./create-organization";
+export { type AdminSchemaOptions, buildAdminSchema } from "./schema";

@@ -1,0 +1,153 @@
+import {
+  AppError,
+  checkInput,
+  type Db,
+  ErrorCode,
+  forbidden,
+  isUniqueViolation,
+  notFound,
+  type Principal,
+  type PrismaClient,
+  pageSize,
+  recordChange,
+  toPage,
+} from "@sprintconnect/core";
+import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
+import { z } from "zod";
+import type { ApiKeyRepository } from "../api-keys/api-key.repository";
+import { Role } from "../shared/enums";
+import { emailRule, personNameRule } from "../shared/rules";
+import type { AddMemberInput } from "./member.input";
+import type { MemberRepository, MembershipWithUser } from "./member.repository";
+import type { Membership, MembershipConnection } from "./member.type";
+
+const addRules = z.object({
+  email: emailRule,
+  name: personNameRule.nullish(),
+  role: z.enum(Role),
+});
+
+const LAST_OWNER = "An organization must keep at least one owner";
+
+/** Membership rules: who may grant or change which role, and that an owner always remains. */
+export class MemberService {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly members: MemberRepository,
+    private readonly apiKeys: ApiKeyRepository,
+  ) {}
+
+  async list(principal: Principal, limit?: number | null, cursor?: string | null): Promise<MembershipConnection> {
+    const take = pageSize(limit);
+    const page = toPage(await this.members.list(principal.organizationId, take, cursor), take);
+    return { items: page.items.map(toMembership), nextCursor: page.nextCursor };
+  }
+
+  async add(actor: Actor, input: AddMemberInput): Promise<Membership> {
+    const data = checkInput(addRules, input);
+    const { principal } = actor;
+    if (data.role === Role.owner && principal.role !== Role.owner) {
+      throw forbidden("Only an owner may make someone an owner");
+    }
+    try {
+      const row = await this.db.$transaction(async (tx) => {
+        await this.members.lock(tx, principal.organizationId);
+        const user =
+          (await this.members.findUserByEmail(tx, data.email)) ??
+          (await this.members.createUser(tx, { email: data.email, name: data.name ?? null }));
+        if (await this.members.findByUserId(principal.organizationId, user.id, tx)) {
+          throw new AppError(ErrorCode.CONFLICT, `${data.email} is already a member`, { field: "email" });
+        }
+        const created = await this.members.create(tx, {
+          organizationId: principal.organizationId,
+          userId: user.id,
+          role: data.role,
+        });
+        await recordChange(tx, sourceOf(actor), {
+          organizationId: principal.organizationId,
+          type: "member.added",
+          targetType: "user",
+          targetId: user.id,
+          data: { after: { email: user.email, role: created.role } },
+          payload: { userId: user.id, email: user.email, role: created.role },
+        });
+        return created;
+      });
+      return toMembership(row);
+    } catch (err) {
+      // Another organization created the same new user at the same moment.
+      if (isUniqueViolation(err)) throw new AppError(ErrorCode.CONFLICT, "A concurrent change conflicted; try again");
+      throw err;
+    }
+  }
+
+  async updateRole(actor: Actor, userId: string, role: Role): Promise<Membership> {
+    const { principal } = actor;
+    const row = await this.db.$transaction(async (tx) => {
+      await this.members.lock(tx, principal.organizationId);
+      const before = await this.require(principal.organizationId, userId, tx);
+      if ((before.role === Role.owner || role === Role.owner) && principal.role !== Role.owner) {
+        throw forbidden("Only an owner may change an owner's role or make someone an owner");
+      }
+      if (before.role === Role.owner && role !== Role.owner) {
+        await this.assertAnotherOwner(tx, principal.organizationId);
+      }
+      const updated = await this.members.updateRole(tx, principal.organizationId, before.userId, role);
+      await recordChange(tx, sourceOf(actor), {
+        organizationId: principal.organizationId,
+        type: "member.updated",
+        targetType: "user",
+        targetId: before.userId,
+        data: { before: { role: before.role }, after: { role: updated.role } },
+        payload: { userId: before.userId, role: updated.role, previousRole: before.role },
+      });
+      return updated;
+    });
+    return toMembership(row);
+  }
+
+  /** Removes a member and revokes the API keys they hold in this organization. */
+  async remove(actor: Actor, userId: string): Promise<boolean> {
+    const { principal } = actor;
+    await this.db.$transaction(async (tx) => {
+      await this.members.lock(tx, principal.organizationId);
+      const before = await this.require(principal.organizationId, userId, tx);
+      if (before.role === Role.owner) {
+        if (principal.role !== Role.owner) throw forbidden("Only an owner may remove an owner");
+        await this.assertAnotherOwner(tx, principal.organizationId);
+      }
+      const revokedApiKeys = await this.apiKeys.revokeAllOfUser(tx, principal.organizationId, before.userId);
+      await this.members.remove(tx, principal.organizationId, before.userId);
+      await recordChange(tx, sourceOf(actor), {
+        organizationId: principal.organizationId,
+        type: "member.removed",
+        targetType: "user",
+        targetId: before.userId,
+        data: { before: { email: before.user.email, role: before.role }, revokedApiKeys },
+        payload: { userId: before.userId, role: before.role },
+      });
+    });
+    return true;
+  }
+
+  private async require(organizationId: string, userId: string, tx: Db): Promise<MembershipWithUser> {
+    const row = isUuid(userId) ? await this.members.findByUserId(organizationId, userId, tx) : null;
+    if (!row) throw notFound("Member");
+    return row;
+  }
+
+  private async assertAnotherOwner(tx: Db, organizationId: string): Promise<void> {
+    if ((await this.members.countOwners(organizationId, tx)) <= 1) {
+      throw new AppError(ErrorCode.CONFLICT, LAST_OWNER);
+    }
+  }
+}
+
+export function toMembership(row: MembershipWithUser): Membership {
+  return {
+    id: row.id,
+    user: { id: row.user.id, email: row.user.email, name: row.user.name },
+    role: row.role as Role,
+    createdAt: row.createdAt,
+  };
+}

@@ -1,0 +1,1 @@
+export { buildChatSchema } from "./schema";

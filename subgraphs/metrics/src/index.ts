@@ -1,0 +1,1 @@
+export { buildMetricsSchema } from "./schema";

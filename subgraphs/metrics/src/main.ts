@@ -1,0 +1,4 @@
+import { runSubgraph } from "@sprintconnect/subgraph-kit";
+import { buildMetricsSchema } from "./schema";
+
+void runSubgraph({ name: "metrics", defaultPort: 4003, buildSchema: ({ db }) => buildMetricsSchema(db) });

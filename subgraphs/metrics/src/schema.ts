@@ -1,0 +1,19 @@
+import type { PrismaClient } from "@sprintconnect/core";
+import { buildFederatedSchema, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
+import type { GraphQLSchema } from "graphql";
+import { UsageRepository } from "./modules/usage/usage.repository";
+import { UsageResolver } from "./modules/usage/usage.resolver";
+import { UsageService } from "./modules/usage/usage.service";
+
+/** The metrics subgraph's schema, with its services wired to `db`. */
+export function buildMetricsSchema(db: PrismaClient): Promise<GraphQLSchema> {
+  const usageService = new UsageService(new UsageRepository(db));
+  const instances = new Map<unknown, unknown>([[UsageResolver, new UsageResolver(usageService)]]);
+  return buildFederatedSchema({
+    resolvers: [UsageResolver],
+    container: { get: (cls) => instances.get(cls) },
+    referenceResolvers: {
+      UsageEvent: (ref, context) => usageService.find(requirePrincipal(context as SubgraphContext), String(ref.id)),
+    },
+  });
+}

@@ -1,0 +1,186 @@
+import type { Role } from "@sprintconnect/core";
+import { request } from "./support/http";
+import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
+
+let stack: Stack;
+let org: TestOrg;
+let other: TestOrg;
+let serverId: string;
+let capabilityId: string;
+let otherServerId: string;
+let otherCapabilityId: string;
+let otherSessionId: string;
+const callers: Record<string, { key: string; token: string }> = {};
+
+async function seedServer(o: TestOrg, name: string): Promise<{ serverId: string; capabilityId: string }> {
+  const res = await request(stack.url, "POST", "/v1/mcp/servers", {
+    auth: o.ownerKey,
+    body: { name, baseUrl: "http://authz.example.com/mcp" },
+  });
+  const cap = await stack.db.mcpCapability.create({
+    data: {
+      organizationId: o.organizationId,
+      serverId: res.body.id,
+      kind: "tool",
+      name: "tool",
+      definition: {},
+      definitionHash: "d".repeat(64),
+    },
+  });
+  return { serverId: res.body.id, capabilityId: cap.id };
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  org = await createTestOrg(stack, "Authz");
+  other = await createTestOrg(stack, "Other");
+  ({ serverId, capabilityId } = await seedServer(org, "mine"));
+  ({ serverId: otherServerId, capabilityId: otherCapabilityId } = await seedServer(other, "theirs"));
+  otherSessionId = (
+    await request(stack.url, "POST", "/v1/chat/sessions", {
+      auth: other.ownerKey,
+      body: { serverIds: [otherServerId] },
+    })
+  ).body.id;
+  for (const role of ["owner", "admin", "developer", "viewer"] as Role[]) {
+    const m = await org.member(role);
+    callers[role] = { key: m.apiKey, token: m.token };
+  }
+});
+afterAll(() => stack.close());
+
+type Op = { name: string; method: string; path: () => string; body?: () => unknown; allowed: Role[]; ok: number };
+const ALL: Role[] = ["owner", "admin", "developer", "viewer"];
+const WRITERS: Role[] = ["owner", "admin", "developer"];
+
+let n = 0;
+const ops: Op[] = [
+  { name: "list servers", method: "GET", path: () => "/v1/mcp/servers", allowed: ALL, ok: 200 },
+  { name: "get server", method: "GET", path: () => `/v1/mcp/servers/${serverId}`, allowed: ALL, ok: 200 },
+  { name: "server health", method: "GET", path: () => `/v1/mcp/servers/${serverId}/health`, allowed: ALL, ok: 200 },
+  {
+    name: "capabilities",
+    method: "GET",
+    path: () => `/v1/mcp/servers/${serverId}/capabilities`,
+    allowed: ALL,
+    ok: 200,
+  },
+  {
+    name: "register server",
+    method: "POST",
+    path: () => "/v1/mcp/servers",
+    body: () => ({ name: `authz-${n++}`, baseUrl: "http://authz.example.com/mcp" }),
+    allowed: WRITERS,
+    ok: 201,
+  },
+  {
+    name: "update server",
+    method: "PATCH",
+    path: () => `/v1/mcp/servers/${serverId}`,
+    body: () => ({ description: `d${n++}` }),
+    allowed: WRITERS,
+    ok: 200,
+  },
+  {
+    name: "update capability",
+    method: "PATCH",
+    path: () => `/v1/mcp/capabilities/${capabilityId}`,
+    body: () => ({ enabled: true }),
+    allowed: WRITERS,
+    ok: 200,
+  },
+  { name: "me", method: "GET", path: () => "/auth/me", allowed: ALL, ok: 200 },
+  {
+    name: "create api key",
+    method: "POST",
+    path: () => "/auth/api-keys",
+    body: () => ({ name: `k${n++}`, scopes: ["servers:read"] }),
+    allowed: WRITERS,
+    ok: 201,
+  },
+  { name: "audit logs", method: "GET", path: () => "/v1/audit/logs", allowed: ["owner", "admin"], ok: 200 },
+  { name: "list chat sessions", method: "GET", path: () => "/v1/chat/sessions", allowed: ALL, ok: 200 },
+  {
+    name: "create chat session",
+    method: "POST",
+    path: () => "/v1/chat/sessions",
+    body: () => ({ serverIds: [serverId] }),
+    allowed: WRITERS,
+    ok: 201,
+  },
+];
+
+describe("the authorization matrix", () => {
+  for (const op of ops) {
+    for (const role of ALL) {
+      const expected = op.allowed.includes(role) ? op.ok : 403;
+      it(`answers ${expected} to a ${role} for ${op.name}, by API key and by JWT`, async () => {
+        for (const auth of [callers[role]!.key, callers[role]!.token]) {
+          const res = await request(stack.url, op.method, op.path(), { auth, body: op.body?.() });
+          expect({ status: res.status, code: res.body?.error?.code }).toEqual({
+            status: expected,
+            code: expected === 403 ? "FORBIDDEN" : undefined,
+          });
+        }
+      });
+    }
+    it(`answers 401 UNAUTHENTICATED without credentials for ${op.name}`, async () => {
+      const res = await request(stack.url, op.method, op.path(), { body: op.body?.() });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe("UNAUTHENTICATED");
+    });
+  }
+
+  it("limits an API key to its own narrower scopes", async () => {
+    const owner = await org.member("owner", ["servers:read"]);
+    expect((await request(stack.url, "GET", "/v1/mcp/servers", { auth: owner.apiKey })).status).toBe(200);
+    const write = await request(stack.url, "POST", "/v1/mcp/servers", {
+      auth: owner.apiKey,
+      body: { name: "narrow", baseUrl: "http://n.example.com" },
+    });
+    expect(write.status).toBe(403);
+    expect((await request(stack.url, "GET", "/v1/audit/logs", { auth: owner.apiKey })).status).toBe(403);
+    expect((await request(stack.url, "GET", "/v1/chat/sessions", { auth: owner.apiKey })).status).toBe(403);
+  });
+
+  it("refuses to create a key with scopes wider than the caller's", async () => {
+    const res = await request(stack.url, "POST", "/auth/api-keys", {
+      auth: callers.developer!.key,
+      body: { name: "escalate", scopes: ["audit:read"] },
+    });
+    expect(res.status).toBe(403);
+  });
+
+  const foreign: Array<[string, string, () => string, () => unknown]> = [
+    ["get server", "GET", () => `/v1/mcp/servers/${otherServerId}`, () => undefined],
+    ["update server", "PATCH", () => `/v1/mcp/servers/${otherServerId}`, () => ({ description: "x" })],
+    ["delete server", "DELETE", () => `/v1/mcp/servers/${otherServerId}`, () => undefined],
+    ["capabilities", "GET", () => `/v1/mcp/servers/${otherServerId}/capabilities`, () => undefined],
+    ["health", "GET", () => `/v1/mcp/servers/${otherServerId}/health`, () => undefined],
+    ["update capability", "PATCH", () => `/v1/mcp/capabilities/${otherCapabilityId}`, () => ({ enabled: false })],
+    ["get chat session", "GET", () => `/v1/chat/sessions/${otherSessionId}`, () => undefined],
+    ["delete chat session", "DELETE", () => `/v1/chat/sessions/${otherSessionId}`, () => undefined],
+  ];
+  for (const [name, method, path, body] of foreign) {
+    it(`answers NOT_FOUND for another organization's resource: ${name}`, async () => {
+      const res = await request(stack.url, method, path(), { auth: org.ownerKey, body: body() });
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe("NOT_FOUND");
+    });
+  }
+
+  it("leaves the other organization's server untouched", async () => {
+    const row = await stack.db.mcpServer.findUniqueOrThrow({ where: { id: otherServerId } });
+    expect(row.deletedAt).toBeNull();
+    expect(row.description).toBeNull();
+    expect((await stack.db.mcpCapability.findUniqueOrThrow({ where: { id: otherCapabilityId } })).enabled).toBe(true);
+  });
+
+  it("refuses a chat session over another organization's server", async () => {
+    const res = await request(stack.url, "POST", "/v1/chat/sessions", {
+      auth: org.ownerKey,
+      body: { serverIds: [otherServerId] },
+    });
+    expect(res.status).toBe(422);
+  });
+});

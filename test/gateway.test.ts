@@ -1,0 +1,193 @@
+import { generateKeyPairSync } from "node:crypto";
+import { createKeyRing, issueAccessToken } from "@sprintconnect/core";
+import { graphql, request } from "./support/http";
+import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
+
+let stack: Stack;
+let org: TestOrg;
+
+beforeAll(async () => {
+  stack = await startStack();
+  org = await createTestOrg(stack, "Gateway");
+});
+afterAll(() => stack.close());
+
+describe("health, readiness, metrics and keys", () => {
+  it("answers /health without credentials", async () => {
+    const res = await request(stack.url, "GET", "/health");
+    expect(res).toMatchObject({ status: 200, body: { status: "ok" } });
+  });
+
+  it("reports PostgreSQL, Redis and every subgraph on /health/detailed", async () => {
+    const res = await request(stack.url, "GET", "/health/detailed");
+    expect(res.status).toBe(200);
+    expect(res.body.checks.postgres.status).toBe("ok");
+    expect(res.body.checks.redis.status).toBe("ok");
+    expect(Object.keys(res.body.checks.subgraphs).sort()).toEqual(["admin", "chat", "metrics", "registry"]);
+    for (const check of Object.values(res.body.checks.subgraphs) as Array<{ status: string }>) {
+      expect(check.status).toBe("ok");
+    }
+  });
+
+  it("is ready when its dependencies are", async () => {
+    expect((await request(stack.url, "GET", "/ready")).status).toBe(200);
+  });
+
+  it("serves Prometheus metrics with latency histograms by route and by operation", async () => {
+    await request(stack.url, "GET", "/v1/mcp/servers", { auth: org.ownerKey });
+    await graphql(stack.url, org.ownerKey, "query CountServers { mcpServers { nextCursor } }");
+    const res = await fetch(`${stack.url}/metrics`);
+    const text = await res.text();
+    expect(res.headers.get("content-type")).toMatch(/text\/plain/);
+    expect(text).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/v1\/mcp\/servers"[^}]*status="200"/);
+    expect(text).toMatch(/graphql_operation_duration_seconds_bucket\{[^}]*operation="CountServers"/);
+    expect(text).toMatch(/graphql_operation_duration_seconds_count\{[^}]*operation="ListMcpServers"/);
+  });
+
+  it("publishes the public signing key at /.well-known/jwks.json, never the private part", async () => {
+    const res = await request(stack.url, "GET", "/.well-known/jwks.json");
+    expect(res.status).toBe(200);
+    expect(res.body.keys).toHaveLength(1);
+    expect(res.body.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", kid: stack.keys.kid });
+    expect(res.body.keys[0].d).toBeUndefined();
+  });
+
+  it("serves an OpenAPI 3.1 document covering every REST route", async () => {
+    const res = await request(stack.url, "GET", "/v1/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe("3.1.0");
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining([
+        "/v1/mcp/servers",
+        "/v1/mcp/servers/{id}",
+        "/v1/mcp/servers/{serverId}/capabilities",
+        "/v1/mcp/capabilities/{id}",
+        "/v1/mcp/servers/{id}/health",
+        "/auth/me",
+        "/auth/api-keys",
+        "/auth/api-keys/{key_id}",
+      ]),
+    );
+    const register = res.body.paths["/v1/mcp/servers"].post;
+    expect(register.requestBody.content["application/json"].schema.required).toEqual(
+      expect.arrayContaining(["name", "baseUrl"]),
+    );
+    expect(register.responses["201"].content["application/json"].schema.properties.transport.enum).toEqual(
+      expect.arrayContaining(["streamable_http", "sse"]),
+    );
+  });
+
+  it("echoes a caller's request id and generates one otherwise", async () => {
+    const given = await request(stack.url, "GET", "/health", { headers: { "x-request-id": "trace-123" } });
+    expect(given.headers.get("x-request-id")).toBe("trace-123");
+    const generated = await request(stack.url, "GET", "/health");
+    expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("serves Apollo Sandbox at /graphql outside production", async () => {
+    const res = await fetch(`${stack.url}/graphql`, { headers: { accept: "text/html" } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/sandbox/i);
+  });
+});
+
+describe("authentication", () => {
+  it("accepts our ES256 access tokens and reads the role from the membership", async () => {
+    const token = await org.token(org.ownerId);
+    const res = await request(stack.url, "GET", "/auth/me", { auth: token });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ role: "owner", authMethod: "jwt", user: { id: org.ownerId }, apiKey: null });
+    expect(res.body.scopes).toContain("org:manage");
+  });
+
+  it("refuses a token signed by another key, an expired token and a garbage token", async () => {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const foreignKeys = await createKeyRing(privateKey.export({ format: "jwk" }) as Record<string, unknown>);
+    const forged = await issueAccessToken(
+      foreignKeys,
+      { userId: org.ownerId, organizationId: org.organizationId },
+      { issuer: stack.env.JWT_ISSUER, ttlSeconds: 60 },
+    );
+    const expired = await issueAccessToken(
+      stack.keys,
+      { userId: org.ownerId, organizationId: org.organizationId },
+      { issuer: stack.env.JWT_ISSUER, ttlSeconds: -10 },
+    );
+    for (const auth of [forged.token, expired.token, "garbage", "sc_nope"]) {
+      const res = await request(stack.url, "GET", "/auth/me", { auth });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe("UNAUTHENTICATED");
+    }
+    const basic = await request(stack.url, "GET", "/auth/me", { headers: { authorization: "Basic abc" } });
+    expect(basic.status).toBe(401);
+  });
+
+  it("refuses a token for an organization the user is not a member of", async () => {
+    const elsewhere = await createTestOrg(stack, "Elsewhere");
+    const token = await issueAccessToken(
+      stack.keys,
+      { userId: org.ownerId, organizationId: elsewhere.organizationId },
+      { issuer: stack.env.JWT_ISSUER, ttlSeconds: 60 },
+    );
+    expect((await request(stack.url, "GET", "/auth/me", { auth: token.token })).status).toBe(401);
+  });
+
+  it("creates an API key shown once, stores only its hash, and keeps lastUsedAt", async () => {
+    const created = await request(stack.url, "POST", "/auth/api-keys", {
+      auth: org.ownerKey,
+      body: { name: "deploy bot", scopes: ["servers:read"] },
+    });
+    expect(created.status).toBe(201);
+    const { key, apiKey } = created.body;
+    expect(key).toMatch(/^sc_/);
+    expect(apiKey).toMatchObject({ name: "deploy bot", scopes: ["servers:read"], revokedAt: null, lastUsedAt: null });
+    const row = await stack.db.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } });
+    expect(JSON.stringify(row)).not.toContain(key);
+    expect(key.startsWith(row.prefix)).toBe(true);
+
+    const me = await request(stack.url, "GET", "/auth/me", { auth: key });
+    expect(me.body).toMatchObject({ authMethod: "api_key", scopes: ["servers:read"], apiKey: { id: apiKey.id } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await stack.db.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt).not.toBeNull();
+    const listed = await graphql(stack.url, org.ownerKey, "{ apiKeys { items { id prefix } } }");
+    expect(JSON.stringify(listed.body)).not.toContain(key);
+  });
+
+  it("stops accepting a key at once when it is revoked", async () => {
+    const created = (
+      await request(stack.url, "POST", "/auth/api-keys", { auth: org.ownerKey, body: { name: "short-lived" } })
+    ).body;
+    expect((await request(stack.url, "GET", "/auth/me", { auth: created.key })).status).toBe(200);
+    const revoked = await request(stack.url, "DELETE", `/auth/api-keys/${created.apiKey.id}`, { auth: org.ownerKey });
+    expect(revoked.status).toBe(204);
+    const after = await request(stack.url, "GET", "/auth/me", { auth: created.key });
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("refuses an expired key", async () => {
+    const created = (
+      await request(stack.url, "POST", "/auth/api-keys", {
+        auth: org.ownerKey,
+        body: { name: "expiring", expiresAt: new Date(Date.now() + 60_000).toISOString() },
+      })
+    ).body;
+    await stack.db.apiKey.update({
+      where: { id: created.apiKey.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    expect((await request(stack.url, "GET", "/auth/me", { auth: created.key })).status).toBe(401);
+  });
+
+  it("lets a subgraph trust only the gateway's internal token, not a plain header", async () => {
+    // Straight to a subgraph with a forged principal header: no principal, so UNAUTHENTICATED.
+    const subgraph = stack.env.REGISTRY_SUBGRAPH_URL;
+    const res = await fetch(subgraph, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-sprintconnect-internal-token": "forged" },
+      body: JSON.stringify({ query: "{ mcpServers { nextCursor } }" }),
+    });
+    const body = (await res.json()) as any;
+    expect(body.errors[0].extensions.code).toBe("UNAUTHENTICATED");
+  });
+});

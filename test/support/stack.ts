@@ -1,0 +1,159 @@
+import type { AddressInfo } from "node:net";
+import { buildAdminSchema, createOrganization } from "@sprintconnect/admin-subgraph";
+import { buildChatSchema } from "@sprintconnect/chat-subgraph";
+import {
+  createKeyRing,
+  createLogger,
+  createPrisma,
+  createRedis,
+  type GatewayEnv,
+  gatewayEnvSchema,
+  generateApiKey,
+  InternalTokenVerifier,
+  issueAccessToken,
+  type KeyRing,
+  type PrismaClient,
+  parseEnv,
+  type Redis,
+  type Role,
+  resolveKeys,
+} from "@sprintconnect/core";
+import { createGatewayApp } from "@sprintconnect/gateway";
+import { buildMetricsSchema } from "@sprintconnect/metrics-subgraph";
+import { buildRegistrySchema } from "@sprintconnect/registry-subgraph";
+import { createSubgraphApp } from "@sprintconnect/subgraph-kit";
+import type { FastifyInstance } from "fastify";
+import type { GraphQLSchema } from "graphql";
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from "./env";
+
+/** A whole SprintConnect stack in this process: four subgraphs and the gateway on free ports. */
+export interface Stack {
+  url: string;
+  env: GatewayEnv;
+  db: PrismaClient;
+  redis: Redis;
+  keys: KeyRing;
+  apiKeyPepper: string;
+  close(): Promise<void>;
+}
+
+async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+/**
+ * Starts the stack against the test database and Redis. Rate limits default to values no
+ * test reaches; a test of the limits passes its own.
+ */
+export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+  const baseEnv = {
+    APP_ENV: "development",
+    LOG_LEVEL: "silent",
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_POOL_SIZE: "5",
+    REDIS_URL: TEST_REDIS_URL,
+    RATE_LIMIT_REQUESTS_PER_MINUTE: "100000",
+    RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100000",
+    QUOTA_REQUESTS_PER_DAY: "1000000",
+    ...overrides,
+  };
+  const material = resolveKeys(parseEnv(gatewayEnvSchema, baseEnv));
+  const keys = await createKeyRing(material.jwtPrivateJwk);
+  const logger = createLogger("test", "silent");
+  const db = createPrisma({ DATABASE_URL: TEST_DATABASE_URL, DATABASE_POOL_SIZE: 5, DATABASE_MAX_OVERFLOW: 5 });
+  const redis = createRedis(TEST_REDIS_URL, "test");
+  const verifier = new InternalTokenVerifier(keys);
+
+  const subgraphs: Record<string, GraphQLSchema> = {
+    registry: await buildRegistrySchema(db),
+    chat: await buildChatSchema(db),
+    metrics: await buildMetricsSchema(db),
+    admin: await buildAdminSchema(db, { apiKeyPepper: material.apiKeyPepper }),
+  };
+  const apps: FastifyInstance[] = [];
+  const urls: Record<string, string> = {};
+  for (const [name, schema] of Object.entries(subgraphs)) {
+    const app = await createSubgraphApp({ name, schema, verifier, logger, production: false });
+    apps.push(app);
+    urls[name] = `${await listen(app)}/graphql`;
+  }
+  const env = parseEnv(gatewayEnvSchema, {
+    ...baseEnv,
+    REGISTRY_SUBGRAPH_URL: urls.registry,
+    CHAT_SUBGRAPH_URL: urls.chat,
+    METRICS_SUBGRAPH_URL: urls.metrics,
+    ADMIN_SUBGRAPH_URL: urls.admin,
+  });
+  const gateway = await createGatewayApp({ env, db, redis, keys, apiKeyPepper: material.apiKeyPepper, logger });
+  const url = await listen(gateway);
+  return {
+    url,
+    env,
+    db,
+    redis,
+    keys,
+    apiKeyPepper: material.apiKeyPepper,
+    async close() {
+      await gateway.close();
+      for (const app of apps) await app.close();
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+/** An organization with an owner, and helpers to add members and keys to it. */
+export interface TestOrg {
+  organizationId: string;
+  ownerId: string;
+  /** The owner's API key (all owner scopes). */
+  ownerKey: string;
+  /** A new member with `role`; returns the user id, an access token and an API key. */
+  member(role: Role, keyScopes?: string[]): Promise<{ userId: string; token: string; apiKey: string }>;
+  /** An access token (JWT) for a user of this organization. */
+  token(userId: string): Promise<string>;
+}
+
+let counter = 0;
+
+export async function createTestOrg(stack: Stack, name = "Acme"): Promise<TestOrg> {
+  const unique = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const created = await createOrganization(stack.db, stack.apiKeyPepper, {
+    name: `${name} ${unique}`,
+    ownerEmail: `owner-${unique}@example.test`,
+  });
+  const token = async (userId: string) =>
+    (
+      await issueAccessToken(
+        stack.keys,
+        { userId, organizationId: created.organizationId },
+        { issuer: stack.env.JWT_ISSUER, ttlSeconds: 600 },
+      )
+    ).token;
+  return {
+    organizationId: created.organizationId,
+    ownerId: created.userId,
+    ownerKey: created.apiKey,
+    token,
+    async member(role, keyScopes) {
+      const user = await stack.db.user.create({
+        data: { email: `${role}-${unique}-${counter++}@example.test`, name: role },
+      });
+      await stack.db.membership.create({ data: { organizationId: created.organizationId, userId: user.id, role } });
+      const generated = generateApiKey(stack.apiKeyPepper);
+      const { ROLE_SCOPES } = await import("@sprintconnect/core");
+      await stack.db.apiKey.create({
+        data: {
+          organizationId: created.organizationId,
+          userId: user.id,
+          name: `${role} key`,
+          prefix: generated.prefix,
+          hash: generated.hash,
+          scopes: keyScopes ?? [...ROLE_SCOPES[role]],
+        },
+      });
+      return { userId: user.id, token: await token(user.id), apiKey: generated.key };
+    },
+  };
+}
