@@ -23,14 +23,14 @@ const csv = z.string().transform((v) =>
 const commonShape = {
   /** Deployment environment. `production` disables introspection, Sandbox and dev keys. */
   APP_ENV: z.enum(["development", "staging", "production"]).default("development"),
-  /** Verbose errors in GraphQL responses (never stack traces in production). */
+  /** Debug logging: the default LOG_LEVEL becomes `debug`. Stack traces never reach clients. */
   DEBUG: bool.default(false),
-  /** pino level: fatal, error, warn, info, debug, trace or silent (case-insensitive). */
+  /** pino level: fatal, error, warn, info, debug, trace or silent (case-insensitive). Default `info`. */
   LOG_LEVEL: z
     .string()
     .transform((v) => v.toLowerCase())
     .pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
-    .default("info"),
+    .optional(),
   /** Log format. Only structured JSON lines are produced. */
   LOG_FORMAT: z.enum(["json"]).default("json"),
   /** PostgreSQL connection string. */
@@ -118,19 +118,23 @@ const subgraphShape = {
   SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,
 };
 
-export const gatewayEnvSchema = z.object(gatewayShape);
-export const subgraphEnvSchema = z.object(subgraphShape);
-export const cliEnvSchema = z.object({
-  ...commonShape,
-  ...subgraphUrls,
-  GATEWAY_PORT: gatewayShape.GATEWAY_PORT,
-  HOST: gatewayShape.HOST,
-});
+/** LOG_LEVEL, when not given, follows DEBUG. */
+function withLogLevel<T extends { DEBUG: boolean; LOG_LEVEL?: string | undefined }>(
+  env: T,
+): Omit<T, "LOG_LEVEL"> & { LOG_LEVEL: string } {
+  return { ...env, LOG_LEVEL: env.LOG_LEVEL ?? (env.DEBUG ? "debug" : "info") };
+}
+
+export const gatewayEnvSchema = z.object(gatewayShape).transform((env) => withLogLevel(env));
+export const subgraphEnvSchema = z.object(subgraphShape).transform((env) => withLogLevel(env));
+export const cliEnvSchema = z
+  .object({ ...commonShape, ...subgraphUrls, GATEWAY_PORT: gatewayShape.GATEWAY_PORT, HOST: gatewayShape.HOST })
+  .transform((env) => withLogLevel(env));
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
 export type SubgraphEnv = z.infer<typeof subgraphEnvSchema>;
 export type CliEnv = z.infer<typeof cliEnvSchema>;
-type CommonEnv = z.infer<z.ZodObject<typeof commonShape>>;
+type CommonEnv = Pick<GatewayEnv, keyof typeof commonShape>;
 
 /** Keys derived from configuration, or from the development key file. */
 export interface KeyMaterial {
