@@ -67,6 +67,13 @@ const commonShape = {
    * credentials encrypted in PostgreSQL. Required in production; generated elsewhere.
    */
   SECRET_STORE_LOCAL_KEY: z.string().optional(),
+  /**
+   * Hosts that outbound connections (MCP servers, webhooks, LLM providers) may reach: host
+   * names, `*.suffix` wildcards, IP addresses and CIDRs, comma-separated. `*` admits any public
+   * host. Private, loopback, link-local, unique-local and metadata addresses are refused unless
+   * an entry names them explicitly (e.g. `127.0.0.1` or `10.0.0.0/8`).
+   */
+  ALLOWED_EGRESS_HOSTS: csv.default(["*"]),
   /** Where this checkout keeps generated development keys. */
   DEV_SECRETS_DIR: z.string().default(".sprintconnect"),
 };
