@@ -6,7 +6,7 @@
  */
 module.exports = {
   testEnvironment: "node",
-  roots: ["<rootDir>/test", "<rootDir>/packages", "<rootDir>/subgraphs", "<rootDir>/gateway"],
+  roots: ["<rootDir>/test", "<rootDir>/packages", "<rootDir>/subgraphs", "<rootDir>/gateway", "<rootDir>/worker"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   transform: {
@@ -23,7 +23,8 @@ module.exports = {
     ],
   },
   moduleNameMapper: {
-    "^@sprintconnect/(core|subgraph-kit|cli)$": "<rootDir>/packages/$1/src",
+    "^@sprintconnect/(core|subgraph-kit|cli|mcp|jobs)$": "<rootDir>/packages/$1/src",
+    "^@sprintconnect/worker$": "<rootDir>/worker/src",
     "^@sprintconnect/(registry|chat|metrics|admin)-subgraph$": "<rootDir>/subgraphs/$1/src",
     "^@sprintconnect/gateway$": "<rootDir>/gateway/src",
   },

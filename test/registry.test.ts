@@ -2,7 +2,9 @@ import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
 const SERVER_FIELDS = `id name description baseUrl transport environment tags metadata status
-  health { status lastCheckedAt } discovery { status lastDiscoveredAt error } createdAt updatedAt`;
+  health { status lastCheckedAt latencyMs }
+  discovery { status lastDiscoveredAt error protocolVersion serverInfo capabilities instructions }
+  credentials { kind headerNames updatedAt } createdAt updatedAt`;
 
 let stack: Stack;
 let org: TestOrg;
@@ -37,8 +39,10 @@ describe("the MCP server registry over REST and GraphQL", () => {
       tags: ["weather", "public"],
       metadata: { team: "climate" },
       status: "active",
-      health: { status: "unknown", lastCheckedAt: null },
-      discovery: { status: "never", lastDiscoveredAt: null, error: null },
+      health: { status: "unknown", lastCheckedAt: null, latencyMs: null },
+      // Registration queues the first discovery; no worker runs in this file.
+      discovery: { status: "pending", lastDiscoveredAt: null, error: null, protocolVersion: null },
+      credentials: null,
     });
     expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(new Date(res.body.createdAt).toString()).not.toBe("Invalid Date");
@@ -74,13 +78,13 @@ describe("the MCP server registry over REST and GraphQL", () => {
       ],
       [
         `/v1/mcp/servers/${created.id}/capabilities`,
-        `query($id: ID!) { r: mcpServerCapabilities(serverId: $id) { items { id serverId kind name title description inputSchema definition definitionHash enabled metadata createdAt updatedAt } nextCursor } }`,
+        `query($id: ID!) { r: mcpServerCapabilities(serverId: $id) { items { id serverId kind name title description inputSchema definition definitionHash enabled reviewRequired metadata createdAt updatedAt } nextCursor } }`,
         { id: created.id },
         "r",
       ],
       [
         `/v1/mcp/servers/${created.id}/health`,
-        `query($id: ID!) { r: mcpServerHealth(id: $id) { status lastCheckedAt } }`,
+        `query($id: ID!) { r: mcpServerHealth(id: $id) { serverId status lastCheckedAt latencyMs reason pendingStatus pendingCount history { result latencyMs error checkedAt } } }`,
         { id: created.id },
         "r",
       ],

@@ -19,7 +19,7 @@ import {
 } from "@sprintconnect/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Authenticator } from "./auth/authenticate";
-import { createGraphQLServer, type GatewayContext } from "./graphql";
+import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql";
 import { registerHealthRoutes } from "./health";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
@@ -27,6 +27,7 @@ import { compileRoutes } from "./rest/compile";
 import { buildOpenApi } from "./rest/openapi";
 import { registerRestRoutes } from "./rest/register";
 import { ROUTES } from "./rest/routes";
+import { serveSubscriptions } from "./subscriptions";
 
 /** The composed supergraph committed in `schema/`, whether running from src/ or dist/. */
 export const SUPERGRAPH_PATH = resolve(__dirname, "../../schema/supergraph.graphql");
@@ -78,7 +79,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const { env, logger } = deps;
   const production = env.APP_ENV === "production";
   const supergraphSdl = deps.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, "utf8");
-  const apiSchema = Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+  const supergraph = Supergraph.build(supergraphSdl);
+  const apiSchema = supergraph.apiSchema().toGraphQLJSSchema();
   const routes = compileRoutes(ROUTES, apiSchema);
   const openApi = buildOpenApi(routes, apiSchema);
   const metrics = new GatewayMetrics();
@@ -186,6 +188,20 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     ip: request.ip,
   });
   await app.register(fastifyApollo(apollo), { path: "/graphql", context: async (request) => contextOf(request) });
+  // Subscriptions: graphql-ws on the same path and port, forwarded to the owning subgraph.
+  serveSubscriptions(app, {
+    supergraph,
+    apiSchema,
+    subgraphUrls,
+    authenticator,
+    limits,
+    signer,
+    logger,
+    metrics,
+    production,
+    validationRules: createArmor(production).validationRules,
+    maxPayload: env.MAX_BODY_BYTES,
+  });
 
   registerRestRoutes(app, routes, apollo, contextOf, (code, message, request, reply, details) => {
     if (code === ErrorCode.RATE_LIMITED || code === ErrorCode.QUOTA_EXCEEDED) {

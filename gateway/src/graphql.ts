@@ -88,6 +88,18 @@ export interface GraphQLServerOptions {
   plugins: ApolloServerPlugin<GatewayContext>[];
 }
 
+/** Limits on depth, aliases, directives, tokens and cost, for HTTP and WebSocket operations alike. */
+export function createArmor(production: boolean) {
+  return new ApolloArmor({
+    maxDepth: { n: 12 },
+    maxAliases: { n: 15 },
+    maxDirectives: { n: 30 },
+    maxTokens: { n: 3000 },
+    costLimit: { maxCost: 10_000 },
+    blockFieldSuggestion: { enabled: production },
+  }).protect();
+}
+
 /** Apollo Server over `@apollo/gateway` with the static supergraph. */
 export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer<GatewayContext> {
   const gateway = new ApolloGateway({
@@ -95,14 +107,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer
     buildService: ({ name, url }) =>
       new InternalDataSource(options.subgraphUrls[name] ?? (url as string), options.signer),
   });
-  const armor = new ApolloArmor({
-    maxDepth: { n: 12 },
-    maxAliases: { n: 15 },
-    maxDirectives: { n: 30 },
-    maxTokens: { n: 3000 },
-    costLimit: { maxCost: 10_000 },
-    blockFieldSuggestion: { enabled: options.production },
-  }).protect();
+  const armor = createArmor(options.production);
   return new ApolloServer<GatewayContext>({
     // @apollo/gateway is typed against the 1.x gateway interface; it runs under Server 5.
     gateway: gateway as never,

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Operation names are client-chosen; past this many, new names are counted as "other". */
@@ -26,6 +26,17 @@ export class GatewayMetrics {
     name: "rate_limited_requests_total",
     help: "Requests refused by rate limits or quotas",
     labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+  readonly wsConnections = new Gauge({
+    name: "graphql_ws_connections",
+    help: "Open graphql-ws connections (acknowledged)",
+    registers: [this.registry],
+  });
+  readonly activeSubscriptions = new Gauge({
+    name: "graphql_subscriptions_active",
+    help: "Subscriptions being forwarded to subgraphs, by subgraph",
+    labelNames: ["subgraph"] as const,
     registers: [this.registry],
   });
   private readonly operationNames = new Set<string>();

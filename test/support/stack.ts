@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { buildAdminSchema, createOrganization } from "@sprintconnect/admin-subgraph";
 import { buildChatSchema } from "@sprintconnect/chat-subgraph";
@@ -12,16 +13,22 @@ import {
   InternalTokenVerifier,
   issueAccessToken,
   type KeyRing,
+  LocalSecretStore,
   type PrismaClient,
   parseEnv,
   type Redis,
   type Role,
   resolveKeys,
+  type WorkerEnv,
+  workerEnvSchema,
 } from "@sprintconnect/core";
 import { createGatewayApp } from "@sprintconnect/gateway";
+import { JobQueues, requestDiscovery } from "@sprintconnect/jobs";
+import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { buildMetricsSchema } from "@sprintconnect/metrics-subgraph";
 import { buildRegistrySchema } from "@sprintconnect/registry-subgraph";
-import { createSubgraphApp } from "@sprintconnect/subgraph-kit";
+import { createSubgraphApp, RedisEventHub } from "@sprintconnect/subgraph-kit";
+import { type RunningWorker, startWorker } from "@sprintconnect/worker";
 import type { FastifyInstance } from "fastify";
 import type { GraphQLSchema } from "graphql";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "./env";
@@ -34,6 +41,11 @@ export interface Stack {
   redis: Redis;
   keys: KeyRing;
   apiKeyPepper: string;
+  /** The job queues of this stack (their own Redis prefix: stacks of parallel test files never share jobs). */
+  queues: JobQueues;
+  workerEnv: WorkerEnv;
+  /** Present when started with `{ worker: true }`. */
+  worker: RunningWorker | null;
   close(): Promise<void>;
 }
 
@@ -46,7 +58,15 @@ async function listen(app: FastifyInstance): Promise<string> {
  * Starts the stack against the test database and Redis. Rate limits default to values no
  * test reaches; a test of the limits passes its own.
  */
-export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(
+  overrides: Record<string, string> = {},
+  options: {
+    /** A supergraph other than the committed one, e.g. composed in process by `composeSupergraph()`. */
+    supergraphSdl?: string;
+    /** Also run a worker (discovery, health checks, outbox relay) in this process. */
+    worker?: boolean;
+  } = {},
+): Promise<Stack> {
   const baseEnv = {
     APP_ENV: "development",
     LOG_LEVEL: "silent",
@@ -56,6 +76,13 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
     RATE_LIMIT_REQUESTS_PER_MINUTE: "100000",
     RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100000",
     QUOTA_REQUESTS_PER_DAY: "1000000",
+    // Fixture MCP servers listen on loopback, which the guard refuses unless named.
+    ALLOWED_EGRESS_HOSTS: "*,127.0.0.1",
+    OUTPUTS_DIR: "outputs/test",
+    WORKER_STALL_INTERVAL_MS: "1000",
+    OUTBOX_POLL_INTERVAL_MS: "50",
+    DISCOVERY_TIMEOUT_SECONDS: "10",
+    HEALTH_CHECK_TIMEOUT_SECONDS: "2",
     ...overrides,
   };
   const material = resolveKeys(parseEnv(gatewayEnvSchema, baseEnv));
@@ -64,9 +91,20 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
   const db = createPrisma({ DATABASE_URL: TEST_DATABASE_URL, DATABASE_POOL_SIZE: 5, DATABASE_MAX_OVERFLOW: 5 });
   const redis = createRedis(TEST_REDIS_URL, "test");
   const verifier = new InternalTokenVerifier(keys);
+  // Live events for subscriptions: one Redis subscriber for the stack, as in a process.
+  const events = new RedisEventHub({ redisUrl: TEST_REDIS_URL, logger });
 
+  const workerEnv = parseEnv(workerEnvSchema, baseEnv);
+  const queuePrefix = `sc:test:${randomBytes(4).toString("hex")}`;
+  const queues = new JobQueues({ redisUrl: TEST_REDIS_URL, isWorker: false, prefix: queuePrefix });
+  const secrets = new LocalSecretStore(db, material.secretStoreKey);
   const subgraphs: Record<string, GraphQLSchema> = {
-    registry: await buildRegistrySchema(db),
+    registry: await buildRegistrySchema(db, {
+      egress: new EgressGuard(parseEgressPolicy(workerEnv.ALLOWED_EGRESS_HOSTS)),
+      secrets,
+      requestDiscovery: (request) => requestDiscovery(db, queues, request),
+      logger,
+    }),
     chat: await buildChatSchema(db),
     metrics: await buildMetricsSchema(db),
     admin: await buildAdminSchema(db, { apiKeyPepper: material.apiKeyPepper }),
@@ -74,7 +112,7 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
   const apps: FastifyInstance[] = [];
   const urls: Record<string, string> = {};
   for (const [name, schema] of Object.entries(subgraphs)) {
-    const app = await createSubgraphApp({ name, schema, verifier, logger, production: false });
+    const app = await createSubgraphApp({ name, schema, verifier, logger, production: false, events });
     apps.push(app);
     urls[name] = `${await listen(app)}/graphql`;
   }
@@ -85,9 +123,23 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
     METRICS_SUBGRAPH_URL: urls.metrics,
     ADMIN_SUBGRAPH_URL: urls.admin,
   });
-  const gateway = await createGatewayApp({ env, db, redis, keys, apiKeyPepper: material.apiKeyPepper, logger });
+  const gateway = await createGatewayApp({
+    env,
+    db,
+    redis,
+    keys,
+    apiKeyPepper: material.apiKeyPepper,
+    logger,
+    ...(options.supergraphSdl ? { supergraphSdl: options.supergraphSdl } : {}),
+  });
   const url = await listen(gateway);
+  const worker = options.worker
+    ? await startWorker({ env: workerEnv, db, redis, logger, secretStoreKey: material.secretStoreKey, queuePrefix })
+    : null;
   return {
+    queues,
+    workerEnv,
+    worker,
     url,
     env,
     db,
@@ -95,8 +147,11 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
     keys,
     apiKeyPepper: material.apiKeyPepper,
     async close() {
+      await worker?.stop();
+      await queues.close();
       await gateway.close();
       for (const app of apps) await app.close();
+      await events.close();
       await db.$disconnect();
       redis.disconnect();
     },

@@ -24,13 +24,15 @@ export interface RestRoute {
 
 const SERVER_FIELDS = `fragment McpServerFields on McpServer {
   id name description baseUrl transport environment tags metadata status
-  health { status lastCheckedAt }
-  discovery { status lastDiscoveredAt error }
+  health { status lastCheckedAt latencyMs }
+  discovery { status lastDiscoveredAt error protocolVersion serverInfo capabilities instructions }
+  credentials { kind headerNames updatedAt }
   createdAt updatedAt
 }`;
 
 const CAPABILITY_FIELDS = `fragment McpCapabilityFields on McpCapability {
-  id serverId kind name title description inputSchema definition definitionHash enabled metadata createdAt updatedAt
+  id serverId kind name title description inputSchema definition definitionHash enabled reviewRequired metadata
+  createdAt updatedAt
 }`;
 
 const API_KEY_FIELDS = `fragment ApiKeyFields on ApiKey {
@@ -127,7 +129,53 @@ export const ROUTES: RestRoute[] = [
     summary: "Get current health status",
     tag: "MCP servers",
     status: 200,
-    document: `query GetMcpServerHealth($id: ID!) { mcpServerHealth(id: $id) { status lastCheckedAt } }`,
+    document: `query GetMcpServerHealth($id: ID!) {
+      mcpServerHealth(id: $id) {
+        serverId status lastCheckedAt latencyMs reason pendingStatus pendingCount
+        history { result latencyMs error checkedAt }
+      }
+    }`,
+  },
+  {
+    method: "POST",
+    path: "/v1/mcp/servers/:id/discover",
+    operationId: "discoverMcpServer",
+    summary: "Trigger a capability discovery job (202 with the job id)",
+    tag: "MCP servers",
+    status: 202,
+    document: `mutation DiscoverMcpServer($id: ID!) { discoverMcpServer(id: $id) { jobId serverId status } }`,
+  },
+
+  // Discovery service for agents
+  {
+    method: "GET",
+    path: "/v1/discovery/servers",
+    operationId: "discoverServers",
+    summary: "Search servers by capability, tag, environment, health and text; healthy servers first",
+    tag: "Discovery",
+    status: 200,
+    document: `query DiscoverServers($capability: String, $tag: String, $environment: McpEnvironment, $health: HealthStatus, $q: String, $limit: Int, $cursor: String) {
+      discoverServers(capability: $capability, tag: $tag, environment: $environment, health: $health, q: $q, limit: $limit, cursor: $cursor) {
+        items { ...McpServerFields } nextCursor
+      }
+    } ${SERVER_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/discovery/capabilities",
+    operationId: "discoverCapabilities",
+    summary: "Search capabilities by name, kind, server and text",
+    tag: "Discovery",
+    status: 200,
+    document: `query DiscoverCapabilities($name: String, $kind: CapabilityKind, $serverId: ID, $q: String, $limit: Int, $cursor: String) {
+      discoverCapabilities(name: $name, kind: $kind, serverId: $serverId, q: $q, limit: $limit, cursor: $cursor) {
+        items {
+          capability { ...McpCapabilityFields }
+          server { id name baseUrl transport environment tags health { status lastCheckedAt latencyMs } }
+        }
+        nextCursor
+      }
+    } ${CAPABILITY_FIELDS}`,
   },
 
   // Chat

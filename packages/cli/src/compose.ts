@@ -3,7 +3,7 @@ import { buildAdminSchema } from "@sprintconnect/admin-subgraph";
 import { buildChatSchema } from "@sprintconnect/chat-subgraph";
 import { type CliEnv, cliEnvSchema, type PrismaClient, parseEnv } from "@sprintconnect/core";
 import { buildMetricsSchema } from "@sprintconnect/metrics-subgraph";
-import { buildRegistrySchema } from "@sprintconnect/registry-subgraph";
+import { buildRegistrySchema, type RegistryDeps } from "@sprintconnect/registry-subgraph";
 import { subgraphSdl } from "@sprintconnect/subgraph-kit";
 import { type GraphQLSchema, parse } from "graphql";
 
@@ -34,7 +34,8 @@ export function subgraphUrls(env: CliEnv): Record<SubgraphName, string> {
 const NO_DB = {} as PrismaClient;
 
 const builders: Record<SubgraphName, () => Promise<GraphQLSchema>> = {
-  registry: () => buildRegistrySchema(NO_DB),
+  // Only the types matter here: no resolver runs while composing.
+  registry: () => buildRegistrySchema(NO_DB, {} as RegistryDeps),
   chat: () => buildChatSchema(NO_DB),
   metrics: () => buildMetricsSchema(NO_DB),
   admin: () => buildAdminSchema(NO_DB, { apiKeyPepper: "unused: no key is issued while composing" }),

@@ -125,6 +125,35 @@ const subgraphShape = {
   SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,
 };
 
+const workerShape = {
+  ...commonShape,
+  /** Seconds between health checks of each active server. */
+  HEALTH_CHECK_INTERVAL_SECONDS: positiveInt.default(60),
+  /** A check that takes longer than this is a failure. */
+  HEALTH_CHECK_TIMEOUT_SECONDS: positiveInt.default(10),
+  /** Consecutive results needed before a server's health state changes. */
+  HEALTH_CHECK_FAILURE_THRESHOLD: positiveInt.default(3),
+  /** A successful check slower than this counts as `degraded`. */
+  HEALTH_CHECK_DEGRADED_LATENCY_MS: positiveInt.default(2000),
+  /** Seconds between scheduled discoveries of each active server. */
+  DISCOVERY_INTERVAL_SECONDS: positiveInt.default(3600),
+  /** Timeout of each request a discovery makes. */
+  DISCOVERY_TIMEOUT_SECONDS: positiveInt.default(30),
+  /** Discovery jobs one worker runs at once. */
+  WORKER_DISCOVERY_CONCURRENCY: positiveInt.default(4),
+  /** Health-check jobs one worker runs at once. */
+  WORKER_HEALTH_CONCURRENCY: positiveInt.default(16),
+  /** A job whose worker has not renewed its lock for this long is re-queued (worker crash). */
+  WORKER_STALL_INTERVAL_MS: positiveInt.default(5000),
+  /** How often the outbox relay looks for unpublished events when it found none. */
+  OUTBOX_POLL_INTERVAL_MS: positiveInt.default(250),
+  /** Where discovery results, health reports and exports are written. Relative: to the checkout. */
+  OUTPUTS_DIR: z.string().default("outputs"),
+  /** How long the scheduler's leadership lasts without renewal. */
+  SCHEDULER_LOCK_TTL_SECONDS: positiveInt.default(15),
+  SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,
+};
+
 /** LOG_LEVEL, when not given, follows DEBUG. */
 function withLogLevel<T extends { DEBUG: boolean; LOG_LEVEL?: string | undefined }>(
   env: T,
@@ -138,7 +167,10 @@ export const cliEnvSchema = z
   .object({ ...commonShape, ...subgraphUrls, GATEWAY_PORT: gatewayShape.GATEWAY_PORT, HOST: gatewayShape.HOST })
   .transform((env) => withLogLevel(env));
 
+export const workerEnvSchema = z.object(workerShape).transform((env) => withLogLevel(env));
+
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 export type SubgraphEnv = z.infer<typeof subgraphEnvSchema>;
 export type CliEnv = z.infer<typeof cliEnvSchema>;
 type CommonEnv = Pick<GatewayEnv, keyof typeof commonShape>;

@@ -49,3 +49,20 @@ export function afterCursor(cursor: string | null | undefined) {
   const { createdAt, id } = decodeCursor(cursor);
   return { OR: [{ createdAt: { lt: createdAt } }, { createdAt, id: { lt: id } }] };
 }
+
+const offsetSchema = z.object({ o: z.number().int().min(0).max(100_000) }).strict();
+
+/** Opaque cursor for ranked lists (search), where keyset pagination has no stable key. */
+export function encodeOffsetCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
+}
+
+/** Decodes `encodeOffsetCursor`; anything else is BAD_REQUEST. No cursor is offset 0. */
+export function decodeOffsetCursor(cursor: string | null | undefined): number {
+  if (!cursor) return 0;
+  try {
+    return offsetSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))).o;
+  } catch {
+    throw badRequest("Invalid cursor", { field: "cursor" });
+  }
+}

@@ -1,4 +1,5 @@
 import type { ChangeSource, Logger, Principal } from "@sprintconnect/core";
+import type { EventSource } from "./events";
 
 /** What every resolver receives. */
 export interface SubgraphContext {
@@ -7,6 +8,8 @@ export interface SubgraphContext {
   /** Client IP as the gateway saw it. */
   ip: string | null;
   logger: Logger;
+  /** Live events for subscriptions; absent where the app was started without an event source. */
+  events?: EventSource;
 }
 
 /** What services need to record who did something: for audit entries and events. */

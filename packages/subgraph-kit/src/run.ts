@@ -12,6 +12,7 @@ import {
   subgraphEnvSchema,
 } from "@sprintconnect/core";
 import type { GraphQLSchema } from "graphql";
+import { type EventSource, RedisEventHub } from "./events";
 import { createSubgraphApp } from "./server";
 
 /** What a subgraph needs to build its schema. */
@@ -21,6 +22,8 @@ export interface SubgraphDeps {
   logger: Logger;
   keys: KeyRing;
   secretStoreKey: Buffer;
+  /** The process's live events (one Redis subscriber connection, opened on first use). */
+  events: EventSource;
 }
 
 /**
@@ -55,12 +58,21 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
   const logger = createLogger(`${options.name}-subgraph`, env.LOG_LEVEL);
   const db = createPrisma(env);
   const keys = await createKeyRing(keyMaterial.jwtPrivateJwk);
-  const schema = await options.buildSchema({ env, db, logger, keys, secretStoreKey: keyMaterial.secretStoreKey });
+  const events = new RedisEventHub({ redisUrl: env.REDIS_URL, logger });
+  const schema = await options.buildSchema({
+    env,
+    db,
+    logger,
+    keys,
+    secretStoreKey: keyMaterial.secretStoreKey,
+    events,
+  });
   const app = await createSubgraphApp({
     name: options.name,
     schema,
     verifier: new InternalTokenVerifier(keys),
     logger,
+    events,
     production: env.APP_ENV === "production",
     ready: async () => {
       await db.$queryRaw`SELECT 1`;
@@ -81,7 +93,7 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
     }, env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
     timer.unref();
     await app.close();
-    await db.$disconnect();
+    await Promise.allSettled([events.close(), db.$disconnect()]);
     logger.info("stopped");
     process.exit(0);
   };

@@ -10,6 +10,20 @@ import { authChecker } from "./auth";
 const FEDERATION_LINK =
   'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides"])';
 
+/**
+ * Subscriptions read live events from the context (`context.events`, see `EventSource`) through
+ * `@Subscription({ subscribe })`; type-graphql's topic-based PubSub is not used, but type-graphql
+ * wants one as soon as a schema has a subscription.
+ */
+const NO_PUB_SUB = {
+  publish: () => {
+    throw new Error("Publish events through the outbox (emitEvent), not through type-graphql");
+  },
+  subscribe: () => {
+    throw new Error("Use @Subscription({ subscribe }) with context.events, not topics");
+  },
+};
+
 /** Resolves an entity from its key fields, e.g. `{ McpServer: (ref, ctx) => ... }`. */
 export type ReferenceResolvers = Record<string, (reference: Record<string, unknown>, context: unknown) => unknown>;
 
@@ -39,6 +53,7 @@ export async function buildFederatedSchema(options: SubgraphSchemaOptions): Prom
     validate: false,
     skipCheck: true,
     directives: [...specifiedDirectives],
+    pubSub: NO_PUB_SUB,
   });
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
   for (const [typeName, resolveReference] of Object.entries(options.referenceResolvers ?? {})) {

@@ -13,6 +13,11 @@ import {
 import Fastify, { type FastifyInstance } from "fastify";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { SubgraphContext } from "./context";
+import type { EventSource } from "./events";
+import { serveSubscriptions } from "./subscriptions";
+
+/** Largest request body (HTTP) or message (WebSocket) a subgraph accepts. */
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 export interface SubgraphAppOptions {
   name: string;
@@ -22,6 +27,12 @@ export interface SubgraphAppOptions {
   /** Extra readiness check (e.g. the database); the app answers 503 on /ready when it fails. */
   ready?: () => Promise<void>;
   production: boolean;
+  /**
+   * Live events for subscriptions, shared by every app of the process (one Redis connection).
+   * The caller owns it and closes it after the app. Without it, subscriptions answer
+   * SERVICE_UNAVAILABLE.
+   */
+  events?: EventSource;
 }
 
 /**
@@ -44,9 +55,12 @@ export function formatSubgraphError(logger: Logger) {
   };
 }
 
-/** A Fastify app serving one subgraph at /graphql, with /health and /ready. */
+/**
+ * A Fastify app serving one subgraph at /graphql (HTTP, and graphql-ws for subscriptions on
+ * the same path and port), with /health and /ready.
+ */
 export async function createSubgraphApp(options: SubgraphAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 5 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES });
   const apollo = new ApolloServer<SubgraphContext>({
     schema: options.schema,
     introspection: !options.production,
@@ -82,8 +96,18 @@ export async function createSubgraphApp(options: SubgraphAppOptions): Promise<Fa
         requestId,
         ip: typeof forwardedIp === "string" ? forwardedIp : null,
         logger: options.logger.child({ requestId }),
+        ...(options.events ? { events: options.events } : {}),
       };
     },
+  });
+  serveSubscriptions(app, {
+    schema: options.schema,
+    verifier: options.verifier,
+    logger: options.logger,
+    production: options.production,
+    formatError: formatSubgraphError(options.logger),
+    maxPayload: MAX_BODY_BYTES,
+    ...(options.events ? { events: options.events } : {}),
   });
   return app;
 }

@@ -1,1 +1,1 @@
-export { buildRegistrySchema } from "./schema";
+export { buildRegistrySchema, type RegistryDeps } from "./schema";

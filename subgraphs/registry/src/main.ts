@@ -1,4 +1,19 @@
+import { LocalSecretStore } from "@sprintconnect/core";
+import { JobQueues, requestDiscovery } from "@sprintconnect/jobs";
+import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { runSubgraph } from "@sprintconnect/subgraph-kit";
 import { buildRegistrySchema } from "./schema";
 
-void runSubgraph({ name: "registry", defaultPort: 4001, buildSchema: ({ db }) => buildRegistrySchema(db) });
+void runSubgraph({
+  name: "registry",
+  defaultPort: 4001,
+  buildSchema: ({ env, db, logger, secretStoreKey }) => {
+    const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false });
+    return buildRegistrySchema(db, {
+      egress: new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS)),
+      secrets: new LocalSecretStore(db, secretStoreKey),
+      requestDiscovery: (request) => requestDiscovery(db, queues, request),
+      logger,
+    });
+  },
+});

@@ -4,21 +4,31 @@ import type { GraphQLSchema } from "graphql";
 import { CapabilityRepository } from "./modules/capabilities/capability.repository";
 import { CapabilityResolver } from "./modules/capabilities/capability.resolver";
 import { CapabilityService } from "./modules/capabilities/capability.service";
+import { ChangesResolver } from "./modules/changes/change.resolver";
+import { SearchRepository } from "./modules/discovery/search.repository";
+import { SearchResolver } from "./modules/discovery/search.resolver";
+import { SearchService } from "./modules/discovery/search.service";
 import { ServerRepository } from "./modules/servers/server.repository";
 import { ServerResolver } from "./modules/servers/server.resolver";
-import { ServerService } from "./modules/servers/server.service";
+import { type RegistryDeps, ServerService } from "./modules/servers/server.service";
 
-/** The registry subgraph's schema, with its services wired to `db`. */
-export function buildRegistrySchema(db: PrismaClient): Promise<GraphQLSchema> {
+export type { RegistryDeps } from "./modules/servers/server.service";
+
+/** The registry subgraph's schema, with its services wired to `db` and `deps`. */
+export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promise<GraphQLSchema> {
   const servers = new ServerRepository(db);
-  const serverService = new ServerService(db, servers);
+  const serverService = new ServerService(db, servers, deps);
+  const searchService = new SearchService(new SearchRepository(db), servers);
   const capabilityService = new CapabilityService(db, new CapabilityRepository(db), servers);
   const instances = new Map<unknown, unknown>([
     [ServerResolver, new ServerResolver(serverService)],
     [CapabilityResolver, new CapabilityResolver(capabilityService)],
+    [SearchResolver, new SearchResolver(searchService)],
+    // Subscriptions read live events from the context (`context.events`), not from the database.
+    [ChangesResolver, new ChangesResolver()],
   ]);
   return buildFederatedSchema({
-    resolvers: [ServerResolver, CapabilityResolver],
+    resolvers: [ServerResolver, CapabilityResolver, SearchResolver, ChangesResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
       McpServer: async (ref, context) => {

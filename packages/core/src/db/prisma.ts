@@ -7,6 +7,7 @@ export type {
   ChatSession,
   Event,
   McpCapability,
+  McpCredential,
   McpServer,
   Membership,
   Organization,

@@ -13,16 +13,40 @@ export type EventType =
   | "api_key.revoked"
   | "member.added"
   | "member.updated"
-  | "member.removed";
+  | "member.removed"
+  | "capability.added"
+  | "capability.changed"
+  | "capability.removed"
+  | "server.health_changed"
+  | "discovery.requested"
+  | "discovery.completed"
+  | "discovery.failed";
+
+/** The Redis pub/sub channel the outbox relay publishes every event to. */
+export const EVENTS_CHANNEL = "sprintconnect:events";
+
+/** An event as published on EVENTS_CHANNEL (JSON). Delivery is at least once: dedupe on `id`. */
+export interface PublishedEvent {
+  id: string;
+  organizationId: string;
+  type: EventType;
+  aggregateId: string | null;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface OutboxEvent {
+  organizationId: string;
+  type: EventType;
+  aggregateId?: string;
+  payload: Record<string, unknown>;
+}
 
 /**
  * Records an event in the transactional outbox. Call it inside the transaction of the change:
  * the change and its event commit together or not at all. The worker's relay publishes it.
  */
-export async function emitEvent(
-  tx: Db,
-  event: { organizationId: string; type: EventType; aggregateId?: string; payload: Record<string, unknown> },
-): Promise<void> {
+export async function emitEvent(tx: Db, event: OutboxEvent): Promise<void> {
   await tx.event.create({
     data: {
       organizationId: event.organizationId,
@@ -30,5 +54,18 @@ export async function emitEvent(
       aggregateId: event.aggregateId ?? null,
       payload: JSON.parse(JSON.stringify(event.payload)),
     },
+  });
+}
+
+/** Records many events with one INSERT (a discovery can change hundreds of capabilities). */
+export async function emitEvents(tx: Db, events: OutboxEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.event.createMany({
+    data: events.map((event) => ({
+      organizationId: event.organizationId,
+      type: event.type,
+      aggregateId: event.aggregateId ?? null,
+      payload: JSON.parse(JSON.stringify(event.payload)),
+    })),
   });
 }

@@ -8,4 +8,7 @@ export class UpdateMcpCapabilityInput {
 
   @Field((_type) => JSONObjectScalar, { nullable: true })
   metadata?: Record<string, unknown> | null;
+
+  @Field((_type) => Boolean, { nullable: true, description: "false marks a changed tool as reviewed" })
+  reviewRequired?: boolean | null;
 }

@@ -18,6 +18,7 @@ import type { McpCapability, McpCapabilityConnection } from "./capability.type";
 
 const updateRules = z.object({
   enabled: z.boolean().nullish(),
+  reviewRequired: z.literal(false, "can only be set to false (reviewed)").nullish(),
   metadata: z
     .record(z.string(), z.unknown())
     .refine((v) => JSON.stringify(v).length <= 16_384, "must be at most 16 KiB as JSON")
@@ -54,6 +55,7 @@ export class CapabilityService {
       if (!before) throw notFound("Capability");
       const updated = await this.capabilities.update(tx, before.id, {
         ...(typeof data.enabled === "boolean" ? { enabled: data.enabled } : {}),
+        ...(data.reviewRequired === false ? { reviewRequired: false } : {}),
         ...(data.metadata ? { metadata: data.metadata as object } : {}),
       });
       await recordChange(tx, sourceOf(actor), {
@@ -62,8 +64,8 @@ export class CapabilityService {
         targetType: "mcp_capability",
         targetId: before.id,
         data: {
-          before: { enabled: before.enabled, metadata: before.metadata },
-          after: { enabled: updated.enabled, metadata: updated.metadata },
+          before: { enabled: before.enabled, reviewRequired: before.reviewRequired, metadata: before.metadata },
+          after: { enabled: updated.enabled, reviewRequired: updated.reviewRequired, metadata: updated.metadata },
         },
         payload: { capabilityId: before.id, serverId: before.serverId, enabled: updated.enabled },
       });
@@ -85,6 +87,7 @@ export function toMcpCapability(row: McpCapabilityRow): McpCapability {
     definition: row.definition as Record<string, unknown>,
     definitionHash: row.definitionHash,
     enabled: row.enabled,
+    reviewRequired: row.reviewRequired,
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

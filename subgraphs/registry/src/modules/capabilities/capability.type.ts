@@ -35,6 +35,11 @@ export class McpCapability {
   @Field((_type) => Boolean, { description: "Disabled capabilities are hidden from agents" })
   enabled!: boolean;
 
+  @Field((_type) => Boolean, {
+    description: "The tool's definition changed since it was first seen; review it, then clear the flag",
+  })
+  reviewRequired!: boolean;
+
   @Field((_type) => JSONObjectScalar)
   metadata!: Record<string, unknown>;
 

@@ -2,6 +2,18 @@ import { JSONObjectScalar } from "@sprintconnect/subgraph-kit";
 import { Field, InputType } from "type-graphql";
 import { McpEnvironment, McpServerStatus, McpTransport } from "../shared/enums";
 
+@InputType("McpCredentialsInput", {
+  description:
+    "Credentials sent on every connection: a bearer token or custom headers (exactly one). Stored in the secret store, never returned.",
+})
+export class McpCredentialsInput {
+  @Field((_type) => String, { nullable: true, description: "Sent as `Authorization: Bearer <token>`" })
+  bearerToken?: string | null;
+
+  @Field((_type) => JSONObjectScalar, { nullable: true, description: "Header name → value" })
+  headers?: Record<string, unknown> | null;
+}
+
 @InputType("RegisterMcpServerInput")
 export class RegisterMcpServerInput {
   @Field((_type) => String)
@@ -24,6 +36,9 @@ export class RegisterMcpServerInput {
 
   @Field((_type) => JSONObjectScalar, { nullable: true })
   metadata?: Record<string, unknown> | null;
+
+  @Field((_type) => McpCredentialsInput, { nullable: true })
+  credentials?: McpCredentialsInput | null;
 }
 
 @InputType("UpdateMcpServerInput", { description: "Fields to change; omitted fields stay as they are" })
@@ -51,4 +66,7 @@ export class UpdateMcpServerInput {
 
   @Field((_type) => McpServerStatus, { nullable: true })
   status?: McpServerStatus | null;
+
+  @Field((_type) => McpCredentialsInput, { nullable: true, description: "New credentials; null removes them" })
+  credentials?: McpCredentialsInput | null;
 }

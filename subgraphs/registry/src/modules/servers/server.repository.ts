@@ -1,4 +1,14 @@
-import { afterCursor, type Db, type McpServer as McpServerRow, type Prisma } from "@sprintconnect/core";
+import {
+  afterCursor,
+  type Db,
+  type McpCredential,
+  type McpServer as McpServerRecord,
+  type Prisma,
+} from "@sprintconnect/core";
+
+/** A server row with its credential metadata (never the secret). */
+export type McpServerRow = McpServerRecord & { credentials: McpCredential[] };
+const withCredentials = { credentials: true } as const;
 
 export interface ServerListFilter {
   environment?: string | null;
@@ -12,14 +22,17 @@ export class ServerRepository {
 
   /** A live (not deregistered) server of the organization, or null. */
   findById(organizationId: string, id: string, db: Db = this.db): Promise<McpServerRow | null> {
-    return db.mcpServer.findFirst({ where: { id, organizationId, deletedAt: null } });
+    return db.mcpServer.findFirst({ where: { id, organizationId, deletedAt: null }, include: withCredentials });
   }
 
   findByIds(organizationId: string, ids: readonly string[]): Promise<McpServerRow[]> {
-    return this.db.mcpServer.findMany({ where: { id: { in: [...ids] }, organizationId, deletedAt: null } });
+    return this.db.mcpServer.findMany({
+      where: { id: { in: [...ids] }, organizationId, deletedAt: null },
+      include: withCredentials,
+    });
   }
 
-  findByName(organizationId: string, name: string, db: Db = this.db): Promise<McpServerRow | null> {
+  findByName(organizationId: string, name: string, db: Db = this.db): Promise<McpServerRecord | null> {
     return db.mcpServer.findFirst({
       where: { organizationId, deletedAt: null, name: { equals: name, mode: "insensitive" } },
     });
@@ -47,15 +60,39 @@ export class ServerRepository {
         : {}),
       AND: [afterCursor(cursor)],
     };
-    return this.db.mcpServer.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: limit + 1 });
+    return this.db.mcpServer.findMany({
+      where,
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: limit + 1,
+      include: withCredentials,
+    });
   }
 
   create(db: Db, data: Prisma.McpServerUncheckedCreateInput): Promise<McpServerRow> {
-    return db.mcpServer.create({ data });
+    return db.mcpServer.create({ data, include: withCredentials });
   }
 
   update(db: Db, id: string, data: Prisma.McpServerUncheckedUpdateInput): Promise<McpServerRow> {
-    return db.mcpServer.update({ where: { id }, data });
+    return db.mcpServer.update({ where: { id }, data, include: withCredentials });
+  }
+
+  /** Replaces the server's credential metadata (the secret itself is in the secret store). */
+  async setCredential(
+    db: Db,
+    server: { id: string; organizationId: string },
+    credential: { kind: "bearer" | "headers"; secretRef: string; headerNames: string[] } | null,
+  ): Promise<void> {
+    await db.mcpCredential.deleteMany({ where: { serverId: server.id } });
+    if (credential) {
+      await db.mcpCredential.create({
+        data: { organizationId: server.organizationId, serverId: server.id, ...credential, rotatedAt: new Date() },
+      });
+    }
+  }
+
+  /** Recent raw health check results, newest first. */
+  recentHealthChecks(serverId: string, take: number) {
+    return this.db.healthCheck.findMany({ where: { serverId }, orderBy: { checkedAt: "desc" }, take });
   }
 
   /** Serializes writers of one organization's server names for the rest of the transaction. */

@@ -3,7 +3,7 @@ import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from "type-g
 import { McpEnvironment } from "../shared/enums";
 import { RegisterMcpServerInput, UpdateMcpServerInput } from "./server.input";
 import type { ServerService } from "./server.service";
-import { McpServer, McpServerConnection, McpServerHealth } from "./server.type";
+import { DiscoveryJob, McpServer, McpServerConnection, McpServerHealthReport } from "./server.type";
 
 @Resolver((_of) => McpServer)
 export class ServerResolver {
@@ -29,9 +29,18 @@ export class ServerResolver {
   }
 
   @Authorized("servers:read")
-  @Query((_returns) => McpServerHealth, { description: "Current health of a server" })
-  async mcpServerHealth(@Ctx() ctx: SubgraphContext, @Arg("id", (_type) => ID) id: string): Promise<McpServerHealth> {
-    return (await this.service.get(requirePrincipal(ctx), id)).health;
+  @Query((_returns) => McpServerHealthReport, { description: "Current health, last check, latency and recent history" })
+  mcpServerHealth(@Ctx() ctx: SubgraphContext, @Arg("id", (_type) => ID) id: string): Promise<McpServerHealthReport> {
+    return this.service.health(requirePrincipal(ctx), id);
+  }
+
+  @Authorized("servers:write")
+  @Mutation((_returns) => DiscoveryJob, {
+    description: "Queues a discovery of the server's capabilities; a pending or running one is returned instead",
+  })
+  async discoverMcpServer(@Ctx() ctx: SubgraphContext, @Arg("id", (_type) => ID) id: string): Promise<DiscoveryJob> {
+    const run = await this.service.discover(actorOf(ctx, requirePrincipal(ctx)), id);
+    return { jobId: run.runId, serverId: run.serverId, status: run.status as DiscoveryJob["status"] };
   }
 
   @Authorized("servers:write")

@@ -43,3 +43,40 @@ export const updateRules = z.object({
   tags: tags.nullish(),
   metadata: metadata.nullish(),
 });
+
+/** Header names that the transport owns; a credential may not set them. */
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "content-type",
+  "connection",
+  "transfer-encoding",
+  "upgrade",
+  "accept",
+  "mcp-session-id",
+  "mcp-protocol-version",
+]);
+
+export const credentialsRules = z
+  .object({
+    bearerToken: z
+      .string()
+      .min(1, "must not be empty")
+      .max(4096, "must be at most 4096 characters")
+      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+      .nullish(),
+    headers: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "header names are HTTP tokens")
+          .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), "this header is set by the transport"),
+        z
+          .string()
+          .max(4096, "header values are at most 4096 characters")
+          .regex(/^[^\r\n]*$/, "no line breaks"),
+      )
+      .refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= 20, "1 to 20 headers")
+      .nullish(),
+  })
+  .refine((c) => Boolean(c.bearerToken) !== Boolean(c.headers), "give either bearerToken or headers");

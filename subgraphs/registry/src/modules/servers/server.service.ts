@@ -3,26 +3,59 @@ import {
   checkInput,
   type Db,
   ErrorCode,
-  type McpServer as McpServerRow,
+  type Logger,
   notFound,
   type Principal,
   type PrismaClient,
   pageSize,
   recordChange,
+  type SecretStore,
+  serverCredentialRef,
   toPage,
 } from "@sprintconnect/core";
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
-import type { DiscoveryStatus, HealthStatus, McpEnvironment, McpServerStatus, McpTransport } from "../shared/enums";
+import type {
+  CredentialKind,
+  DiscoveryStatus,
+  HealthStatus,
+  McpEnvironment,
+  McpServerStatus,
+  McpTransport,
+} from "../shared/enums";
 import type { RegisterMcpServerInput, UpdateMcpServerInput } from "./server.input";
-import type { ServerListFilter, ServerRepository } from "./server.repository";
-import { registerRules, updateRules } from "./server.rules";
-import type { McpServer, McpServerConnection } from "./server.type";
+import type { McpServerRow, ServerListFilter, ServerRepository } from "./server.repository";
+import { credentialsRules, registerRules, updateRules } from "./server.rules";
+import type { McpServer, McpServerConnection, McpServerHealthReport } from "./server.type";
 
 /** Registry rules for MCP servers: validation, name uniqueness, audit and events. */
+/** What the registry needs beyond the database. */
+export interface RegistryDeps {
+  /** Checks a server URL against ALLOWED_EGRESS_HOSTS (the worker's guard, used here to refuse early). */
+  egress: { check(url: string): Promise<unknown> };
+  secrets: SecretStore;
+  /** Queues a discovery for a server; null where no queue is configured. */
+  requestDiscovery: ((request: DiscoveryRequestInput) => Promise<DiscoveryRequested>) | null;
+  logger: Logger;
+}
+
+export interface DiscoveryRequestInput {
+  organizationId: string;
+  serverId: string;
+  trigger: "manual" | "registration" | "schedule";
+  userId?: string | null;
+}
+
+export interface DiscoveryRequested {
+  runId: string;
+  serverId: string;
+  status: "pending" | "running" | "succeeded" | "failed";
+}
+
 export class ServerService {
   constructor(
     private readonly db: PrismaClient,
     private readonly servers: ServerRepository,
+    private readonly deps: RegistryDeps,
   ) {}
 
   async list(
@@ -41,6 +74,27 @@ export class ServerService {
     return toMcpServer(await this.require(principal.organizationId, id));
   }
 
+  /** Current state, the last check and the `historySize` most recent raw results. */
+  async health(principal: Principal, id: string, historySize = 20): Promise<McpServerHealthReport> {
+    const row = await this.require(principal.organizationId, id);
+    const history = await this.servers.recentHealthChecks(row.id, historySize);
+    return {
+      serverId: row.id,
+      status: row.healthStatus as HealthStatus,
+      lastCheckedAt: row.lastHealthCheckAt,
+      latencyMs: row.healthLatencyMs,
+      reason: row.healthReason,
+      pendingStatus: (row.healthCandidate ?? null) as HealthStatus | null,
+      pendingCount: row.healthCandidateRun,
+      history: history.map((h) => ({
+        result: h.result as HealthStatus,
+        latencyMs: h.latencyMs,
+        error: h.error,
+        checkedAt: h.checkedAt,
+      })),
+    };
+  }
+
   /** Servers by id for entity references; missing or foreign ids are simply absent. */
   async getMany(principal: Principal, ids: readonly string[]): Promise<Map<string, McpServer>> {
     const rows = await this.servers.findByIds(principal.organizationId, ids.filter(isUuid));
@@ -49,6 +103,8 @@ export class ServerService {
 
   async register(actor: Actor, input: RegisterMcpServerInput): Promise<McpServer> {
     const data = checkInput(registerRules, input);
+    const credentials = input.credentials ? checkInput(credentialsRules, input.credentials) : null;
+    await this.checkEgress(data.baseUrl);
     const { organizationId } = actor.principal;
     const row = await this.db.$transaction(async (tx) => {
       await this.assertNameFree(tx, organizationId, data.name);
@@ -63,14 +119,87 @@ export class ServerService {
         metadata: data.metadata as object,
         createdByUserId: actor.principal.userId,
       });
-      await record(tx, actor, "server.registered", created, { after: auditView(created) });
-      return created;
+      if (credentials) await this.storeCredentials(tx, created, credentials);
+      await record(tx, actor, "server.registered", created, {
+        after: auditView(created),
+        credentials: credentials ? credentialKind(credentials) : null,
+      });
+      return this.require(organizationId, created.id, tx);
     });
-    return toMcpServer(row);
+    // After the commit: a queue outage leaves the run pending, and the scheduler re-queues it.
+    await this.startDiscovery(actor, row.id, "registration").catch((err: unknown) =>
+      this.deps.logger.warn({ err, serverId: row.id }, "could not queue the first discovery"),
+    );
+    return toMcpServer((await this.servers.findById(organizationId, row.id)) ?? row);
+  }
+
+  /** Queues a discovery (202 in REST); a discovery already pending or running is returned instead. */
+  async discover(actor: Actor, id: string): Promise<DiscoveryRequested> {
+    const server = await this.require(actor.principal.organizationId, id);
+    if (server.status !== "active") {
+      throw new AppError(ErrorCode.CONFLICT, "The server is inactive; activate it before discovering it");
+    }
+    return this.startDiscovery(actor, server.id, "manual");
+  }
+
+  private async startDiscovery(
+    actor: Actor,
+    serverId: string,
+    trigger: "manual" | "registration",
+  ): Promise<DiscoveryRequested> {
+    if (!this.deps.requestDiscovery) {
+      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Discovery is not available: no job queue is configured");
+    }
+    return this.deps.requestDiscovery({
+      organizationId: actor.principal.organizationId,
+      serverId,
+      trigger,
+      userId: actor.principal.userId,
+    });
+  }
+
+  /** Refuses a URL the egress guard refuses; a host that does not resolve from here is accepted. */
+  private async checkEgress(url: string): Promise<void> {
+    try {
+      await this.deps.egress.check(url);
+    } catch (err) {
+      const reason = (err as AppError).extensions?.details as { reason?: string } | undefined;
+      if (err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED && reason?.reason !== "unresolvable")
+        throw err;
+      if (!(err instanceof AppError)) throw err;
+    }
+  }
+
+  private async storeCredentials(
+    tx: Db,
+    server: { id: string; organizationId: string },
+    credentials: { bearerToken?: string | null; headers?: Record<string, string> | null } | null,
+  ): Promise<void> {
+    const ref = serverCredentialRef(server.id);
+    if (!credentials) {
+      await this.servers.setCredential(tx, server, null);
+      await this.deps.secrets.delete(ref);
+      return;
+    }
+    const kind = credentialKind(credentials);
+    const value = credentials.bearerToken ?? JSON.stringify(credentials.headers);
+    await this.servers.setCredential(tx, server, {
+      kind,
+      secretRef: ref,
+      headerNames: credentials.headers ? Object.keys(credentials.headers).map((h) => h.toLowerCase()) : [],
+    });
+    await this.deps.secrets.put(ref, value);
   }
 
   async update(actor: Actor, id: string, input: UpdateMcpServerInput): Promise<McpServer> {
     const data = checkInput(updateRules, input);
+    const credentials =
+      input.credentials === undefined
+        ? undefined
+        : input.credentials === null
+          ? null
+          : checkInput(credentialsRules, input.credentials);
+    if (data.baseUrl) await this.checkEgress(data.baseUrl);
     const { organizationId } = actor.principal;
     const row = await this.db.$transaction(async (tx) => {
       const before = await this.require(organizationId, id, tx);
@@ -87,8 +216,13 @@ export class ServerService {
         ...(data.metadata ? { metadata: data.metadata as object } : {}),
         ...(input.status ? { status: input.status } : {}),
       });
-      await record(tx, actor, "server.updated", updated, { before: auditView(before), after: auditView(updated) });
-      return updated;
+      if (credentials !== undefined) await this.storeCredentials(tx, updated, credentials);
+      await record(tx, actor, "server.updated", updated, {
+        before: auditView(before),
+        after: auditView(updated),
+        ...(credentials !== undefined ? { credentials: credentials ? credentialKind(credentials) : "removed" } : {}),
+      });
+      return this.require(organizationId, updated.id, tx);
     });
     return toMcpServer(row);
   }
@@ -137,6 +271,10 @@ function record(
   });
 }
 
+function credentialKind(credentials: { bearerToken?: string | null }): "bearer" | "headers" {
+  return credentials.bearerToken ? "bearer" : "headers";
+}
+
 function auditView(row: McpServerRow): Record<string, unknown> {
   return {
     name: row.name,
@@ -161,12 +299,27 @@ export function toMcpServer(row: McpServerRow): McpServer {
     tags: row.tags,
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     status: row.status as McpServerStatus,
-    health: { status: row.healthStatus as HealthStatus, lastCheckedAt: row.lastHealthCheckAt },
+    health: {
+      status: row.healthStatus as HealthStatus,
+      lastCheckedAt: row.lastHealthCheckAt,
+      latencyMs: row.healthLatencyMs,
+    },
     discovery: {
       status: row.discoveryStatus as DiscoveryStatus,
       lastDiscoveredAt: row.lastDiscoveredAt,
       error: row.discoveryError,
+      protocolVersion: row.protocolVersion,
+      serverInfo: (row.serverInfo ?? null) as Record<string, unknown> | null,
+      capabilities: (row.serverCapabilities ?? null) as Record<string, unknown> | null,
+      instructions: row.instructions,
     },
+    credentials: row.credentials[0]
+      ? {
+          kind: row.credentials[0].kind as CredentialKind,
+          headerNames: row.credentials[0].headerNames,
+          updatedAt: row.credentials[0].updatedAt,
+        }
+      : null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -1,6 +1,14 @@
 import { JSONObjectScalar } from "@sprintconnect/subgraph-kit";
-import { Directive, Field, ID, ObjectType } from "type-graphql";
-import { DiscoveryStatus, HealthStatus, McpEnvironment, McpServerStatus, McpTransport } from "../shared/enums";
+import { Directive, Field, ID, Int, ObjectType } from "type-graphql";
+import {
+  CredentialKind,
+  DiscoveryRunStatus,
+  DiscoveryStatus,
+  HealthStatus,
+  McpEnvironment,
+  McpServerStatus,
+  McpTransport,
+} from "../shared/enums";
 
 @ObjectType("McpServerHealth", { description: "Current health of a server" })
 export class McpServerHealth {
@@ -9,6 +17,21 @@ export class McpServerHealth {
 
   @Field((_type) => Date, { nullable: true, description: "When the last check ran; null before the first" })
   lastCheckedAt!: Date | null;
+
+  @Field((_type) => Int, { nullable: true, description: "Connect + ping time of the last check, in ms" })
+  latencyMs!: number | null;
+}
+
+@ObjectType("McpCredentialInfo", { description: "That a server has credentials, never what they are" })
+export class McpCredentialInfo {
+  @Field((_type) => CredentialKind)
+  kind!: CredentialKind;
+
+  @Field((_type) => [String], { description: "Names of the headers sent (for custom headers)" })
+  headerNames!: string[];
+
+  @Field((_type) => Date)
+  updatedAt!: Date;
 }
 
 @ObjectType("McpServerDiscovery", { description: "State of capability discovery for a server" })
@@ -21,6 +44,18 @@ export class McpServerDiscovery {
 
   @Field((_type) => String, { nullable: true, description: "Why the last discovery failed" })
   error!: string | null;
+
+  @Field((_type) => String, { nullable: true, description: "MCP protocol version negotiated by the last discovery" })
+  protocolVersion!: string | null;
+
+  @Field((_type) => JSONObjectScalar, { nullable: true, description: "`serverInfo` from `initialize`" })
+  serverInfo!: Record<string, unknown> | null;
+
+  @Field((_type) => JSONObjectScalar, { nullable: true, description: "Capabilities from `initialize`" })
+  capabilities!: Record<string, unknown> | null;
+
+  @Field((_type) => String, { nullable: true })
+  instructions!: string | null;
 }
 
 @Directive('@key(fields: "id")')
@@ -59,6 +94,9 @@ export class McpServer {
   @Field((_type) => McpServerDiscovery)
   discovery!: McpServerDiscovery;
 
+  @Field((_type) => McpCredentialInfo, { nullable: true, description: "null when the server has no credentials" })
+  credentials!: McpCredentialInfo | null;
+
   @Field((_type) => Date)
   createdAt!: Date;
 
@@ -73,4 +111,58 @@ export class McpServerConnection {
 
   @Field((_type) => String, { nullable: true, description: "Pass as `cursor` for the next page; null on the last" })
   nextCursor!: string | null;
+}
+
+@ObjectType("DiscoveryJob", { description: "A queued discovery of a server" })
+export class DiscoveryJob {
+  @Field((_type) => ID, { description: "Id of the job and of its discovery run" })
+  jobId!: string;
+
+  @Field((_type) => ID)
+  serverId!: string;
+
+  @Field((_type) => DiscoveryRunStatus)
+  status!: DiscoveryRunStatus;
+}
+
+@ObjectType("HealthCheckResult", { description: "One raw health check result" })
+export class HealthCheckResult {
+  @Field((_type) => HealthStatus)
+  result!: HealthStatus;
+
+  @Field((_type) => Int, { nullable: true })
+  latencyMs!: number | null;
+
+  @Field((_type) => String, { nullable: true })
+  error!: string | null;
+
+  @Field((_type) => Date)
+  checkedAt!: Date;
+}
+
+@ObjectType("McpServerHealthReport", { description: "Current health, the last check and recent history" })
+export class McpServerHealthReport {
+  @Field((_type) => ID)
+  serverId!: string;
+
+  @Field((_type) => HealthStatus, { description: "The state, changed only after consecutive agreeing checks" })
+  status!: HealthStatus;
+
+  @Field((_type) => Date, { nullable: true })
+  lastCheckedAt!: Date | null;
+
+  @Field((_type) => Int, { nullable: true })
+  latencyMs!: number | null;
+
+  @Field((_type) => String, { nullable: true, description: "Error of the last check, if it failed" })
+  reason!: string | null;
+
+  @Field((_type) => HealthStatus, { nullable: true, description: "A state recent checks agree on, not yet applied" })
+  pendingStatus!: HealthStatus | null;
+
+  @Field((_type) => Int, { description: "Consecutive checks that agree on pendingStatus" })
+  pendingCount!: number;
+
+  @Field((_type) => [HealthCheckResult], { description: "Recent checks, newest first" })
+  history!: HealthCheckResult[];
 }

@@ -37,6 +37,19 @@ export enum CapabilityKind {
   prompt = "prompt",
 }
 
+export enum CredentialKind {
+  bearer = "bearer",
+  headers = "headers",
+}
+export enum DiscoveryRunStatus {
+  pending = "pending",
+  running = "running",
+  succeeded = "succeeded",
+  failed = "failed",
+}
+
+registerEnumType(CredentialKind, { name: "CredentialKind" });
+registerEnumType(DiscoveryRunStatus, { name: "DiscoveryRunStatus" });
 registerEnumType(McpTransport, { name: "McpTransport", description: "How SprintConnect connects to the server" });
 registerEnumType(McpEnvironment, { name: "McpEnvironment" });
 registerEnumType(McpServerStatus, { name: "McpServerStatus", description: "Whether the server is in use" });

@@ -1,0 +1,4 @@
+export * from "./define";
+export * from "./discovery-requests";
+export * from "./jobs";
+export * from "./queues";

@@ -1,0 +1,92 @@
+import BeeQueue from "bee-queue";
+import { type JobDefinition, type JobPayload, parsePayload } from "./define";
+
+export interface QueueOptions {
+  redisUrl: string;
+  /** Consumers set this; producers do not (they then open fewer connections). */
+  isWorker: boolean;
+  /** Key prefix in Redis. */
+  prefix?: string;
+  /** A job whose worker stops renewing its lock for this long is stalled and re-queued. */
+  stallIntervalMs?: number;
+}
+
+export interface EnqueueOptions {
+  /** Entity id where duplicates would hurt; a job with a queued id is not queued again. */
+  jobId?: string;
+}
+
+/**
+ * Bee-Queue queues, one per job definition. Payloads are validated when enqueued and again
+ * when processed. bee-queue uses its own redis@3 client; everything else uses ioredis.
+ */
+export class JobQueues {
+  private readonly queues = new Map<string, BeeQueue>();
+
+  constructor(private readonly options: QueueOptions) {}
+
+  queue(definition: JobDefinition): BeeQueue {
+    let queue = this.queues.get(definition.name);
+    if (!queue) {
+      queue = new BeeQueue(definition.name, {
+        prefix: this.options.prefix ?? "sc:bq",
+        redis: { url: this.options.redisUrl } as never,
+        isWorker: this.options.isWorker,
+        getEvents: false,
+        sendEvents: false,
+        removeOnSuccess: true,
+        removeOnFailure: true,
+        stallInterval: this.options.stallIntervalMs ?? 5_000,
+        activateDelayedJobs: this.options.isWorker,
+      });
+      this.queues.set(definition.name, queue);
+    }
+    return queue;
+  }
+
+  /** Validates and enqueues; returns the job id. */
+  async enqueue<D extends JobDefinition>(
+    definition: D,
+    payload: JobPayload<D>,
+    options: EnqueueOptions = {},
+  ): Promise<string> {
+    const data = parsePayload(definition, payload);
+    const job = this.queue(definition)
+      .createJob(data)
+      .retries(definition.retries)
+      .backoff("exponential", definition.backoffMs)
+      .timeout(definition.timeoutMs);
+    if (options.jobId) job.setId(options.jobId);
+    const saved = await job.save();
+    return saved.id ?? options.jobId ?? "";
+  }
+
+  /**
+   * Consumes jobs with `concurrency` at a time. The handler receives the validated payload;
+   * a payload that fails validation fails the job without retries.
+   */
+  process<D extends JobDefinition>(
+    definition: D,
+    concurrency: number,
+    handler: (payload: JobPayload<D>, job: { id: string; attempt: number }) => Promise<unknown>,
+  ): void {
+    const queue = this.queue(definition);
+    queue.process(concurrency, async (job) => {
+      const payload = parsePayload(definition, job.data);
+      const attempt = definition.retries - ((job.options as { retries?: number }).retries ?? 0) + 1;
+      return handler(payload, { id: job.id, attempt });
+    });
+    // Stalled jobs (a worker died mid-job) go back to the queue; check twice per interval.
+    void queue.checkStalledJobs(Math.max(500, Math.floor((this.options.stallIntervalMs ?? 5_000) / 2)));
+  }
+
+  /** Waits for `ready` on every queue opened so far. */
+  async ready(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.ready()));
+  }
+
+  /** Stops taking jobs and waits up to `timeoutMs` for running ones to finish. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close(timeoutMs)));
+  }
+}

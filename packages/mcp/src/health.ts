@@ -1,0 +1,33 @@
+import { type ConnectOptions, connectMcp, httpStatusOf, type McpTarget } from "./client";
+
+/** What one check saw, before any threshold is applied. */
+export type ProbeResult = "healthy" | "degraded" | "unhealthy" | "auth_required";
+
+export interface Probe {
+  result: ProbeResult;
+  /** Time to connect, initialize and answer `ping`; null when it failed. */
+  latencyMs: number | null;
+  error: string | null;
+}
+
+/**
+ * Connect, `ping`, measure. Slow answers (over `degradedAfterMs`) are `degraded`; 401 or 403
+ * is `auth_required`; anything else that fails, including a timeout, is `unhealthy`.
+ */
+export async function probe(target: McpTarget, options: ConnectOptions & { degradedAfterMs: number }): Promise<Probe> {
+  const start = performance.now();
+  let connection: Awaited<ReturnType<typeof connectMcp>> | undefined;
+  try {
+    connection = await connectMcp(target, options);
+    await connection.client.ping({ timeout: options.timeoutMs });
+    const latencyMs = Math.round(performance.now() - start);
+    return { result: latencyMs > options.degradedAfterMs ? "degraded" : "healthy", latencyMs, error: null };
+  } catch (err) {
+    const status = httpStatusOf(err);
+    const message = (err as Error)?.message ?? String(err);
+    if (status === 401 || status === 403) return { result: "auth_required", latencyMs: null, error: message };
+    return { result: "unhealthy", latencyMs: null, error: message };
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}

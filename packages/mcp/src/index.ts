@@ -1,0 +1,5 @@
+export * from "./client";
+export * from "./discovery";
+export * from "./egress";
+export * from "./hash";
+export * from "./health";

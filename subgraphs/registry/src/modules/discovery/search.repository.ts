@@ -1,0 +1,95 @@
+import { type Db, Prisma } from "@sprintconnect/core";
+
+export interface ServerSearch {
+  capability?: string | null;
+  tag?: string | null;
+  environment?: string | null;
+  health?: string | null;
+  q?: string | null;
+}
+
+export interface CapabilitySearch {
+  name?: string | null;
+  kind?: string | null;
+  serverId?: string | null;
+  q?: string | null;
+}
+
+/** `%text%` for ILIKE, with the caller's wildcards taken literally. */
+function contains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Healthy servers first, then degraded, unknown, auth_required, unhealthy. */
+const HEALTH_RANK = Prisma.sql`CASE s."healthStatus" WHEN 'healthy' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2 WHEN 'auth_required' THEN 3 ELSE 4 END`;
+
+const and = (parts: Prisma.Sql[]) => Prisma.join(parts, " AND ");
+
+/**
+ * Discovery search for agents: only live, active servers and current, enabled capabilities
+ * of the caller's organization. Text filters use ILIKE, which the trigram indexes serve.
+ */
+export class SearchRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Ids of matching servers, ranked, `limit + 1` from `offset`. */
+  async servers(organizationId: string, f: ServerSearch, limit: number, offset: number): Promise<string[]> {
+    const where: Prisma.Sql[] = [
+      Prisma.sql`s."organizationId" = ${organizationId}::uuid`,
+      Prisma.sql`s."deletedAt" IS NULL`,
+      Prisma.sql`s.status = 'active'`,
+    ];
+    if (f.environment) where.push(Prisma.sql`s.environment = ${f.environment}::"McpEnvironment"`);
+    if (f.health) where.push(Prisma.sql`s."healthStatus" = ${f.health}::"HealthStatus"`);
+    if (f.tag) where.push(Prisma.sql`${f.tag.toLowerCase()} = ANY(s.tags)`);
+    if (f.capability) {
+      where.push(Prisma.sql`EXISTS (SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id
+        AND c."removedAt" IS NULL AND c.enabled AND c.name ILIKE ${contains(f.capability)})`);
+    }
+    if (f.q) {
+      const q = contains(f.q);
+      where.push(Prisma.sql`(s.name ILIKE ${q} OR s.description ILIKE ${q} OR EXISTS (
+        SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id AND c."removedAt" IS NULL AND c.enabled
+          AND (c.name ILIKE ${q} OR c.description ILIKE ${q})))`);
+    }
+    const relevance = f.q ? Prisma.sql`similarity(s.name, ${f.q}) DESC,` : Prisma.empty;
+    const rows = await this.db.$queryRaw<Array<{ id: string }>>`
+      SELECT s.id FROM "McpServer" s WHERE ${and(where)}
+      ORDER BY ${HEALTH_RANK}, ${relevance} s.name, s.id
+      LIMIT ${limit + 1} OFFSET ${offset}`;
+    return rows.map((r) => r.id);
+  }
+
+  /** (capability id, server id) of matching capabilities, ranked, `limit + 1` from `offset`. */
+  async capabilities(
+    organizationId: string,
+    f: CapabilitySearch,
+    limit: number,
+    offset: number,
+  ): Promise<Array<{ id: string; serverId: string }>> {
+    const where: Prisma.Sql[] = [
+      Prisma.sql`c."organizationId" = ${organizationId}::uuid`,
+      Prisma.sql`c."removedAt" IS NULL`,
+      Prisma.sql`c.enabled`,
+      Prisma.sql`s."deletedAt" IS NULL`,
+      Prisma.sql`s.status = 'active'`,
+    ];
+    if (f.kind) where.push(Prisma.sql`c.kind = ${f.kind}::"CapabilityKind"`);
+    if (f.serverId) where.push(Prisma.sql`c."serverId" = ${f.serverId}::uuid`);
+    if (f.name) where.push(Prisma.sql`c.name ILIKE ${contains(f.name)}`);
+    if (f.q) {
+      const q = contains(f.q);
+      where.push(Prisma.sql`(c.name ILIKE ${q} OR c.description ILIKE ${q})`);
+    }
+    const relevance = f.q ? Prisma.sql`similarity(c.name, ${f.q}) DESC,` : Prisma.empty;
+    return this.db.$queryRaw<Array<{ id: string; serverId: string }>>`
+      SELECT c.id, c."serverId" FROM "McpCapability" c JOIN "McpServer" s ON s.id = c."serverId"
+      WHERE ${and(where)}
+      ORDER BY ${HEALTH_RANK}, ${relevance} c.name, c.id
+      LIMIT ${limit + 1} OFFSET ${offset}`;
+  }
+
+  capabilitiesByIds(ids: string[]) {
+    return this.db.mcpCapability.findMany({ where: { id: { in: ids } } });
+  }
+}

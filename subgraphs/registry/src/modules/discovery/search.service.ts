@@ -1,0 +1,63 @@
+import { decodeOffsetCursor, encodeOffsetCursor, type Principal, pageSize } from "@sprintconnect/core";
+import { isUuid } from "@sprintconnect/subgraph-kit";
+import { toMcpCapability } from "../capabilities/capability.service";
+import type { ServerRepository } from "../servers/server.repository";
+import { toMcpServer } from "../servers/server.service";
+import type { McpServerConnection } from "../servers/server.type";
+import type { CapabilitySearch, SearchRepository, ServerSearch } from "./search.repository";
+import type { CapabilityMatchConnection } from "./search.type";
+
+/** Discovery for agents: find servers by capability and policy, and capabilities by name. */
+export class SearchService {
+  constructor(
+    private readonly search: SearchRepository,
+    private readonly servers: ServerRepository,
+  ) {}
+
+  async findServers(
+    principal: Principal,
+    filter: ServerSearch,
+    limit?: number | null,
+    cursor?: string | null,
+  ): Promise<McpServerConnection> {
+    const take = pageSize(limit);
+    const offset = decodeOffsetCursor(cursor);
+    const ids = await this.search.servers(principal.organizationId, filter, take, offset);
+    const page = ids.slice(0, take);
+    const rows = new Map((await this.servers.findByIds(principal.organizationId, page)).map((r) => [r.id, r]));
+    return {
+      items: page.flatMap((id) => {
+        const row = rows.get(id);
+        return row ? [toMcpServer(row)] : [];
+      }),
+      nextCursor: ids.length > take ? encodeOffsetCursor(offset + take) : null,
+    };
+  }
+
+  async findCapabilities(
+    principal: Principal,
+    filter: CapabilitySearch,
+    limit?: number | null,
+    cursor?: string | null,
+  ): Promise<CapabilityMatchConnection> {
+    const take = pageSize(limit, 200, 50);
+    const offset = decodeOffsetCursor(cursor);
+    if (filter.serverId && !isUuid(filter.serverId)) return { items: [], nextCursor: null };
+    const hits = await this.search.capabilities(principal.organizationId, filter, take, offset);
+    const page = hits.slice(0, take);
+    const [capabilities, servers] = await Promise.all([
+      this.search.capabilitiesByIds(page.map((h) => h.id)),
+      this.servers.findByIds(principal.organizationId, [...new Set(page.map((h) => h.serverId))]),
+    ]);
+    const capabilityById = new Map(capabilities.map((c) => [c.id, c]));
+    const serverById = new Map(servers.map((s) => [s.id, s]));
+    return {
+      items: page.flatMap((hit) => {
+        const capability = capabilityById.get(hit.id);
+        const server = serverById.get(hit.serverId);
+        return capability && server ? [{ capability: toMcpCapability(capability), server: toMcpServer(server) }] : [];
+      }),
+      nextCursor: hits.length > take ? encodeOffsetCursor(offset + take) : null,
+    };
+  }
+}

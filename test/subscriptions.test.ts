@@ -1,0 +1,564 @@
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { composeSupergraph } from "@sprintconnect/cli";
+import { createLogger, gatewayEnvSchema, parseEnv } from "@sprintconnect/core";
+import { createGatewayApp } from "@sprintconnect/gateway";
+import { buildRegistrySchema } from "@sprintconnect/registry-subgraph";
+import { createSubgraphApp, EVENTS_CHANNEL, RedisEventHub } from "@sprintconnect/subgraph-kit";
+import type { FastifyInstance } from "fastify";
+import { type Client, createClient } from "graphql-ws";
+import WebSocket from "ws";
+import { TEST_REDIS_URL } from "./support/env";
+import { graphql } from "./support/http";
+import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
+
+const CAPABILITY_FIELDS = `eventId serverId serverName changeType id name kind definitionHash previousHash reviewRequired occurredAt`;
+const HEALTH_FIELDS = `eventId serverId serverName previousStatus status latencyMs checkedAt reason`;
+const CAPABILITY_SUBSCRIPTION = `subscription($filter: CapabilityChangeFilter) { capabilityChanges(filter: $filter) { ${CAPABILITY_FIELDS} } }`;
+const HEALTH_SUBSCRIPTION = `subscription($filter: ServerHealthChangeFilter) { serverHealthChanges(filter: $filter) { ${HEALTH_FIELDS} } }`;
+
+let stack: Stack;
+let org: TestOrg;
+let other: TestOrg;
+let supergraphSdl: string;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  // The committed supergraph may predate the subscriptions: compose the current one in process.
+  supergraphSdl = (await composeSupergraph()).supergraphSdl;
+  stack = await startStack({}, { supergraphSdl });
+  org = await createTestOrg(stack, "Subscribers");
+  other = await createTestOrg(stack, "Others");
+}, 60_000);
+afterAll(async () => {
+  for (const client of clients) await Promise.resolve(client.dispose()).catch(() => undefined);
+  await stack.close();
+});
+
+const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, "ws")}/graphql`;
+
+function connect(auth: string, url = stack.url): Client {
+  const client = createClient({
+    url: wsUrl(url),
+    webSocketImpl: WebSocket,
+    connectionParams: { Authorization: `Bearer ${auth}` },
+    retryAttempts: 0,
+  });
+  clients.push(client);
+  return client;
+}
+
+interface Collected<T = any> {
+  results: Array<{ data?: any; errors?: any[] }>;
+  /** Data of the root field of every result. */
+  items: T[];
+  errors: unknown[];
+  completed: boolean;
+  stop(): void;
+}
+
+function collect(client: Client, query: string, variables: Record<string, unknown> = {}): Collected {
+  const collected: Collected = {
+    results: [],
+    items: [],
+    errors: [],
+    completed: false,
+    stop: () => undefined,
+  };
+  collected.stop = client.subscribe(
+    { query, variables },
+    {
+      next: (result) => {
+        collected.results.push(result as never);
+        const data = result.data as Record<string, unknown> | undefined;
+        if (data) collected.items.push(Object.values(data)[0]);
+      },
+      error: (err) => {
+        collected.errors.push(err);
+        collected.completed = true;
+      },
+      complete: () => {
+        collected.completed = true;
+      },
+    },
+  );
+  return collected;
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface EventEnvelope {
+  id: string;
+  organizationId: string;
+  type: string;
+  aggregateId: string | null;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+function capabilityEvent(organizationId: string, payload: Record<string, unknown> = {}, id = randomUUID()) {
+  const serverId = (payload.serverId as string | undefined) ?? randomUUID();
+  const changeType = (payload.changeType as string | undefined) ?? "CHANGED";
+  return {
+    id,
+    organizationId,
+    type: `capability.${changeType.toLowerCase()}`,
+    aggregateId: serverId,
+    payload: {
+      serverId,
+      serverName: "weather",
+      environment: "production",
+      tags: ["weather"],
+      capabilityId: randomUUID(),
+      name: "get_forecast",
+      kind: "tool",
+      changeType,
+      definitionHash: "b".repeat(64),
+      previousHash: "a".repeat(64),
+      reviewRequired: changeType === "CHANGED",
+      ...payload,
+    },
+    createdAt: new Date().toISOString(),
+  } satisfies EventEnvelope;
+}
+
+function healthEvent(organizationId: string, payload: Record<string, unknown> = {}, id = randomUUID()) {
+  const serverId = (payload.serverId as string | undefined) ?? randomUUID();
+  return {
+    id,
+    organizationId,
+    type: "server.health_changed",
+    aggregateId: serverId,
+    payload: {
+      serverId,
+      serverName: "weather",
+      environment: "production",
+      tags: ["weather"],
+      previousStatus: "healthy",
+      status: "degraded",
+      latencyMs: 840,
+      checkedAt: new Date().toISOString(),
+      reason: "slow answer",
+      ...payload,
+    },
+    createdAt: new Date().toISOString(),
+  } satisfies EventEnvelope;
+}
+
+const publish = (event: EventEnvelope) => stack.redis.publish(EVENTS_CHANNEL, JSON.stringify(event));
+
+/** Every probe published by any test: other live subscriptions of the organization see them too. */
+const probes = new Set<string>();
+
+/**
+ * Subscribes and waits until the subscription is live end to end: pub/sub keeps nothing, and
+ * graphql-ws does not acknowledge a subscription, so probes (events the subscription selects)
+ * are published until one arrives. `events()` leaves the probes out.
+ */
+async function subscribeLive(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  probe: (id: string) => EventEnvelope,
+) {
+  const collected = collect(client, query, variables);
+  const mine = new Set<string>();
+  await waitFor(() => {
+    if (collected.errors.length > 0) throw new Error(`subscription failed: ${JSON.stringify(collected.errors)}`);
+    if (collected.items.some((i) => mine.has(i?.eventId))) return true;
+    const id = randomUUID();
+    mine.add(id);
+    probes.add(id);
+    void publish(probe(id));
+    return false;
+  }, "the subscription to be live");
+  return { ...collected, collected, events: () => collected.items.filter((i) => !probes.has(i?.eventId)) };
+}
+
+describe("subscriptions through the gateway", () => {
+  it("delivers capability changes with every field", async () => {
+    const sub = await subscribeLive(connect(org.ownerKey), CAPABILITY_SUBSCRIPTION, {}, (id) =>
+      capabilityEvent(org.organizationId, {}, id),
+    );
+    const event = capabilityEvent(org.organizationId, { name: "get_alerts", kind: "tool", changeType: "CHANGED" });
+    const removed = capabilityEvent(org.organizationId, {
+      name: "file:///readme",
+      kind: "resource",
+      changeType: "REMOVED",
+      definitionHash: null,
+      previousHash: "c".repeat(64),
+      reviewRequired: false,
+    });
+    await publish(event);
+    await publish(removed);
+    await waitFor(() => sub.events().length === 2, "two changes");
+    expect(sub.events()).toEqual([
+      {
+        eventId: event.id,
+        serverId: event.payload.serverId,
+        serverName: "weather",
+        changeType: "CHANGED",
+        id: event.payload.capabilityId,
+        name: "get_alerts",
+        kind: "tool",
+        definitionHash: "b".repeat(64),
+        previousHash: "a".repeat(64),
+        reviewRequired: true,
+        occurredAt: event.createdAt,
+      },
+      {
+        eventId: removed.id,
+        serverId: removed.payload.serverId,
+        serverName: "weather",
+        changeType: "REMOVED",
+        id: removed.payload.capabilityId,
+        name: "file:///readme",
+        kind: "resource",
+        definitionHash: null,
+        previousHash: "c".repeat(64),
+        reviewRequired: false,
+        occurredAt: removed.createdAt,
+      },
+    ]);
+    expect(sub.collected.results.every((r) => r.errors === undefined)).toBe(true);
+    sub.stop();
+  });
+
+  it("delivers server health changes with every field", async () => {
+    const sub = await subscribeLive(connect(org.ownerKey), HEALTH_SUBSCRIPTION, {}, (id) =>
+      healthEvent(org.organizationId, {}, id),
+    );
+    const event = healthEvent(org.organizationId, {
+      previousStatus: "healthy",
+      status: "unhealthy",
+      latencyMs: null,
+      reason: "connection refused",
+    });
+    const recovered = healthEvent(org.organizationId, {
+      previousStatus: "auth_required",
+      status: "healthy",
+      latencyMs: 12,
+      reason: null,
+    });
+    await publish(event);
+    await publish(recovered);
+    await waitFor(() => sub.events().length === 2, "two health changes");
+    expect(sub.events()).toEqual([
+      {
+        eventId: event.id,
+        serverId: event.payload.serverId,
+        serverName: "weather",
+        previousStatus: "healthy",
+        status: "unhealthy",
+        latencyMs: null,
+        checkedAt: new Date(event.payload.checkedAt).toISOString(),
+        reason: "connection refused",
+      },
+      {
+        eventId: recovered.id,
+        serverId: recovered.payload.serverId,
+        serverName: "weather",
+        previousStatus: "auth_required",
+        status: "healthy",
+        latencyMs: 12,
+        checkedAt: new Date(recovered.payload.checkedAt).toISOString(),
+        reason: null,
+      },
+    ]);
+    sub.stop();
+  });
+
+  it("applies the serverId, tag, environment and kind filters", async () => {
+    const s1 = randomUUID();
+    const s2 = randomUUID();
+    const client = connect(org.ownerKey);
+    const all = await subscribeLive(client, CAPABILITY_SUBSCRIPTION, {}, (id) =>
+      capabilityEvent(org.organizationId, {}, id),
+    );
+    const live = (filter: Record<string, unknown>, probe: Record<string, unknown>, query = CAPABILITY_SUBSCRIPTION) =>
+      subscribeLive(client, query, { filter }, (id) =>
+        query === CAPABILITY_SUBSCRIPTION
+          ? capabilityEvent(org.organizationId, probe, id)
+          : healthEvent(org.organizationId, probe, id),
+      );
+    const byServer = await live({ serverId: s1 }, { serverId: s1 });
+    const byTag = await live({ tag: "PCI" }, { tags: ["pci"] });
+    const byEnvironment = await live({ environment: "staging" }, { environment: "staging" });
+    const byKind = await live({ kind: "prompt" }, { kind: "prompt" });
+    const combined = await live({ serverId: s2, kind: "resource" }, { serverId: s2, kind: "resource" });
+    const healthByTag = await live(
+      { tag: "pci", environment: "staging" },
+      { tags: ["pci"], environment: "staging" },
+      HEALTH_SUBSCRIPTION,
+    );
+
+    const e1 = capabilityEvent(org.organizationId, { serverId: s1, tags: ["pci"], environment: "production" });
+    const e2 = capabilityEvent(org.organizationId, {
+      serverId: s2,
+      tags: [],
+      environment: "staging",
+      kind: "resource",
+    });
+    const e3 = capabilityEvent(org.organizationId, {
+      serverId: s2,
+      tags: ["pci", "eu"],
+      environment: "staging",
+      kind: "prompt",
+    });
+    const e4 = capabilityEvent(org.organizationId, {
+      serverId: s1,
+      tags: ["eu"],
+      environment: "development",
+      kind: "resource_template",
+    });
+    const h1 = healthEvent(org.organizationId, { tags: ["pci"], environment: "staging" });
+    const h2 = healthEvent(org.organizationId, { tags: ["pci"], environment: "production" });
+    for (const event of [e1, e2, e3, e4, h1, h2]) await publish(event);
+    await waitFor(() => all.events().length === 4, "every capability change on the unfiltered subscription");
+    await waitFor(() => healthByTag.events().length === 1, "the health change");
+    await sleep(100);
+
+    const ids = (sub: { events(): any[] }) => sub.events().map((e) => e.eventId);
+    expect(ids(all)).toEqual([e1.id, e2.id, e3.id, e4.id]);
+    expect(ids(byServer)).toEqual([e1.id, e4.id]);
+    expect(ids(byTag)).toEqual([e1.id, e3.id]);
+    expect(ids(byEnvironment)).toEqual([e2.id, e3.id]);
+    expect(ids(byKind)).toEqual([e3.id]);
+    expect(ids(combined)).toEqual([e2.id]);
+    expect(ids(healthByTag)).toEqual([h1.id]);
+  });
+
+  it("never delivers another organization's events", async () => {
+    const mine = await subscribeLive(connect(org.ownerKey), CAPABILITY_SUBSCRIPTION, {}, (id) =>
+      capabilityEvent(org.organizationId, {}, id),
+    );
+    const theirs = await subscribeLive(connect(other.ownerKey), CAPABILITY_SUBSCRIPTION, {}, (id) =>
+      capabilityEvent(other.organizationId, {}, id),
+    );
+    const theirHealth = await subscribeLive(connect(other.ownerKey), HEALTH_SUBSCRIPTION, {}, (id) =>
+      healthEvent(other.organizationId, {}, id),
+    );
+    const event = capabilityEvent(org.organizationId);
+    await publish(event);
+    await publish(healthEvent(org.organizationId));
+    await waitFor(() => mine.events().length === 1, "the change for its own organization");
+    await sleep(150);
+    expect(theirs.events()).toEqual([]);
+    expect(theirHealth.events()).toEqual([]);
+  });
+
+  it("delivers an event published twice (at-least-once relay) once", async () => {
+    const sub = await subscribeLive(connect(org.ownerKey), CAPABILITY_SUBSCRIPTION, {}, (id) =>
+      capabilityEvent(org.organizationId, {}, id),
+    );
+    const event = capabilityEvent(org.organizationId);
+    await publish(event);
+    await publish(event);
+    await publish({ ...event, createdAt: new Date(Date.now() + 1000).toISOString() });
+    const after = capabilityEvent(org.organizationId);
+    await publish(after);
+    await waitFor(() => sub.events().some((e) => e.eventId === after.id), "the event after the duplicates");
+    await sleep(100);
+    expect(sub.events().map((e) => e.eventId)).toEqual([event.id, after.id]);
+  });
+
+  it("skips malformed messages and keeps the subscription alive", async () => {
+    const sub = await subscribeLive(connect(org.ownerKey), HEALTH_SUBSCRIPTION, {}, (id) =>
+      healthEvent(org.organizationId, {}, id),
+    );
+    await stack.redis.publish(EVENTS_CHANNEL, "not json");
+    await publish(healthEvent(org.organizationId, { status: "on fire" }));
+    await publish({ ...healthEvent(org.organizationId), payload: { serverId: randomUUID() } });
+    const good = healthEvent(org.organizationId);
+    await publish(good);
+    await waitFor(() => sub.events().length > 0, "the well-formed event");
+    await sleep(100);
+    expect(sub.events().map((e) => e.eventId)).toEqual([good.id]);
+    expect(sub.collected.errors).toEqual([]);
+    expect(sub.collected.completed).toBe(false);
+  });
+
+  it("refuses connections without valid credentials with 4401", async () => {
+    const closeCode = (params: Record<string, unknown> | undefined) =>
+      new Promise<{ code: number; reason: string }>((resolve, reject) => {
+        const socket = new WebSocket(wsUrl(stack.url), "graphql-transport-ws");
+        socket.on("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: params })));
+        socket.on("message", (data) => reject(new Error(`unexpected message ${String(data)}`)));
+        socket.on("close", (code, reason) => resolve({ code, reason: String(reason) }));
+        socket.on("error", reject);
+      });
+    expect((await closeCode(undefined)).code).toBe(4401);
+    expect((await closeCode({})).code).toBe(4401);
+    expect((await closeCode({ Authorization: "Bearer sc_nope_nope" })).code).toBe(4401);
+    expect((await closeCode({ authorization: `Bearer ${org.ownerKey}x` })).code).toBe(4401);
+    expect((await closeCode({ Authorization: "Bearer not.a.jwt" })).code).toBe(4401);
+    expect((await closeCode({ Authorization: org.ownerKey })).code).toBe(4401);
+
+    // A JWT, and the lower-case header, are accepted.
+    const token = await org.token(org.ownerId);
+    const accepted = await new Promise<string>((resolve, reject) => {
+      const socket = new WebSocket(wsUrl(stack.url), "graphql-transport-ws");
+      socket.on("open", () =>
+        socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })),
+      );
+      socket.on("message", (data) => {
+        resolve(JSON.parse(String(data)).type);
+        socket.close();
+      });
+      socket.on("close", (code) => reject(new Error(`closed ${code}`)));
+    });
+    expect(accepted).toBe("connection_ack");
+  });
+
+  it("refuses invalid operations with BAD_REQUEST and missing scopes with FORBIDDEN", async () => {
+    const client = connect(org.ownerKey);
+    const failure = async (query: string, variables: Record<string, unknown> = {}, on = client) => {
+      const sub = collect(on, query, variables);
+      await waitFor(() => sub.completed, "the subscription to end");
+      const errors = (sub.errors[0] as any[] | undefined) ?? sub.results.flatMap((r) => r.errors ?? []);
+      return errors as Array<{ message: string; extensions?: { code?: string } }>;
+    };
+    for (const query of [
+      "subscription { capabilityChanges { eventId nope } }",
+      "subscription { capabilityChanges(filter: { kind: gadget }) { eventId } }",
+      "subscription {",
+      "query { me { role } }",
+      "subscription { a: capabilityChanges { eventId } b: serverHealthChanges { eventId } }",
+      "subscription { __typename }",
+    ]) {
+      const errors = await failure(query);
+      expect({ query, codes: errors.map((e) => e.extensions?.code) }).toEqual({
+        query,
+        codes: errors.map(() => "BAD_REQUEST"),
+      });
+      expect(errors.length).toBeGreaterThan(0);
+    }
+    const badVariable = await failure(CAPABILITY_SUBSCRIPTION, { filter: { environment: "moon" } });
+    expect(badVariable[0]?.extensions?.code).toBe("BAD_REQUEST");
+    const badServerId = await failure(CAPABILITY_SUBSCRIPTION, { filter: { serverId: "not-a-uuid" } });
+    expect(badServerId[0]?.extensions?.code).toBe("BAD_REQUEST");
+
+    const noServers = await org.member("developer", ["chat:read"]);
+    const forbidden = await failure(HEALTH_SUBSCRIPTION, {}, connect(noServers.apiKey));
+    expect(forbidden[0]?.extensions?.code).toBe("FORBIDDEN");
+
+    // The connection survives refused operations.
+    const sub = await subscribeLive(client, HEALTH_SUBSCRIPTION, {}, (id) => healthEvent(org.organizationId, {}, id));
+    expect(sub.collected.errors).toEqual([]);
+  });
+
+  it("keeps HTTP GraphQL working beside WebSocket", async () => {
+    const res = await graphql(stack.url, org.ownerKey, "query { me { role } }");
+    expect(res.status).toBe(200);
+    expect(res.body.data?.me?.role).toBe("owner");
+  });
+});
+
+describe("subscriptions across instances", () => {
+  let registry2: FastifyInstance;
+  let gateway2: FastifyInstance;
+  let events2: RedisEventHub;
+  let url2: string;
+
+  beforeAll(async () => {
+    const logger = createLogger("test", "silent");
+    const { InternalTokenVerifier } = await import("@sprintconnect/core");
+    // A second registry "process": its own schema, app and Redis subscriber.
+    events2 = new RedisEventHub({ redisUrl: TEST_REDIS_URL, logger });
+    registry2 = await createSubgraphApp({
+      name: "registry",
+      schema: await buildRegistrySchema(stack.db),
+      verifier: new InternalTokenVerifier(stack.keys),
+      logger,
+      production: false,
+      events: events2,
+    });
+    await registry2.listen({ port: 0, host: "127.0.0.1" });
+    const registryUrl = `http://127.0.0.1:${(registry2.server.address() as AddressInfo).port}/graphql`;
+    // A second gateway, whose registry is the second instance.
+    const env = parseEnv(gatewayEnvSchema, {
+      APP_ENV: "development",
+      LOG_LEVEL: "silent",
+      REDIS_URL: TEST_REDIS_URL,
+      RATE_LIMIT_REQUESTS_PER_MINUTE: "100000",
+      RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100000",
+      QUOTA_REQUESTS_PER_DAY: "1000000",
+      REGISTRY_SUBGRAPH_URL: registryUrl,
+      CHAT_SUBGRAPH_URL: stack.env.CHAT_SUBGRAPH_URL,
+      METRICS_SUBGRAPH_URL: stack.env.METRICS_SUBGRAPH_URL,
+      ADMIN_SUBGRAPH_URL: stack.env.ADMIN_SUBGRAPH_URL,
+    });
+    gateway2 = await createGatewayApp({
+      env,
+      db: stack.db,
+      redis: stack.redis,
+      keys: stack.keys,
+      apiKeyPepper: stack.apiKeyPepper,
+      logger,
+      supergraphSdl,
+    });
+    await gateway2.listen({ port: 0, host: "127.0.0.1" });
+    url2 = `http://127.0.0.1:${(gateway2.server.address() as AddressInfo).port}`;
+  });
+  let closed = false;
+  afterAll(async () => {
+    if (!closed) {
+      await gateway2?.close();
+      await registry2?.close();
+    }
+    await events2?.close();
+  });
+
+  it("delivers one publish to subscribers of both gateways, through both registry instances", async () => {
+    const serverId = randomUUID();
+    const probe = (id: string) => capabilityEvent(org.organizationId, { serverId }, id);
+    const variables = { filter: { serverId } };
+    const viaFirst = await subscribeLive(connect(org.ownerKey), CAPABILITY_SUBSCRIPTION, variables, probe);
+    const viaSecond = await subscribeLive(connect(org.ownerKey, url2), CAPABILITY_SUBSCRIPTION, variables, probe);
+    const health = await subscribeLive(connect(org.ownerKey, url2), HEALTH_SUBSCRIPTION, {}, (id) =>
+      healthEvent(org.organizationId, {}, id),
+    );
+    expect(events2.size).toBeGreaterThanOrEqual(2);
+
+    const event = capabilityEvent(org.organizationId, { serverId });
+    await publish(event);
+    await publish(event);
+    const h = healthEvent(org.organizationId, { status: "auth_required" });
+    await publish(h);
+    await waitFor(
+      () => viaFirst.events().length > 0 && viaSecond.events().length > 0 && health.events().length > 0,
+      "both gateways",
+    );
+    await sleep(100);
+    expect(viaFirst.events().map((e) => e.eventId)).toEqual([event.id]);
+    expect(viaSecond.events().map((e) => e.eventId)).toEqual([event.id]);
+    expect(health.events()).toMatchObject([{ eventId: h.id, status: "auth_required" }]);
+  });
+
+  it("closes the sockets of a closing subgraph and of a closing gateway", async () => {
+    const sub = await subscribeLive(connect(org.ownerKey, url2), HEALTH_SUBSCRIPTION, {}, (id) =>
+      healthEvent(org.organizationId, {}, id),
+    );
+    expect(events2.size).toBeGreaterThan(0);
+    // The registry instance goes away: its WebSocket server and sockets close with it.
+    let started = Date.now();
+    await registry2.close();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(events2.size).toBe(0);
+    // The gateway goes away: its clients see 1001 Going Away (and would reconnect elsewhere).
+    started = Date.now();
+    await gateway2.close();
+    closed = true;
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await waitFor(() => sub.collected.completed, "the client to see the close");
+    expect((sub.collected.errors[0] as { code?: number } | undefined)?.code).toBe(1001);
+  });
+});

@@ -1,0 +1,169 @@
+import {
+  AppError,
+  ErrorCode,
+  emitEvents,
+  type Logger,
+  type PrismaClient,
+  recordChange,
+  type SecretStore,
+  SYSTEM_SOURCE,
+} from "@sprintconnect/core";
+import type { discoveryJob, JobPayload } from "@sprintconnect/jobs";
+import { discover, type FetchLike } from "@sprintconnect/mcp";
+import { credentialHeaders } from "../credentials";
+import type { Outputs } from "../outputs";
+import { applyDiscovery, changeEvents } from "./capability-store";
+
+export interface DiscoveryRunnerDeps {
+  db: PrismaClient;
+  secrets: SecretStore;
+  fetch: FetchLike;
+  outputs: Outputs;
+  logger: Logger;
+  timeoutMs: number;
+}
+
+/** Errors that another attempt cannot fix. */
+function isFinal(err: unknown): boolean {
+  return err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED;
+}
+
+/** A message safe to store and show: no stack, bounded length. */
+function describe(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.length > 1000 ? `${message.slice(0, 1000)}…` : message;
+}
+
+/**
+ * Runs one discovery job: connect, list everything, store the diff with its history and
+ * events in one transaction, record the outcome on the run and the server, write the result
+ * under outputs/. Safe to run twice for the same run (a recovered stalled job): a finished run
+ * is skipped, and a repeated discovery finds nothing new to store.
+ */
+export class DiscoveryRunner {
+  constructor(private readonly deps: DiscoveryRunnerDeps) {}
+
+  async run(payload: JobPayload<typeof discoveryJob>, job: { id: string; finalAttempt: boolean }): Promise<void> {
+    const { db, logger } = this.deps;
+    const log = logger.child({ jobId: job.id, runId: payload.runId, serverId: payload.serverId });
+    const run = await db.discoveryRun.findUnique({ where: { id: payload.runId } });
+    if (!run || run.status === "succeeded" || run.status === "failed") {
+      log.info({ status: run?.status ?? "missing" }, "discovery run already finished");
+      return;
+    }
+    const server = await db.mcpServer.findFirst({
+      where: { id: payload.serverId, organizationId: payload.organizationId, deletedAt: null },
+    });
+    if (!server) {
+      await db.discoveryRun.update({
+        where: { id: run.id },
+        data: { status: "failed", error: "the server was deregistered", finishedAt: new Date() },
+      });
+      return;
+    }
+    await db.$transaction([
+      db.discoveryRun.update({
+        where: { id: run.id },
+        data: { status: "running", attempts: { increment: 1 }, startedAt: new Date() },
+      }),
+      db.mcpServer.update({ where: { id: server.id }, data: { discoveryStatus: "running" } }),
+    ]);
+
+    const started = performance.now();
+    try {
+      const headers = await credentialHeaders(db, this.deps.secrets, server.id);
+      const result = await discover(
+        { url: server.baseUrl, transport: server.transport, headers },
+        { fetch: this.deps.fetch, timeoutMs: this.deps.timeoutMs },
+      );
+      const finishedAt = new Date();
+      const changes = await db.$transaction(
+        async (tx) => {
+          // One discovery of a server at a time stores its result.
+          await tx.$executeRaw`SELECT 1 FROM "McpServer" WHERE id = ${server.id}::uuid FOR UPDATE`;
+          const applied = await applyDiscovery(tx, server, result.items, run.id, finishedAt);
+          await emitEvents(tx, changeEvents(server, applied));
+          const counts = {
+            tools: result.items.filter((i) => i.kind === "tool").length,
+            resources: result.items.filter((i) => i.kind === "resource").length,
+            resourceTemplates: result.items.filter((i) => i.kind === "resource_template").length,
+            prompts: result.items.filter((i) => i.kind === "prompt").length,
+            added: applied.filter((c) => c.changeType === "added").length,
+            changed: applied.filter((c) => c.changeType === "changed").length,
+            removed: applied.filter((c) => c.changeType === "removed").length,
+            pages: result.pages,
+            transport: result.transport,
+            durationMs: Math.round(performance.now() - started),
+          };
+          await tx.mcpServer.update({
+            where: { id: server.id },
+            data: {
+              discoveryStatus: "succeeded",
+              lastDiscoveredAt: finishedAt,
+              discoveryError: null,
+              serverInfo: (result.serverInfo ?? undefined) as object | undefined,
+              protocolVersion: result.protocolVersion,
+              serverCapabilities: (result.capabilities ?? undefined) as object | undefined,
+              instructions: result.instructions,
+            },
+          });
+          await tx.discoveryRun.update({
+            where: { id: run.id },
+            data: { status: "succeeded", error: null, summary: counts, finishedAt },
+          });
+          await recordChange(tx, SYSTEM_SOURCE, {
+            organizationId: server.organizationId,
+            type: "discovery.completed",
+            targetType: "mcp_server",
+            targetId: server.id,
+            data: { runId: run.id, ...counts },
+            payload: { serverId: server.id, runId: run.id, ...counts },
+          });
+          return { applied, counts };
+        },
+        { timeout: 60_000, maxWait: 10_000 },
+      );
+      log.info(changes.counts, "discovery succeeded");
+      await this.deps.outputs
+        .write("discovery-results", `${server.id}.json`, {
+          serverId: server.id,
+          runId: run.id,
+          finishedAt,
+          serverInfo: result.serverInfo,
+          protocolVersion: result.protocolVersion,
+          capabilities: result.capabilities,
+          summary: changes.counts,
+          changes: changes.applied,
+          items: result.items.map((i) => ({ kind: i.kind, name: i.name, definitionHash: i.definitionHash })),
+        })
+        .catch((err: unknown) => log.warn({ err }, "could not write the discovery result file"));
+    } catch (err) {
+      const error = describe(err);
+      if (!job.finalAttempt && !isFinal(err)) {
+        await db.discoveryRun.update({ where: { id: run.id }, data: { status: "pending", error } });
+        log.warn({ error }, "discovery attempt failed; it will be retried");
+        throw err;
+      }
+      log.warn({ error }, "discovery failed");
+      const finishedAt = new Date();
+      await db.$transaction(async (tx) => {
+        await tx.discoveryRun.update({ where: { id: run.id }, data: { status: "failed", error, finishedAt } });
+        await tx.mcpServer.update({
+          where: { id: server.id },
+          data: { discoveryStatus: "failed", discoveryError: error },
+        });
+        await recordChange(tx, SYSTEM_SOURCE, {
+          organizationId: server.organizationId,
+          type: "discovery.failed",
+          targetType: "mcp_server",
+          targetId: server.id,
+          data: { runId: run.id, error },
+          payload: { serverId: server.id, runId: run.id, error },
+        });
+      });
+      await this.deps.outputs
+        .write("discovery-results", `${server.id}.json`, { serverId: server.id, runId: run.id, finishedAt, error })
+        .catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+export { applyDiscovery, changeEvents } from "./discovery/capability-store";
+export { nextHealthState } from "./health/health-state";
+export { Outputs } from "./outputs";
+export { OutboxRelay } from "./relay/outbox-relay";
+export { LeaderLock } from "./scheduler/leader-lock";
+export { Scheduler } from "./scheduler/scheduler";
+export { type RunningWorker, startWorker, type WorkerDeps } from "./worker";

@@ -1,0 +1,4 @@
+import { runProcess } from "./process";
+import { startWorker } from "./worker";
+
+void runProcess("worker", (deps) => startWorker(deps));

@@ -1,0 +1,16 @@
+import { JobQueues } from "@sprintconnect/jobs";
+import { runProcess } from "./process";
+import { Scheduler } from "./scheduler/scheduler";
+
+void runProcess("scheduler", async ({ env, db, redis, logger }) => {
+  const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false });
+  const scheduler = new Scheduler({ db, redis, queues, env, logger });
+  scheduler.start();
+  logger.info("scheduler started");
+  return {
+    async stop() {
+      await scheduler.stop();
+      await queues.close();
+    },
+  };
+});

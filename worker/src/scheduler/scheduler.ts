@@ -1,0 +1,126 @@
+import type { Logger, PrismaClient, Redis, WorkerEnv } from "@sprintconnect/core";
+import { discoveryJob, healthCheckJob, type JobQueues, requestDiscovery } from "@sprintconnect/jobs";
+import { Cron } from "croner";
+import { LeaderLock } from "./leader-lock";
+
+/** A pending run older than this has probably lost its job (a queue outage): queue it again. */
+const STALE_PENDING_MS = 2 * 60_000;
+const PAGE = 500;
+
+/**
+ * The scheduler: croner schedules that enqueue jobs. Any number may run; only the holder of
+ * the Redis leader lock enqueues, so each server is checked once per interval.
+ */
+export class Scheduler {
+  private readonly lock: LeaderLock;
+  private readonly crons: Cron[] = [];
+  private leader = false;
+
+  constructor(
+    private readonly deps: { db: PrismaClient; redis: Redis; queues: JobQueues; env: WorkerEnv; logger: Logger },
+  ) {
+    this.lock = new LeaderLock(
+      deps.redis,
+      "sprintconnect:scheduler:leader",
+      deps.env.SCHEDULER_LOCK_TTL_SECONDS * 1000,
+    );
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  start(): void {
+    const { env } = this.deps;
+    const every = (seconds: number, name: string, task: () => Promise<void>) =>
+      new Cron("* * * * * *", { interval: seconds, protect: true, name, catch: (err) => this.failed(name, err) }, task);
+    this.crons.push(
+      every(Math.max(1, Math.floor(env.SCHEDULER_LOCK_TTL_SECONDS / 3)), "leadership", () => this.elect()),
+      every(env.HEALTH_CHECK_INTERVAL_SECONDS, "health-checks", () => this.leading(() => this.enqueueHealthChecks())),
+      every(60, "discoveries", () => this.leading(() => this.enqueueDiscoveries())),
+    );
+    void this.elect();
+  }
+
+  async stop(): Promise<void> {
+    for (const cron of this.crons) cron.stop();
+    if (this.leader) await this.lock.release().catch(() => undefined);
+    this.leader = false;
+  }
+
+  private failed(name: string, err: unknown): void {
+    this.deps.logger.error({ err, task: name }, "scheduled task failed");
+  }
+
+  private async elect(): Promise<void> {
+    const was = this.leader;
+    this.leader = await this.lock.acquire().catch(() => false);
+    if (this.leader !== was) this.deps.logger.info({ leader: this.leader, id: this.lock.id }, "scheduler leadership");
+  }
+
+  private async leading(task: () => Promise<unknown>): Promise<void> {
+    if (this.leader) await task();
+  }
+
+  /** One health-check job per active server and interval slot (the slot is in the job id). */
+  async enqueueHealthChecks(): Promise<number> {
+    const slot = Math.floor(Date.now() / (this.deps.env.HEALTH_CHECK_INTERVAL_SECONDS * 1000));
+    let count = 0;
+    for await (const servers of this.activeServers()) {
+      await Promise.all(
+        servers.map((s) =>
+          this.deps.queues.enqueue(
+            healthCheckJob,
+            { serverId: s.id, organizationId: s.organizationId },
+            { jobId: `${s.id}:${slot}` },
+          ),
+        ),
+      );
+      count += servers.length;
+    }
+    return count;
+  }
+
+  /** Discovery for servers whose last one is older than the interval; re-queues lost runs. */
+  async enqueueDiscoveries(): Promise<number> {
+    const { db, queues, env } = this.deps;
+    const due = new Date(Date.now() - env.DISCOVERY_INTERVAL_SECONDS * 1000);
+    let count = 0;
+    for await (const servers of this.activeServers({
+      discoveryStatus: { notIn: ["pending", "running"] },
+      OR: [{ lastDiscoveredAt: null }, { lastDiscoveredAt: { lt: due } }],
+    })) {
+      for (const s of servers) {
+        await requestDiscovery(db, queues, { organizationId: s.organizationId, serverId: s.id, trigger: "schedule" });
+        count += 1;
+      }
+    }
+    const stale = await db.discoveryRun.findMany({
+      where: { status: "pending", createdAt: { lt: new Date(Date.now() - STALE_PENDING_MS) } },
+      take: PAGE,
+    });
+    for (const run of stale) {
+      await queues.enqueue(
+        discoveryJob,
+        { runId: run.id, serverId: run.serverId, organizationId: run.organizationId },
+        { jobId: run.id },
+      );
+    }
+    return count;
+  }
+
+  private async *activeServers(extra: object = {}) {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.deps.db.mcpServer.findMany({
+        where: { deletedAt: null, status: "active", ...extra, ...(after ? { id: { gt: after } } : {}) },
+        select: { id: true, organizationId: true },
+        orderBy: { id: "asc" },
+        take: PAGE,
+      });
+      if (page.length === 0) return;
+      yield page;
+      after = page[page.length - 1]?.id;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { LocalSecretStore, type Logger, type PrismaClient, type Redis, type WorkerEnv } from "@sprintconnect/core";
+import { discoveryJob, healthCheckJob, JobQueues } from "@sprintconnect/jobs";
+import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
+import { DiscoveryRunner } from "./discovery/discovery-runner";
+import { HealthRunner } from "./health/health-runner";
+import { Outputs } from "./outputs";
+import { OutboxRelay } from "./relay/outbox-relay";
+
+export interface WorkerDeps {
+  env: WorkerEnv;
+  db: PrismaClient;
+  redis: Redis;
+  logger: Logger;
+  secretStoreKey: Buffer;
+  /** Redis key prefix of the job queues (tests give each stack its own). */
+  queuePrefix?: string;
+}
+
+export interface RunningWorker {
+  queues: JobQueues;
+  relay: OutboxRelay;
+  outputs: Outputs;
+  /** Stops taking jobs, lets running ones finish (up to SHUTDOWN_TIMEOUT_SECONDS), stops the relay. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The worker: Bee-Queue consumers for discovery and health checks, and the outbox relay.
+ * Every outbound connection goes through one egress guard built from ALLOWED_EGRESS_HOSTS.
+ */
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  const { env, db, logger } = deps;
+  const guard = new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), {
+    timeoutMs: Math.max(env.DISCOVERY_TIMEOUT_SECONDS, env.HEALTH_CHECK_TIMEOUT_SECONDS) * 1000,
+  });
+  const secrets = new LocalSecretStore(db, deps.secretStoreKey);
+  const outputs = new Outputs(env.OUTPUTS_DIR);
+  const queues = new JobQueues({
+    redisUrl: env.REDIS_URL,
+    isWorker: true,
+    stallIntervalMs: env.WORKER_STALL_INTERVAL_MS,
+  });
+
+  const discovery = new DiscoveryRunner({
+    db,
+    secrets,
+    fetch: guard.fetch,
+    outputs,
+    logger: logger.child({ job: discoveryJob.name }),
+    timeoutMs: env.DISCOVERY_TIMEOUT_SECONDS * 1000,
+  });
+  const health = new HealthRunner({
+    db,
+    secrets,
+    fetch: guard.fetch,
+    outputs,
+    logger: logger.child({ job: healthCheckJob.name }),
+    timeoutMs: env.HEALTH_CHECK_TIMEOUT_SECONDS * 1000,
+    degradedAfterMs: env.HEALTH_CHECK_DEGRADED_LATENCY_MS,
+    threshold: env.HEALTH_CHECK_FAILURE_THRESHOLD,
+  });
+  queues.process(discoveryJob, env.WORKER_DISCOVERY_CONCURRENCY, (payload, job) =>
+    discovery.run(payload, { id: job.id, finalAttempt: job.attempt > discoveryJob.retries }),
+  );
+  queues.process(healthCheckJob, env.WORKER_HEALTH_CONCURRENCY, (payload) => health.check(payload));
+  await queues.ready();
+
+  const relay = new OutboxRelay(db, deps.redis, logger.child({ component: "outbox-relay" }), {
+    pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
+  });
+  relay.start();
+  logger.info(
+    { discoveryConcurrency: env.WORKER_DISCOVERY_CONCURRENCY, healthConcurrency: env.WORKER_HEALTH_CONCURRENCY },
+    "worker started",
+  );
+  return {
+    queues,
+    relay,
+    outputs,
+    async stop() {
+      await queues.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      await relay.stop();
+      await guard.close();
+    },
+  };
+}
