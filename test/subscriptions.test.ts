@@ -1,16 +1,24 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { composeSupergraph } from "@sprintconnect/cli";
-import { createLogger, gatewayEnvSchema, parseEnv } from "@sprintconnect/core";
+import {
+  createLogger,
+  EVENTS_CHANNEL,
+  gatewayEnvSchema,
+  InternalTokenVerifier,
+  LocalSecretStore,
+  parseEnv,
+} from "@sprintconnect/core";
 import { createGatewayApp } from "@sprintconnect/gateway";
 import { buildRegistrySchema } from "@sprintconnect/registry-subgraph";
-import { createSubgraphApp, EVENTS_CHANNEL, RedisEventHub } from "@sprintconnect/subgraph-kit";
+import { createSubgraphApp, RedisEventHub } from "@sprintconnect/subgraph-kit";
 import type { FastifyInstance } from "fastify";
-import { type Client, createClient } from "graphql-ws";
+import type { Client } from "graphql-ws";
 import WebSocket from "ws";
 import { TEST_REDIS_URL } from "./support/env";
 import { graphql } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
+import { collect, connectWs, wsUrl } from "./support/ws";
 
 const CAPABILITY_FIELDS = `eventId serverId serverName changeType id name kind definitionHash previousHash reviewRequired occurredAt`;
 const HEALTH_FIELDS = `eventId serverId serverName previousStatus status latencyMs checkedAt reason`;
@@ -35,54 +43,10 @@ afterAll(async () => {
   await stack.close();
 });
 
-const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, "ws")}/graphql`;
-
 function connect(auth: string, url = stack.url): Client {
-  const client = createClient({
-    url: wsUrl(url),
-    webSocketImpl: WebSocket,
-    connectionParams: { Authorization: `Bearer ${auth}` },
-    retryAttempts: 0,
-  });
+  const client = connectWs(url, auth);
   clients.push(client);
   return client;
-}
-
-interface Collected<T = any> {
-  results: Array<{ data?: any; errors?: any[] }>;
-  /** Data of the root field of every result. */
-  items: T[];
-  errors: unknown[];
-  completed: boolean;
-  stop(): void;
-}
-
-function collect(client: Client, query: string, variables: Record<string, unknown> = {}): Collected {
-  const collected: Collected = {
-    results: [],
-    items: [],
-    errors: [],
-    completed: false,
-    stop: () => undefined,
-  };
-  collected.stop = client.subscribe(
-    { query, variables },
-    {
-      next: (result) => {
-        collected.results.push(result as never);
-        const data = result.data as Record<string, unknown> | undefined;
-        if (data) collected.items.push(Object.values(data)[0]);
-      },
-      error: (err) => {
-        collected.errors.push(err);
-        collected.completed = true;
-      },
-      complete: () => {
-        collected.completed = true;
-      },
-    },
-  );
-  return collected;
 }
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -104,7 +68,7 @@ interface EventEnvelope {
   createdAt: string;
 }
 
-function capabilityEvent(organizationId: string, payload: Record<string, unknown> = {}, id = randomUUID()) {
+function capabilityEvent(organizationId: string, payload: Record<string, unknown> = {}, id: string = randomUUID()) {
   const serverId = (payload.serverId as string | undefined) ?? randomUUID();
   const changeType = (payload.changeType as string | undefined) ?? "CHANGED";
   return {
@@ -130,7 +94,7 @@ function capabilityEvent(organizationId: string, payload: Record<string, unknown
   } satisfies EventEnvelope;
 }
 
-function healthEvent(organizationId: string, payload: Record<string, unknown> = {}, id = randomUUID()) {
+function healthEvent(organizationId: string, payload: Record<string, unknown> = {}, id: string = randomUUID()) {
   const serverId = (payload.serverId as string | undefined) ?? randomUUID();
   return {
     id,
@@ -418,6 +382,19 @@ describe("subscriptions through the gateway", () => {
     expect(accepted).toBe("connection_ack");
   });
 
+  it("subgraphs accept only the gateway's internal token", async () => {
+    const closeCode = (params: Record<string, unknown>) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(stack.env.REGISTRY_SUBGRAPH_URL.replace(/^http/, "ws"), "graphql-transport-ws");
+        socket.on("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: params })));
+        socket.on("message", (data) => reject(new Error(`unexpected message ${String(data)}`)));
+        socket.on("close", (code) => resolve(code));
+      });
+    expect(await closeCode({})).toBe(4401);
+    expect(await closeCode({ Authorization: `Bearer ${org.ownerKey}` })).toBe(4401);
+    expect(await closeCode({ "x-sprintconnect-internal-token": await org.token(org.ownerId) })).toBe(4401);
+  });
+
   it("refuses invalid operations with BAD_REQUEST and missing scopes with FORBIDDEN", async () => {
     const client = connect(org.ownerKey);
     const failure = async (query: string, variables: Record<string, unknown> = {}, on = client) => {
@@ -455,10 +432,81 @@ describe("subscriptions through the gateway", () => {
     expect(sub.collected.errors).toEqual([]);
   });
 
+  it("closes a connection with 4401 once its key is revoked", async () => {
+    const member = await org.member("viewer");
+    const client = connect(member.apiKey);
+    const sub = await subscribeLive(client, HEALTH_SUBSCRIPTION, {}, (id) => healthEvent(org.organizationId, {}, id));
+    await stack.db.apiKey.updateMany({ where: { userId: member.userId }, data: { revokedAt: new Date() } });
+    // The next operation authenticates again, and the connection ends.
+    const refused = collect(client, CAPABILITY_SUBSCRIPTION);
+    await waitFor(() => refused.completed && sub.collected.completed, "the connection to close");
+    expect((sub.collected.errors[0] as { code?: number }).code).toBe(4401);
+    expect((refused.errors[0] as { code?: number }).code).toBe(4401);
+  });
+
   it("keeps HTTP GraphQL working beside WebSocket", async () => {
     const res = await graphql(stack.url, org.ownerKey, "query { me { role } }");
     expect(res.status).toBe(200);
     expect(res.body.data?.me?.role).toBe("owner");
+  });
+});
+
+const urlOf = (app: FastifyInstance) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+/** Another gateway instance (listening), in front of the stack's subgraphs unless told otherwise. */
+async function startGateway(overrides: Record<string, string>): Promise<FastifyInstance> {
+  const env = parseEnv(gatewayEnvSchema, {
+    APP_ENV: "development",
+    LOG_LEVEL: "silent",
+    REDIS_URL: TEST_REDIS_URL,
+    RATE_LIMIT_REQUESTS_PER_MINUTE: "100000",
+    RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100000",
+    QUOTA_REQUESTS_PER_DAY: "1000000",
+    REGISTRY_SUBGRAPH_URL: stack.env.REGISTRY_SUBGRAPH_URL,
+    CHAT_SUBGRAPH_URL: stack.env.CHAT_SUBGRAPH_URL,
+    METRICS_SUBGRAPH_URL: stack.env.METRICS_SUBGRAPH_URL,
+    ADMIN_SUBGRAPH_URL: stack.env.ADMIN_SUBGRAPH_URL,
+    ...overrides,
+  });
+  const gateway = await createGatewayApp({
+    env,
+    db: stack.db,
+    redis: stack.redis,
+    keys: stack.keys,
+    apiKeyPepper: stack.apiKeyPepper,
+    logger: createLogger("test", "silent"),
+    supergraphSdl,
+  });
+  await gateway.listen({ port: 0, host: "127.0.0.1" });
+  return gateway;
+}
+
+describe("subscriptions and rate limits", () => {
+  let limited: FastifyInstance;
+  beforeAll(async () => {
+    limited = await startGateway({ RATE_LIMIT_REQUESTS_PER_MINUTE: "2", RATE_LIMIT_BURST_SIZE: "0" });
+  });
+  afterAll(() => limited?.close());
+
+  it("counts the connection and each subscription; refuses past the limit", async () => {
+    const { apiKey } = await org.member("viewer");
+    const client = connect(apiKey, urlOf(limited));
+    // connection_init (1) and a first subscription (2) are within the limit...
+    await subscribeLive(client, HEALTH_SUBSCRIPTION, {}, (id) => healthEvent(org.organizationId, {}, id));
+    // ...a second subscription is not, and neither is a new connection.
+    const refused = collect(client, CAPABILITY_SUBSCRIPTION);
+    await waitFor(() => refused.completed, "the refusal");
+    const errors = refused.errors[0] as Array<{ extensions?: { code?: string; details?: { retryAfter?: number } } }>;
+    expect(errors[0]?.extensions?.code).toBe("RATE_LIMITED");
+    expect(errors[0]?.extensions?.details?.retryAfter).toBeGreaterThanOrEqual(1);
+    const closed = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(wsUrl(urlOf(limited)), "graphql-transport-ws");
+      socket.on("open", () =>
+        socket.send(JSON.stringify({ type: "connection_init", payload: { Authorization: `Bearer ${apiKey}` } })),
+      );
+      socket.on("close", (code) => resolve(code));
+    });
+    expect(closed).toBe(4429);
   });
 });
 
@@ -470,12 +518,17 @@ describe("subscriptions across instances", () => {
 
   beforeAll(async () => {
     const logger = createLogger("test", "silent");
-    const { InternalTokenVerifier } = await import("@sprintconnect/core");
     // A second registry "process": its own schema, app and Redis subscriber.
     events2 = new RedisEventHub({ redisUrl: TEST_REDIS_URL, logger });
     registry2 = await createSubgraphApp({
       name: "registry",
-      schema: await buildRegistrySchema(stack.db),
+      // Only subscriptions go through this instance: no egress, secrets or discovery queue are used.
+      schema: await buildRegistrySchema(stack.db, {
+        egress: { check: async () => undefined },
+        secrets: new LocalSecretStore(stack.db, randomBytes(32)),
+        requestDiscovery: null,
+        logger,
+      }),
       verifier: new InternalTokenVerifier(stack.keys),
       logger,
       production: false,
@@ -484,29 +537,8 @@ describe("subscriptions across instances", () => {
     await registry2.listen({ port: 0, host: "127.0.0.1" });
     const registryUrl = `http://127.0.0.1:${(registry2.server.address() as AddressInfo).port}/graphql`;
     // A second gateway, whose registry is the second instance.
-    const env = parseEnv(gatewayEnvSchema, {
-      APP_ENV: "development",
-      LOG_LEVEL: "silent",
-      REDIS_URL: TEST_REDIS_URL,
-      RATE_LIMIT_REQUESTS_PER_MINUTE: "100000",
-      RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100000",
-      QUOTA_REQUESTS_PER_DAY: "1000000",
-      REGISTRY_SUBGRAPH_URL: registryUrl,
-      CHAT_SUBGRAPH_URL: stack.env.CHAT_SUBGRAPH_URL,
-      METRICS_SUBGRAPH_URL: stack.env.METRICS_SUBGRAPH_URL,
-      ADMIN_SUBGRAPH_URL: stack.env.ADMIN_SUBGRAPH_URL,
-    });
-    gateway2 = await createGatewayApp({
-      env,
-      db: stack.db,
-      redis: stack.redis,
-      keys: stack.keys,
-      apiKeyPepper: stack.apiKeyPepper,
-      logger,
-      supergraphSdl,
-    });
-    await gateway2.listen({ port: 0, host: "127.0.0.1" });
-    url2 = `http://127.0.0.1:${(gateway2.server.address() as AddressInfo).port}`;
+    gateway2 = await startGateway({ REGISTRY_SUBGRAPH_URL: registryUrl });
+    url2 = urlOf(gateway2);
   });
   let closed = false;
   afterAll(async () => {
@@ -548,6 +580,14 @@ describe("subscriptions across instances", () => {
       healthEvent(org.organizationId, {}, id),
     );
     expect(events2.size).toBeGreaterThan(0);
+    // A client that completes its subscription releases it on the subgraph.
+    const before = events2.size;
+    const extra = await subscribeLive(connect(org.ownerKey, url2), HEALTH_SUBSCRIPTION, {}, (id) =>
+      healthEvent(org.organizationId, {}, id),
+    );
+    expect(events2.size).toBe(before + 1);
+    extra.stop();
+    await waitFor(() => events2.size === before, "the completed subscription to be released");
     // The registry instance goes away: its WebSocket server and sockets close with it.
     let started = Date.now();
     await registry2.close();

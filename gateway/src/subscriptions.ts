@@ -398,8 +398,9 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
             const retryAfter = (err.extensions.details as { retryAfter?: number } | undefined)?.retryAfter ?? 1;
             socket.close(CLOSE_RATE_LIMITED, reason(`${err.code}: ${err.message}; retry after ${retryAfter}s`));
           } else {
+            // The database or Redis is down: 1013 Try Again Later, which clients retry.
             logger.error({ err }, "subscription connection failed");
-            socket.close(CloseCode.InternalServerError, "SERVICE_UNAVAILABLE: retry later");
+            socket.close(1013, "SERVICE_UNAVAILABLE: retry later");
           }
           return false;
         }

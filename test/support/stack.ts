@@ -41,7 +41,7 @@ export interface Stack {
   redis: Redis;
   keys: KeyRing;
   apiKeyPepper: string;
-  /** The job queues of this stack (their own Redis prefix: stacks of parallel test files never share jobs). */
+  /** The job queues of this stack, under their own prefix (`workerEnv.JOB_QUEUE_PREFIX`). */
   queues: JobQueues;
   workerEnv: WorkerEnv;
   /** Present when started with `{ worker: true }`. */
@@ -81,6 +81,7 @@ export async function startStack(
     OUTPUTS_DIR: "outputs/test",
     WORKER_STALL_INTERVAL_MS: "1000",
     OUTBOX_POLL_INTERVAL_MS: "50",
+    SHUTDOWN_TIMEOUT_SECONDS: "2",
     DISCOVERY_TIMEOUT_SECONDS: "10",
     HEALTH_CHECK_TIMEOUT_SECONDS: "2",
     ...overrides,
@@ -94,9 +95,17 @@ export async function startStack(
   // Live events for subscriptions: one Redis subscriber for the stack, as in a process.
   const events = new RedisEventHub({ redisUrl: TEST_REDIS_URL, logger });
 
-  const workerEnv = parseEnv(workerEnvSchema, baseEnv);
-  const queuePrefix = `sc:test:${randomBytes(4).toString("hex")}`;
-  const queues = new JobQueues({ redisUrl: TEST_REDIS_URL, isWorker: false, prefix: queuePrefix });
+  // Each stack has its own queues, so stacks of parallel test files never take each other's jobs.
+  const workerEnv = parseEnv(workerEnvSchema, {
+    JOB_QUEUE_PREFIX: `sc:test:${randomBytes(4).toString("hex")}`,
+    ...baseEnv,
+  });
+  const queues = new JobQueues({
+    redisUrl: TEST_REDIS_URL,
+    isWorker: false,
+    prefix: workerEnv.JOB_QUEUE_PREFIX,
+    retryBackoffMs: 100,
+  });
   const secrets = new LocalSecretStore(db, material.secretStoreKey);
   const subgraphs: Record<string, GraphQLSchema> = {
     registry: await buildRegistrySchema(db, {
@@ -134,7 +143,7 @@ export async function startStack(
   });
   const url = await listen(gateway);
   const worker = options.worker
-    ? await startWorker({ env: workerEnv, db, redis, logger, secretStoreKey: material.secretStoreKey, queuePrefix })
+    ? await startWorker({ env: workerEnv, db, redis, logger, secretStoreKey: material.secretStoreKey })
     : null;
   return {
     queues,

@@ -3,7 +3,7 @@ import { runProcess } from "./process";
 import { Scheduler } from "./scheduler/scheduler";
 
 void runProcess("scheduler", async ({ env, db, redis, logger }) => {
-  const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false });
+  const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false, prefix: env.JOB_QUEUE_PREFIX });
   const scheduler = new Scheduler({ db, redis, queues, env, logger });
   scheduler.start();
   logger.info("scheduler started");

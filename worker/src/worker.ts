@@ -12,8 +12,6 @@ export interface WorkerDeps {
   redis: Redis;
   logger: Logger;
   secretStoreKey: Buffer;
-  /** Redis key prefix of the job queues (tests give each stack its own). */
-  queuePrefix?: string;
 }
 
 export interface RunningWorker {
@@ -39,6 +37,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     redisUrl: env.REDIS_URL,
     isWorker: true,
     stallIntervalMs: env.WORKER_STALL_INTERVAL_MS,
+    prefix: env.JOB_QUEUE_PREFIX,
+    onError: (err, queue) => logger.warn({ err, queue }, "job queue error"),
   });
 
   const discovery = new DiscoveryRunner({
@@ -78,7 +78,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     relay,
     outputs,
     async stop() {
-      await queues.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      const unfinished = await queues.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      if (unfinished > 0) logger.warn("jobs were still running at shutdown; another worker will recover them");
       await relay.stop();
       await guard.close();
     },

@@ -74,6 +74,11 @@ const commonShape = {
    * an entry names them explicitly (e.g. `127.0.0.1` or `10.0.0.0/8`).
    */
   ALLOWED_EGRESS_HOSTS: csv.default(["*"]),
+  /** Redis key prefix of the job queues (to run several deployments on one Redis). */
+  JOB_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, "letters, digits, : _ -")
+    .default("sc:bq"),
   /** Where this checkout keeps generated development keys. */
   DEV_SECRETS_DIR: z.string().default(".sprintconnect"),
 };

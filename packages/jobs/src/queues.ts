@@ -9,6 +9,10 @@ export interface QueueOptions {
   prefix?: string;
   /** A job whose worker stops renewing its lock for this long is stalled and re-queued. */
   stallIntervalMs?: number;
+  /** Overrides every job's first retry delay (tests use a short one). */
+  retryBackoffMs?: number;
+  /** Queue-level errors (Redis trouble, a job finishing after close); by default ignored. */
+  onError?: (err: Error, queue: string) => void;
 }
 
 export interface EnqueueOptions {
@@ -39,6 +43,8 @@ export class JobQueues {
         stallInterval: this.options.stallIntervalMs ?? 5_000,
         activateDelayedJobs: this.options.isWorker,
       });
+      // Without a listener, an 'error' event would crash the process.
+      queue.on("error", (err) => this.options.onError?.(err, definition.name));
       this.queues.set(definition.name, queue);
     }
     return queue;
@@ -54,7 +60,7 @@ export class JobQueues {
     const job = this.queue(definition)
       .createJob(data)
       .retries(definition.retries)
-      .backoff("exponential", definition.backoffMs)
+      .backoff("exponential", this.options.retryBackoffMs ?? definition.backoffMs)
       .timeout(definition.timeoutMs);
     if (options.jobId) job.setId(options.jobId);
     const saved = await job.save();
@@ -85,8 +91,13 @@ export class JobQueues {
     await Promise.all([...this.queues.values()].map((q) => q.ready()));
   }
 
-  /** Stops taking jobs and waits up to `timeoutMs` for running ones to finish. */
-  async close(timeoutMs = 10_000): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close(timeoutMs)));
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` for running ones to finish. Jobs still
+   * running then are left to stall; another worker recovers them. Returns how many queues
+   * closed with jobs still running.
+   */
+  async close(timeoutMs = 10_000): Promise<number> {
+    const results = await Promise.allSettled([...this.queues.values()].map((q) => q.close(timeoutMs)));
+    return results.filter((r) => r.status === "rejected").length;
   }
 }

@@ -1,9 +1,9 @@
-import { AppError, createRedis, ErrorCode, type Logger, type Redis } from "@sprintconnect/core";
+import { AppError, createRedis, ErrorCode, EVENTS_CHANNEL, type Logger, type Redis } from "@sprintconnect/core";
 
-/** The Redis pub/sub channel the worker's outbox relay publishes every event to. */
-export const EVENTS_CHANNEL = "sprintconnect:events";
-
-/** One event as the outbox relay publishes it (JSON on {@link EVENTS_CHANNEL}). */
+/**
+ * One event as the outbox relay publishes it on `EVENTS_CHANNEL` (core's `PublishedEvent`),
+ * with its type left open: a subscriber skips types it does not know.
+ */
 export interface DomainEvent {
   id: string;
   organizationId: string;
@@ -25,6 +25,7 @@ export interface EventSource {
 export interface RedisEventHubOptions {
   redisUrl: string;
   logger: Logger;
+  /** Default: core's `EVENTS_CHANNEL`, where the outbox relay publishes. */
   channel?: string;
   /** Event ids remembered for deduplication (delivery is at least once). Default 10,000. */
   dedupeSize?: number;

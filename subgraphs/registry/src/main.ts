@@ -8,7 +8,7 @@ void runSubgraph({
   name: "registry",
   defaultPort: 4001,
   buildSchema: ({ env, db, logger, secretStoreKey }) => {
-    const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false });
+    const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false, prefix: env.JOB_QUEUE_PREFIX });
     return buildRegistrySchema(db, {
       egress: new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS)),
       secrets: new LocalSecretStore(db, secretStoreKey),

@@ -9,7 +9,7 @@ import {
   SYSTEM_SOURCE,
 } from "@sprintconnect/core";
 import type { discoveryJob, JobPayload } from "@sprintconnect/jobs";
-import { discover, type FetchLike } from "@sprintconnect/mcp";
+import { discover, type FetchLike, httpStatusOf } from "@sprintconnect/mcp";
 import { credentialHeaders } from "../credentials";
 import type { Outputs } from "../outputs";
 import { applyDiscovery, changeEvents } from "./capability-store";
@@ -28,9 +28,11 @@ function isFinal(err: unknown): boolean {
   return err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED;
 }
 
-/** A message safe to store and show: no stack, bounded length. */
+/** A message safe to store and show: no stack, bounded length, the HTTP status when known. */
 function describe(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const status = httpStatusOf(err);
+  const text = err instanceof Error ? err.message : String(err);
+  const message = status && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text;
   return message.length > 1000 ? `${message.slice(0, 1000)}…` : message;
 }
 

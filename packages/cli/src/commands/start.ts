@@ -24,7 +24,7 @@ interface Service {
   tier: number;
 }
 
-/** `start`: migrate, then run the four subgraphs and, once they answer, the gateway. */
+/** `start`: migrate, then run the four subgraphs, the worker and the scheduler and, once the subgraphs answer, the gateway. */
 export async function run(args: string[]): Promise<number> {
   parseOptions(args, {});
   const env = loadEnv();
@@ -40,7 +40,12 @@ export async function run(args: string[]): Promise<number> {
     subgraph("admin", env.ADMIN_SUBGRAPH_URL, 4004),
   ];
   const gateway: Service = { name: "gateway", file: "gateway/dist/main.js", port: env.GATEWAY_PORT, env: {}, tier: 1 };
-  const missing = [...subgraphs, gateway].filter((s) => !existsSync(join(REPO_ROOT, s.file)));
+  // Background processes: no port; they take jobs and schedule them.
+  const background: Service[] = [
+    { name: "worker", file: "worker/dist/main.js", port: 0, env: {}, tier: 0 },
+    { name: "scheduler", file: "worker/dist/scheduler-main.js", port: 0, env: {}, tier: 0 },
+  ];
+  const missing = [...subgraphs, gateway, ...background].filter((s) => !existsSync(join(REPO_ROOT, s.file)));
   if (missing.length > 0) {
     throw new CliError(`Not built: ${missing.map((s) => s.file).join(", ")}. Run \`npm run build\` first.`);
   }
@@ -59,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   try {
-    for (const service of subgraphs) supervisor.spawn(service);
+    for (const service of [...subgraphs, ...background]) supervisor.spawn(service);
     await Promise.all(subgraphs.map((s) => supervisor.waitHealthy(s, healthUrl(env, s.port))));
     supervisor.spawn(gateway);
     await supervisor.waitHealthy(gateway, healthUrl(env, gateway.port));

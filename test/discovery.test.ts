@@ -1,0 +1,318 @@
+import { type FixtureHandle, listEverything, startFixture } from "./fixtures/mcp";
+import { request } from "./support/http";
+import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
+import { waitFor } from "./support/wait";
+
+let stack: Stack;
+let org: TestOrg;
+const fixtures: FixtureHandle[] = [];
+
+async function fixture<T extends FixtureHandle>(started: Promise<T>): Promise<T> {
+  const handle = await started;
+  fixtures.push(handle);
+  return handle;
+}
+
+beforeAll(async () => {
+  stack = await startStack({}, { worker: true });
+  org = await createTestOrg(stack, "Discovery");
+});
+afterAll(async () => {
+  await stack.close();
+  await Promise.all(fixtures.map((f) => f.close()));
+});
+
+async function register(body: Record<string, unknown>) {
+  const res = await request(stack.url, "POST", "/v1/mcp/servers", { auth: org.ownerKey, body });
+  expect(res.status).toBe(201);
+  return res.body as { id: string };
+}
+
+/** Waits until the server's discovery is no longer pending or running. */
+async function settled(serverId: string) {
+  return waitFor(`discovery of ${serverId}`, async () => {
+    const res = await request(stack.url, "GET", `/v1/mcp/servers/${serverId}`, { auth: org.ownerKey });
+    return ["succeeded", "failed"].includes(res.body.discovery.status) ? res.body : undefined;
+  });
+}
+
+async function storedCapabilities(serverId: string) {
+  const items: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: any = await request(
+      stack.url,
+      "GET",
+      `/v1/mcp/servers/${serverId}/capabilities?limit=200${cursor ? `&cursor=${cursor}` : ""}`,
+      { auth: org.ownerKey },
+    );
+    items.push(...page.body.items);
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+/** What a direct SDK client lists, as (kind, name, definition) triples. */
+function expected(everything: Awaited<ReturnType<typeof listEverything>>) {
+  return [
+    ...everything.tools.map((t) => ({ kind: "tool", name: t.name, definition: t })),
+    ...everything.resources.map((r) => ({ kind: "resource", name: r.uri, definition: r })),
+    ...everything.resourceTemplates.map((r) => ({ kind: "resource_template", name: r.uriTemplate, definition: r })),
+    ...everything.prompts.map((p) => ({ kind: "prompt", name: p.name, definition: p })),
+  ].sort((a, b) => `${a.kind}:${a.name}`.localeCompare(`${b.kind}:${b.name}`));
+}
+
+function stored(items: any[]) {
+  return items
+    .map((c) => ({ kind: c.kind, name: c.name, definition: c.definition }))
+    .sort((a, b) => `${a.kind}:${a.name}`.localeCompare(`${b.kind}:${b.name}`));
+}
+
+describe("discovery", () => {
+  it("stores exactly what a direct SDK client lists over Streamable HTTP, across every page", async () => {
+    const rich = await fixture(startFixture("rich", { tools: 30, resources: 25, pageSize: 10 }));
+    const server = await register({ name: "rich", baseUrl: rich.url, transport: "streamable_http" });
+    const done = await settled(server.id);
+    expect(done.discovery).toMatchObject({
+      status: "succeeded",
+      error: null,
+      serverInfo: { name: "fixture-rich", version: "1.0.0" },
+    });
+    expect(done.discovery.protocolVersion).toEqual(expect.any(String));
+    expect(done.discovery.capabilities).toHaveProperty("tools");
+    const direct = await listEverything(rich.url, "streamable_http");
+    expect(direct.resources.length).toBe(25);
+    expect(stored(await storedCapabilities(server.id))).toEqual(expected(direct));
+    const tool = (await storedCapabilities(server.id)).find((c) => c.name === "tool_000");
+    expect(tool.inputSchema).toEqual(direct.tools[0]?.inputSchema);
+    expect(tool.definitionHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("stores exactly what a direct SDK client lists over the legacy SSE transport", async () => {
+    const sse = await fixture(startFixture("sse"));
+    const server = await register({ name: "legacy", baseUrl: sse.url, transport: "sse" });
+    expect((await settled(server.id)).discovery.status).toBe("succeeded");
+    expect(stored(await storedCapabilities(server.id))).toEqual(expected(await listEverything(sse.url, "sse")));
+  });
+
+  it("falls back to SSE when a Streamable HTTP attempt fails as a legacy server's would", async () => {
+    const sse = await fixture(startFixture("sse"));
+    const server = await register({ name: "fallback", baseUrl: sse.url, transport: "streamable_http" });
+    expect((await settled(server.id)).discovery.status).toBe("succeeded");
+    expect((await storedCapabilities(server.id)).length).toBeGreaterThan(0);
+  });
+
+  it("sends stored bearer credentials on every connection and never returns them", async () => {
+    const auth = await fixture(startFixture("auth", { token: "s3cret-token" }));
+    const server = await register({
+      name: "guarded",
+      baseUrl: auth.url,
+      credentials: { bearerToken: "s3cret-token" },
+    });
+    const done = await settled(server.id);
+    expect(done.discovery.status).toBe("succeeded");
+    expect(done.credentials).toMatchObject({ kind: "bearer", headerNames: [] });
+    const everything = JSON.stringify([
+      done,
+      (await request(stack.url, "GET", "/v1/mcp/servers?limit=100", { auth: org.ownerKey })).body,
+      (await request(stack.url, "GET", "/v1/audit/logs?limit=100", { auth: org.ownerKey })).body,
+      await stack.db.mcpCredential.findMany({ where: { serverId: server.id } }),
+      await stack.db.event.findMany({ where: { aggregateId: server.id } }),
+    ]);
+    expect(everything).not.toContain("s3cret-token");
+    expect((await storedCapabilities(server.id)).length).toBeGreaterThan(0);
+  });
+
+  it("sends custom header credentials", async () => {
+    const auth = await fixture(startFixture("auth", { token: "header-token" }));
+    const server = await register({
+      name: "custom-headers",
+      baseUrl: auth.url,
+      credentials: { headers: { Authorization: "Bearer header-token", "X-Team": "climate" } },
+    });
+    const done = await settled(server.id);
+    expect(done.discovery.status).toBe("succeeded");
+    expect(done.credentials.headerNames.sort()).toEqual(["authorization", "x-team"]);
+  });
+
+  it("records a failed discovery with its error, without crashing the worker", async () => {
+    const auth = await fixture(startFixture("auth", { token: "right" }));
+    const server = await register({ name: "no-credentials", baseUrl: auth.url });
+    const done = await settled(server.id);
+    expect(done.discovery.status).toBe("failed");
+    expect(done.discovery.error).toMatch(/401/);
+    const failing = await fixture(startFixture("failing", { mode: "http500" }));
+    const broken = await register({ name: "broken", baseUrl: failing.url });
+    expect((await settled(broken.id)).discovery.status).toBe("failed");
+    // The worker still works.
+    const rich = await fixture(startFixture("rich", { tools: 2, resources: 1, prompts: 1, resourceTemplates: 1 }));
+    const ok = await register({ name: "after-failures", baseUrl: rich.url });
+    expect((await settled(ok.id)).discovery.status).toBe("succeeded");
+  });
+
+  it("answers 202 with a job id on POST /v1/mcp/servers/{id}/discover and runs it", async () => {
+    const rich = await fixture(startFixture("rich", { tools: 3, resources: 1, prompts: 1, resourceTemplates: 1 }));
+    const server = await register({ name: "manual", baseUrl: rich.url });
+    await settled(server.id);
+    const res = await request(stack.url, "POST", `/v1/mcp/servers/${server.id}/discover`, { auth: org.ownerKey });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ serverId: server.id, status: "pending" });
+    const run = await waitFor("the run", async () => {
+      const r = await stack.db.discoveryRun.findUnique({ where: { id: res.body.jobId } });
+      return r?.status === "succeeded" ? r : undefined;
+    });
+    expect(run.trigger).toBe("manual");
+    expect(run.summary).toMatchObject({ tools: 3, added: 0, changed: 0, removed: 0 });
+  });
+
+  it("records added, changed and removed capabilities as history and outbox events, and flags changed tools", async () => {
+    const changing = await fixture(startFixture("changing"));
+    const server = await register({ name: "shifty", baseUrl: changing.url });
+    await settled(server.id);
+    const first = await storedCapabilities(server.id);
+    expect(
+      first
+        .filter((c) => c.kind === "tool")
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(["alpha", "beta", "gamma"]);
+
+    changing.setTools([
+      {
+        name: "alpha",
+        description: "First tool.",
+        inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+      },
+      { name: "beta", description: "now does something else entirely" },
+      { name: "delta", description: "new" },
+    ]);
+    const res = await request(stack.url, "POST", `/v1/mcp/servers/${server.id}/discover`, { auth: org.ownerKey });
+    await waitFor("the second run", async () => {
+      const r = await stack.db.discoveryRun.findUnique({ where: { id: res.body.jobId } });
+      return r?.status === "succeeded" ? r : undefined;
+    });
+    const changes = await stack.db.mcpCapabilityChange.findMany({
+      where: { serverId: server.id, discoveryRunId: res.body.jobId },
+    });
+    const byName = Object.fromEntries(changes.map((c) => [c.name, c.changeType]));
+    expect(byName).toEqual({ beta: "changed", delta: "added", gamma: "removed" });
+
+    const tools = (await storedCapabilities(server.id)).filter((c) => c.kind === "tool");
+    expect(tools.map((c) => c.name).sort()).toEqual(["alpha", "beta", "delta"]);
+    expect(tools.find((c) => c.name === "beta").reviewRequired).toBe(true);
+    expect(tools.find((c) => c.name === "alpha").reviewRequired).toBe(false);
+    // The removed tool's row and history stay.
+    expect(
+      await stack.db.mcpCapability.count({ where: { serverId: server.id, name: "gamma", removedAt: { not: null } } }),
+    ).toBe(1);
+
+    const events = await stack.db.event.findMany({
+      where: {
+        organizationId: org.organizationId,
+        type: { startsWith: "capability." },
+        payload: { path: ["serverId"], equals: server.id },
+      },
+    });
+    expect(events.map((e) => `${e.type}:${(e.payload as any).name}`)).toEqual(
+      expect.arrayContaining(["capability.added:delta", "capability.changed:beta", "capability.removed:gamma"]),
+    );
+    const changed = events.find((e) => e.type === "capability.changed");
+    expect(changed?.payload).toMatchObject({
+      serverId: server.id,
+      changeType: "CHANGED",
+      kind: "tool",
+      name: "beta",
+      reviewRequired: true,
+    });
+    // The relay publishes them.
+    await waitFor("the relay", async () =>
+      (await stack.db.event.count({ where: { id: { in: events.map((e) => e.id) }, publishedAt: null } })) === 0
+        ? true
+        : undefined,
+    );
+
+    // Reviewing the changed tool clears the flag.
+    const beta = tools.find((c) => c.name === "beta");
+    const reviewed = await request(stack.url, "PATCH", `/v1/mcp/capabilities/${beta.id}`, {
+      auth: org.ownerKey,
+      body: { reviewRequired: false },
+    });
+    expect(reviewed.body.reviewRequired).toBe(false);
+  });
+
+  it("stores nothing twice when the same discovery runs again", async () => {
+    const rich = await fixture(startFixture("rich", { tools: 12, resources: 5, pageSize: 4 }));
+    const server = await register({ name: "twice", baseUrl: rich.url });
+    await settled(server.id);
+    const before = await stack.db.mcpCapability.count({ where: { serverId: server.id } });
+    for (let i = 0; i < 2; i++) {
+      const res = await request(stack.url, "POST", `/v1/mcp/servers/${server.id}/discover`, { auth: org.ownerKey });
+      await waitFor("the run", async () => {
+        const r = await stack.db.discoveryRun.findUnique({ where: { id: res.body.jobId } });
+        return r?.status === "succeeded" ? r : undefined;
+      });
+    }
+    expect(await stack.db.mcpCapability.count({ where: { serverId: server.id } })).toBe(before);
+  });
+
+  it("writes the result under outputs/<timestamp>/discovery-results/", async () => {
+    const rich = await fixture(startFixture("rich", { tools: 1, resources: 1, prompts: 1, resourceTemplates: 1 }));
+    const server = await register({ name: "reported", baseUrl: rich.url });
+    await settled(server.id);
+    const { readFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const file = join(stack.worker!.outputs.runDir, "discovery-results", `${server.id}.json`);
+    const report = JSON.parse(await readFile(file, "utf8"));
+    expect(report).toMatchObject({ serverId: server.id, summary: { tools: 1 } });
+  });
+});
+
+describe("the egress guard", () => {
+  for (const url of [
+    "http://169.254.169.254/latest/meta-data",
+    "http://10.0.0.1/mcp",
+    "http://172.16.5.4/mcp",
+    "http://192.168.1.10/mcp",
+    "http://[::1]:8080/mcp",
+    "http://[::ffff:169.254.169.254]/",
+    "http://2852039166/",
+    "http://0xa9fea9fe/",
+  ]) {
+    it(`refuses to register ${url} with 422 EGRESS_DENIED`, async () => {
+      const res = await request(stack.url, "POST", "/v1/mcp/servers", {
+        auth: org.ownerKey,
+        body: { name: `egress-${url.length}-${Math.random()}`, baseUrl: url },
+      });
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe("EGRESS_DENIED");
+    });
+  }
+
+  it("refuses an update to a refused URL and keeps the old one", async () => {
+    const rich = await fixture(startFixture("rich", { tools: 1 }));
+    const server = await register({ name: "moving", baseUrl: rich.url });
+    const res = await request(stack.url, "PATCH", `/v1/mcp/servers/${server.id}`, {
+      auth: org.ownerKey,
+      body: { baseUrl: "http://10.1.2.3/mcp" },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe("EGRESS_DENIED");
+    expect((await stack.db.mcpServer.findUniqueOrThrow({ where: { id: server.id } })).baseUrl).toBe(
+      new URL(rich.url).toString(),
+    );
+  });
+
+  it("records a refused URL met by a job as a failure, not a crash", async () => {
+    const server = await register({ name: "sneaky", baseUrl: "http://127.0.0.1:9/mcp" });
+    await settled(server.id);
+    // Behind the API's back (as if the allowlist had changed), the URL now points at metadata.
+    await stack.db.mcpServer.update({ where: { id: server.id }, data: { baseUrl: "http://169.254.169.254/mcp" } });
+    const res = await request(stack.url, "POST", `/v1/mcp/servers/${server.id}/discover`, { auth: org.ownerKey });
+    const run = await waitFor("the refused run", async () => {
+      const r = await stack.db.discoveryRun.findUnique({ where: { id: res.body.jobId } });
+      return r?.status === "failed" ? r : undefined;
+    });
+    expect(run.error).toMatch(/169\.254\.169\.254|not allowed|refused|metadata/i);
+    expect(run.attempts).toBe(1);
+  });
+});
