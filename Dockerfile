@@ -1,5 +1,5 @@
 # One image for every SprintConnect process; the default command runs them all
-# (migrations, four subgraphs, gateway), as `npm start` does.
+# (migrations, four subgraphs, worker, scheduler, gateway), as `npm start` does.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV TURBO_TELEMETRY_DISABLED=1 DATABASE_URL=postgresql://postgres@localhost:5432/sprintconnect
@@ -8,6 +8,7 @@ COPY prisma ./prisma
 COPY packages ./packages
 COPY subgraphs ./subgraphs
 COPY gateway ./gateway
+COPY worker ./worker
 COPY schema ./schema
 RUN npm ci --no-audit --no-fund && npx turbo run build
 

@@ -1,0 +1,70 @@
+import { fork } from "node:child_process";
+import { join } from "node:path";
+import { type Summary, summarize } from "./stats";
+
+export interface LoadSpec {
+  url: string;
+  method: "GET" | "POST";
+  headers: Record<string, string>;
+  body?: string;
+  /** Requests in flight at once, each on its own keep-alive connection. */
+  concurrency: number;
+  /** Unrecorded run-up (JIT, connection pools, caches). */
+  warmupMs: number;
+  /** The measured phase ends after this long... */
+  durationMs: number;
+  /** ...or after this many requests, whichever comes first. */
+  maxRequests: number;
+  expectStatus: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  /** Requests answered per second in the measured phase, errors included. */
+  rps: number;
+  elapsedMs: number;
+  latency: Summary;
+  statuses: Record<string, number>;
+  firstError?: string;
+}
+
+interface Raw {
+  latencies: number[];
+  errors: number;
+  statuses: Record<string, number>;
+  firstError?: string;
+  elapsedMs: number;
+  requests: number;
+  failure?: string;
+}
+
+/** Runs `load-generator.mjs` in a child process (its own event loop, the other core) and summarizes. */
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(__dirname, "load-generator.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    let answered = false;
+    child.once("message", (message) => {
+      answered = true;
+      const raw = message as Raw;
+      if (raw.failure) {
+        reject(new Error(`load generator failed: ${raw.failure}`));
+        return;
+      }
+      resolve({
+        requests: raw.requests,
+        errors: raw.errors,
+        rps: raw.requests / (raw.elapsedMs / 1000),
+        elapsedMs: raw.elapsedMs,
+        latency: summarize(raw.latencies),
+        statuses: raw.statuses,
+        ...(raw.firstError ? { firstError: raw.firstError } : {}),
+      });
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (!answered) reject(new Error(`load generator exited with ${code} before answering`));
+    });
+    child.send(spec);
+  });
+}

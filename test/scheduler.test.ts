@@ -1,0 +1,72 @@
+import { randomBytes } from "node:crypto";
+import { createLogger, createRedis, type Redis } from "@sprintconnect/core";
+import { healthCheckJob } from "@sprintconnect/jobs";
+import { LeaderLock, Scheduler } from "@sprintconnect/worker";
+import { TEST_REDIS_URL } from "./support/env";
+import { request } from "./support/http";
+import { createTestOrg, type Stack, startStack } from "./support/stack";
+
+let stack: Stack;
+let redis: Redis;
+
+beforeAll(async () => {
+  stack = await startStack();
+  redis = createRedis(TEST_REDIS_URL, "scheduler-test");
+});
+afterAll(async () => {
+  redis.disconnect();
+  await stack.close();
+});
+
+describe("the scheduler's leader lock", () => {
+  it("lets exactly one of several instances lead, and another take over when the leader stops", async () => {
+    const key = `sc:test:leader:${randomBytes(4).toString("hex")}`;
+    const a = new LeaderLock(redis, key, 500);
+    const b = new LeaderLock(redis, key, 500);
+    expect(await a.acquire()).toBe(true);
+    expect(await b.acquire()).toBe(false);
+    expect(await a.acquire()).toBe(true); // renewal keeps it
+    expect(await b.acquire()).toBe(false);
+    await a.release();
+    expect(await b.acquire()).toBe(true);
+    expect(await a.acquire()).toBe(false);
+    // A leader that stops renewing (crashed) loses the lock when the TTL runs out.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await a.acquire()).toBe(true);
+  });
+});
+
+describe("scheduled health checks", () => {
+  it("queue one check per active server and interval, however often the sweep runs", async () => {
+    const org = await createTestOrg(stack, "Scheduled");
+    const ids: string[] = [];
+    for (const name of ["one", "two"]) {
+      const res = await request(stack.url, "POST", "/v1/mcp/servers", {
+        auth: org.ownerKey,
+        body: { name, baseUrl: "https://scheduled.example.com/mcp" },
+      });
+      ids.push(res.body.id);
+    }
+    await request(stack.url, "PATCH", `/v1/mcp/servers/${ids[1]}`, {
+      auth: org.ownerKey,
+      body: { status: "inactive" },
+    });
+    const scheduler = new Scheduler({
+      db: stack.db,
+      redis,
+      queues: stack.queues,
+      env: { ...stack.workerEnv, HEALTH_CHECK_INTERVAL_SECONDS: 3600 },
+      logger: createLogger("test", "silent"),
+    });
+    await scheduler.enqueueHealthChecks();
+    await scheduler.enqueueHealthChecks();
+    // The job id is the server and the interval slot: a second sweep in the slot adds nothing.
+    const slot = Math.floor(Date.now() / 3_600_000);
+    const queue = stack.queues.queue(healthCheckJob);
+    const active = await queue.getJob(`${ids[0]}:${slot}`);
+    expect(active?.data).toEqual({ serverId: ids[0], organizationId: org.organizationId });
+    expect(await queue.getJob(`${ids[1]}:${slot}`)).toBeNull();
+    const waiting = await queue.getJobs("waiting", { start: 0, end: 100_000 });
+    expect(waiting.filter((j) => j.id === `${ids[0]}:${slot}`)).toHaveLength(1);
+  });
+});
