@@ -15,5 +15,6 @@ module.exports = {
   setupFiles: [...base.setupFiles, "<rootDir>/bench/support/setup-env.ts"],
   testTimeout: 300_000,
   maxWorkers: 1,
+  testSequencer: "<rootDir>/bench/support/sequencer.js",
   reporters: ["default"],
 };

@@ -3,7 +3,7 @@ import { Authenticator } from "../gateway/src/auth/authenticate";
 import { request } from "../test/support/http";
 import { createTestOrg, type Stack, type TestOrg } from "../test/support/stack";
 import { type LoadResult, type LoadSpec, runLoad } from "./support/load";
-import { printTable, writeResults } from "./support/report";
+import { conditionsNote, printTable, writeResults } from "./support/report";
 import { progress, startBenchStack } from "./support/stack";
 
 /** The trivial authenticated query: one indexed read in the registry, almost nothing to resolve. */
@@ -97,9 +97,9 @@ describe("gateway overhead", () => {
       headers: { [INTERNAL_TOKEN_HEADER]: internalToken, ...json },
       body,
     });
-    expect(((await direct.json()) as any).data.mcpServers.nextCursor).toEqual(
-      viaGateway.body.data.mcpServers.nextCursor,
-    );
+    expect(
+      ((await direct.json()) as { data: { mcpServers: { nextCursor: string } } }).data.mcpServers.nextCursor,
+    ).toEqual(viaGateway.body.data.mcpServers.nextCursor);
 
     const results: Array<{ label: string } & LoadResult> = [];
     for (const { label, spec } of variants) {
@@ -123,7 +123,8 @@ describe("gateway overhead", () => {
         (r.rps / subgraph.rps).toFixed(2),
       ]),
       "Client: a child process (closed loop, node:http keep-alive). The gateway and the four subgraphs share one\n" +
-        "process and event loop (test/support/stack.ts), so a gateway request also pays the subgraph's work on the same core.",
+        "process and event loop (test/support/stack.ts), so a gateway request also pays the subgraph's work on the same core.\n" +
+        conditionsNote(),
     );
     const file = await writeResults("gateway", {
       query: QUERY,

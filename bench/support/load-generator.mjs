@@ -71,3 +71,6 @@ process.once("message", (spec) => {
     (err) => process.send({ failure: String(err?.stack ?? err) }, () => process.disconnect()),
   );
 });
+
+// The parent went away (a failed or interrupted bench): stop loading the machine.
+process.on("disconnect", () => process.exit(0));

@@ -1,4 +1,6 @@
+import { writeSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 
 /** Where every bench writes its figures as JSON, beside the printed table. */
@@ -15,7 +17,15 @@ export function fmt(value: Cell, digits = 1): string {
   return value.toFixed(Number.isInteger(value) ? 0 : digits);
 }
 
-/** A small aligned table, written straight to stdout (jest's console buffers and decorates). */
+/**
+ * Straight to file descriptor 1: jest's console decorates every line with its origin, and its
+ * default reporter buffers `process.stdout` and flushes it late, out of order with its own lines.
+ */
+export function print(text: string): void {
+  writeSync(1, text);
+}
+
+/** A small aligned table on stdout. */
 export function printTable(title: string, columns: string[], rows: Cell[][], note?: string): void {
   const cells = rows.map((row) => row.map((c) => fmt(c)));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? "").length)));
@@ -31,21 +41,37 @@ export function printTable(title: string, columns: string[], rows: Cell[][], not
     ...(note ? [note] : []),
     "",
   ];
-  process.stdout.write(`${out.join("\n")}\n`);
+  print(`${out.join("\n")}\n`);
 }
 
 /** Free text under the tables (an EXPLAIN, a caveat). */
 export function printText(title: string, text: string): void {
-  process.stdout.write(`\n== ${title}\n${text}\n`);
+  print(`\n== ${title}\n${text}\n`);
 }
 
-/** Writes `outputs/bench/<name>.json` and returns its path. */
+/**
+ * What else the machine was doing: figures taken while other processes compete for the same
+ * cores are not comparable, so every table says so.
+ */
+export function conditions(): { cpus: number; loadAverage: number[]; nodeEnv: string | undefined; node: string } {
+  return {
+    cpus: cpus().length,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    nodeEnv: process.env.NODE_ENV,
+    node: process.version,
+  };
+}
+
+export function conditionsNote(): string {
+  const c = conditions();
+  return `Machine: ${c.cpus} CPUs, load average (1, 5, 15 min) ${c.loadAverage.join(", ")}; Node ${c.node}, NODE_ENV=${c.nodeEnv}.`;
+}
+
+/** Writes `outputs/bench/<name>.json` (with the machine's conditions) and returns its path. */
 export async function writeResults(name: string, data: unknown): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${name}.json`);
-  await writeFile(
-    file,
-    `${JSON.stringify({ bench: name, at: new Date().toISOString(), ...(data as object) }, null, 2)}\n`,
-  );
+  const document = { bench: name, at: new Date().toISOString(), conditions: conditions(), ...(data as object) };
+  await writeFile(file, `${JSON.stringify(document, null, 2)}\n`);
   return file;
 }

@@ -1,4 +1,5 @@
 import { type Stack, startStack } from "../../test/support/stack";
+import { print } from "./report";
 
 /**
  * The test harness's in-process stack (gateway, four subgraphs, optionally the worker), on the
@@ -22,5 +23,5 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** One line on stdout, so a long bench shows where it is. */
 export function progress(text: string): void {
-  process.stdout.write(`  .. ${text}\n`);
+  print(`  .. ${text}\n`);
 }

@@ -1,0 +1,263 @@
+import { Client } from "pg";
+import type { Stack } from "../test/support/stack";
+import { BENCH_DATABASE_URL } from "./support/env";
+import { runLoad } from "./support/load";
+import { conditionsNote, printTable, printText, writeResults } from "./support/report";
+import { CORPUS_CAPABILITIES, CORPUS_SERVERS, type Corpus, ensureCorpus } from "./support/search-corpus";
+import { progress, startBenchStack } from "./support/stack";
+import { type Summary, summarize } from "./support/stats";
+
+/** Requests per query and path; each path also stops after MAX_MS. */
+const REQUESTS = 100;
+const MAX_MS = 10_000;
+const LIMIT = 20;
+
+interface ServerFilter {
+  capability?: string;
+  tag?: string;
+  environment?: string;
+  health?: string;
+  q?: string;
+}
+interface CapabilityFilter {
+  name?: string;
+  kind?: string;
+  serverId?: string;
+  q?: string;
+}
+type Query =
+  | { label: string; route: "servers"; filter: ServerFilter }
+  | { label: string; route: "capabilities"; filter: CapabilityFilter };
+
+/** Representative agent searches: free text (common and rare), by capability, by policy, by kind, by name. */
+const QUERIES: Query[] = [
+  { label: "servers q=forecast", route: "servers", filter: { q: "forecast" } },
+  { label: "servers q=sepa (rare)", route: "servers", filter: { q: "sepa" } },
+  { label: "servers q=nothing-matches", route: "servers", filter: { q: "zebra-quartz" } },
+  { label: "servers capability=refund", route: "servers", filter: { capability: "refund" } },
+  { label: "servers tag=pci env=production", route: "servers", filter: { tag: "pci", environment: "production" } },
+  { label: "capabilities kind=prompt q=invoice", route: "capabilities", filter: { kind: "prompt", q: "invoice" } },
+  { label: "capabilities kind=resource_template", route: "capabilities", filter: { kind: "resource_template" } },
+  { label: "capabilities name=search_", route: "capabilities", filter: { name: "search_" } },
+];
+
+// ---- The SQL SearchRepository builds (subgraphs/registry/src/modules/discovery/search.repository.ts), copied. ----
+
+/** `%text%` for ILIKE, with the caller's wildcards taken literally (as the repository's `contains`). */
+const contains = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const HEALTH_RANK = `CASE s."healthStatus" WHEN 'healthy' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2 WHEN 'auth_required' THEN 3 ELSE 4 END`;
+
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+function serverSql(organizationId: string, f: ServerFilter, limit: number, offset: number) {
+  const p = new Params();
+  const where = [`s."organizationId" = ${p.add(organizationId)}::uuid`, `s."deletedAt" IS NULL`, `s.status = 'active'`];
+  if (f.environment) where.push(`s.environment = ${p.add(f.environment)}::"McpEnvironment"`);
+  if (f.health) where.push(`s."healthStatus" = ${p.add(f.health)}::"HealthStatus"`);
+  if (f.tag) where.push(`${p.add(f.tag.toLowerCase())} = ANY(s.tags)`);
+  if (f.capability) {
+    where.push(`EXISTS (SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id
+        AND c."removedAt" IS NULL AND c.enabled AND c.name ILIKE ${p.add(contains(f.capability))})`);
+  }
+  if (f.q) {
+    const q = contains(f.q);
+    where.push(`(s.name ILIKE ${p.add(q)} OR s.description ILIKE ${p.add(q)} OR EXISTS (
+        SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id AND c."removedAt" IS NULL AND c.enabled
+          AND (c.name ILIKE ${p.add(q)} OR c.description ILIKE ${p.add(q)})))`);
+  }
+  const relevance = f.q ? `similarity(s.name, ${p.add(f.q)}) DESC,` : "";
+  const sql = `
+      SELECT s.id FROM "McpServer" s WHERE ${where.join(" AND ")}
+      ORDER BY ${HEALTH_RANK}, ${relevance} s.name, s.id
+      LIMIT ${p.add(limit + 1)} OFFSET ${p.add(offset)}`;
+  return { sql, params: p.values };
+}
+
+function capabilitySql(organizationId: string, f: CapabilityFilter, limit: number, offset: number) {
+  const p = new Params();
+  const where = [
+    `c."organizationId" = ${p.add(organizationId)}::uuid`,
+    `c."removedAt" IS NULL`,
+    "c.enabled",
+    `s."deletedAt" IS NULL`,
+    `s.status = 'active'`,
+  ];
+  if (f.kind) where.push(`c.kind = ${p.add(f.kind)}::"CapabilityKind"`);
+  if (f.serverId) where.push(`c."serverId" = ${p.add(f.serverId)}::uuid`);
+  if (f.name) where.push(`c.name ILIKE ${p.add(contains(f.name))}`);
+  if (f.q) {
+    const q = contains(f.q);
+    where.push(`(c.name ILIKE ${p.add(q)} OR c.description ILIKE ${p.add(q)})`);
+  }
+  const relevance = f.q ? `similarity(c.name, ${p.add(f.q)}) DESC,` : "";
+  const sql = `
+      SELECT c.id, c."serverId" FROM "McpCapability" c JOIN "McpServer" s ON s.id = c."serverId"
+      WHERE ${where.join(" AND ")}
+      ORDER BY ${HEALTH_RANK}, ${relevance} c.name, c.id
+      LIMIT ${p.add(limit + 1)} OFFSET ${p.add(offset)}`;
+  return { sql, params: p.values };
+}
+
+const sqlOf = (query: Query, organizationId: string) =>
+  query.route === "servers"
+    ? serverSql(organizationId, query.filter, LIMIT, 0)
+    : capabilitySql(organizationId, query.filter, LIMIT, 0);
+
+// ----
+
+const TRIGRAM_INDEXES = [
+  "McpServer_name_trgm_idx",
+  "McpCapability_name_trgm_idx",
+  "McpCapability_description_trgm_idx",
+];
+
+let stack: Stack;
+let corpus: Corpus;
+/** One dedicated connection for the SQL timings: no pool, no ORM, session settings of its own. */
+let pg: Client;
+
+beforeAll(async () => {
+  stack = await startBenchStack();
+  corpus = await ensureCorpus(stack, progress);
+  pg = new Client({ connectionString: BENCH_DATABASE_URL });
+  await pg.connect();
+}, 600_000);
+afterAll(async () => {
+  await pg?.end();
+  await stack?.close();
+});
+
+interface Measured {
+  label: string;
+  path: string;
+  /** Items on the first page (REST). */
+  items: number;
+  rest: Summary;
+  restErrors: number;
+  /** The server's settings (JIT as configured, on by default in PostgreSQL 15). */
+  sql: Summary;
+  sqlNoJit: Summary;
+  sqlRows: number;
+  plan: string;
+  trigramIndexes: string[];
+}
+
+/** Runs the query's SQL sequentially on the dedicated connection, REQUESTS times or MAX_MS, after a warm-up. */
+async function timeSql(
+  sql: string,
+  params: unknown[],
+  jit: "default" | "off",
+): Promise<{ summary: Summary; rows: number }> {
+  await pg.query(jit === "off" ? "SET jit = off" : "RESET jit");
+  let rows = 0;
+  for (let i = 0; i < 3; i++) rows = (await pg.query(sql, params)).rowCount ?? 0;
+  const times: number[] = [];
+  const deadline = performance.now() + MAX_MS;
+  while (times.length < REQUESTS && performance.now() < deadline) {
+    const started = performance.now();
+    await pg.query(sql, params);
+    times.push(performance.now() - started);
+  }
+  await pg.query("RESET jit");
+  return { summary: summarize(times), rows };
+}
+
+describe("discovery search at scale", () => {
+  it("prints REST and SQL latency of representative searches over 10,000 servers and 200,000 capabilities", async () => {
+    const measured: Measured[] = [];
+    for (const query of QUERIES) {
+      const search = new URLSearchParams({ ...query.filter, limit: String(LIMIT) });
+      const path = `/v1/discovery/${query.route}?${search}`;
+      const headers = { authorization: `Bearer ${corpus.apiKey}` };
+
+      const first = await fetch(`${stack.url}${path}`, { headers });
+      expect(first.status).toBe(200);
+      const items = ((await first.json()) as { items: unknown[] }).items.length;
+
+      const rest = await runLoad({
+        url: `${stack.url}${path}`,
+        method: "GET",
+        headers,
+        concurrency: 1,
+        warmupMs: 300,
+        durationMs: MAX_MS,
+        maxRequests: REQUESTS,
+        expectStatus: 200,
+      });
+      const { sql, params } = sqlOf(query, corpus.organizationId);
+      const timedSql = await timeSql(sql, params, "default");
+      const noJit = await timeSql(sql, params, "off");
+      const explained = await pg.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+      const plan = explained.rows.map((r) => r["QUERY PLAN"]).join("\n");
+      measured.push({
+        label: query.label,
+        path,
+        items,
+        rest: rest.latency,
+        restErrors: rest.errors,
+        sql: timedSql.summary,
+        sqlNoJit: noJit.summary,
+        sqlRows: timedSql.rows,
+        plan,
+        trigramIndexes: TRIGRAM_INDEXES.filter((index) => plan.includes(index)),
+      });
+      progress(
+        `${query.label}: REST p50 ${rest.latency.p50.toFixed(1)} ms, SQL p50 ${timedSql.summary.p50.toFixed(1)} ms ` +
+          `(jit off ${noJit.summary.p50.toFixed(1)} ms)`,
+      );
+    }
+
+    printTable(
+      `discovery search: ${CORPUS_SERVERS.toLocaleString("en-US")} servers, ${CORPUS_CAPABILITIES.toLocaleString("en-US")} capabilities, one organization, limit ${LIMIT}`,
+      [
+        "query",
+        "items",
+        "REST n",
+        "REST p50",
+        "REST p95",
+        "SQL p50",
+        "SQL p95",
+        "SQL jit=off p50",
+        "REST ÷ SQL (p50)",
+        "trigram indexes in plan",
+      ],
+      measured.map((m) => [
+        m.label,
+        m.items,
+        m.rest.count,
+        m.rest.p50,
+        m.rest.p95,
+        m.sql.p50,
+        m.sql.p95,
+        m.sqlNoJit.p50,
+        (m.rest.p50 / m.sql.p50).toFixed(1),
+        m.trigramIndexes.map((i) => i.replace(/^Mcp/, "").replace(/_trgm_idx$/, "")).join(", ") || "none",
+      ]),
+      "ms. REST: GET through the gateway, one request at a time from a child process (auth, limits, gateway, subgraph,\n" +
+        "search + row loads). SQL: the repository's ranked search statement alone, on one pg connection, with the server's\n" +
+        "settings (JIT on, PostgreSQL's default) and with SET jit = off.\n" +
+        conditionsNote(),
+    );
+    const slowest = measured.reduce((a, b) => (b.sql.p50 > a.sql.p50 ? b : a));
+    printText(`EXPLAIN (ANALYZE, BUFFERS) of the slowest search SQL: ${slowest.label}`, slowest.plan);
+    const file = await writeResults("search", {
+      corpus: {
+        servers: CORPUS_SERVERS,
+        capabilities: CORPUS_CAPABILITIES,
+        seeded: corpus.seeded,
+        seedMs: corpus.seedMs,
+      },
+      limit: LIMIT,
+      requestsPerQuery: REQUESTS,
+      results: measured,
+    });
+    progress(`written ${file}`);
+    for (const m of measured) expect(m.restErrors).toBe(0);
+  });
+});

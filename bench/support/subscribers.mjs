@@ -1,0 +1,74 @@
+// graphql-ws subscribers in a child process, so that receiving and parsing 1,000 deliveries
+// per event never runs on the event loop of the gateway being measured. Protocol over IPC:
+//   parent → {type: "start", url, auth, connections, perConnection, query, filters}
+//   child  → {type: "started"} once every subscription was sent
+//   parent → {type: "status"}  child → {type: "status", live, errors, closed}
+//   parent → {type: "report"}  child → {type: "report", deliveries: {[seq]: latency ms[]}, ...}
+// An event's payload.name is "probe" (liveness) or "bench:<seq>:<publish epoch ms>".
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+const epochMs = () => performance.timeOrigin + performance.now();
+
+const clients = [];
+const live = new Set();
+const deliveries = {};
+const errors = [];
+let closed = 0;
+let received = 0;
+
+function start(spec) {
+  for (let c = 0; c < spec.connections; c++) {
+    const client = createClient({
+      url: spec.url,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: `Bearer ${spec.auth}` },
+      retryAttempts: 0,
+      on: { closed: () => closed++ },
+    });
+    clients.push(client);
+    for (let s = 0; s < spec.perConnection; s++) {
+      const key = `${c}.${s}`;
+      const filter = spec.filters[(c * spec.perConnection + s) % spec.filters.length];
+      client.subscribe(
+        { query: spec.query, variables: { filter } },
+        {
+          next: (result) => {
+            const at = epochMs();
+            const name = result.data?.capabilityChanges?.name;
+            if (typeof name !== "string") {
+              errors.push(JSON.stringify(result).slice(0, 300));
+              return;
+            }
+            if (name === "probe") {
+              live.add(key);
+              return;
+            }
+            const [, seq, publishedAt] = name.split(":");
+            received++;
+            deliveries[seq] ??= [];
+            deliveries[seq].push(at - Number(publishedAt));
+          },
+          error: (err) => errors.push(err instanceof Error ? err.message : JSON.stringify(err).slice(0, 300)),
+          complete: () => undefined,
+        },
+      );
+    }
+  }
+  process.send({ type: "started" });
+}
+
+process.on("message", async (message) => {
+  if (message.type === "start") start(message);
+  else if (message.type === "status") {
+    process.send({ type: "status", live: live.size, received, errors: errors.length, firstError: errors[0], closed });
+  } else if (message.type === "report") {
+    process.send({ type: "report", deliveries, errors: errors.length, firstError: errors[0], closed });
+  } else if (message.type === "stop") {
+    await Promise.allSettled(clients.map((client) => client.dispose()));
+    process.disconnect();
+  }
+});
+
+// The parent went away (a failed or interrupted bench): do not linger with open sockets.
+process.on("disconnect", () => process.exit(0));
