@@ -1,3 +1,4 @@
+import { capabilitiesQuery, serversQuery } from "@sprintconnect/registry-subgraph";
 import { Client } from "pg";
 import type { Stack } from "../test/support/stack";
 import { BENCH_DATABASE_URL } from "./support/env";
@@ -41,78 +42,18 @@ const QUERIES: Query[] = [
   { label: "capabilities name=search_", route: "capabilities", filter: { name: "search_" } },
 ];
 
-// ---- The SQL SearchRepository builds (subgraphs/registry/src/modules/discovery/search.repository.ts), copied. ----
-
-/** `%text%` for ILIKE, with the caller's wildcards taken literally (as the repository's `contains`). */
-const contains = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-const HEALTH_RANK = `CASE s."healthStatus" WHEN 'healthy' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2 WHEN 'auth_required' THEN 3 ELSE 4 END`;
-
-class Params {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
-function serverSql(organizationId: string, f: ServerFilter, limit: number, offset: number) {
-  const p = new Params();
-  const where = [`s."organizationId" = ${p.add(organizationId)}::uuid`, `s."deletedAt" IS NULL`, `s.status = 'active'`];
-  if (f.environment) where.push(`s.environment = ${p.add(f.environment)}::"McpEnvironment"`);
-  if (f.health) where.push(`s."healthStatus" = ${p.add(f.health)}::"HealthStatus"`);
-  if (f.tag) where.push(`${p.add(f.tag.toLowerCase())} = ANY(s.tags)`);
-  if (f.capability) {
-    where.push(`EXISTS (SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id
-        AND c."removedAt" IS NULL AND c.enabled AND c.name ILIKE ${p.add(contains(f.capability))})`);
-  }
-  if (f.q) {
-    const q = contains(f.q);
-    where.push(`(s.name ILIKE ${p.add(q)} OR s.description ILIKE ${p.add(q)} OR EXISTS (
-        SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id AND c."removedAt" IS NULL AND c.enabled
-          AND (c.name ILIKE ${p.add(q)} OR c.description ILIKE ${p.add(q)})))`);
-  }
-  const relevance = f.q ? `similarity(s.name, ${p.add(f.q)}) DESC,` : "";
-  const sql = `
-      SELECT s.id FROM "McpServer" s WHERE ${where.join(" AND ")}
-      ORDER BY ${HEALTH_RANK}, ${relevance} s.name, s.id
-      LIMIT ${p.add(limit + 1)} OFFSET ${p.add(offset)}`;
-  return { sql, params: p.values };
-}
-
-function capabilitySql(organizationId: string, f: CapabilityFilter, limit: number, offset: number) {
-  const p = new Params();
-  const where = [
-    `c."organizationId" = ${p.add(organizationId)}::uuid`,
-    `c."removedAt" IS NULL`,
-    "c.enabled",
-    `s."deletedAt" IS NULL`,
-    `s.status = 'active'`,
-  ];
-  if (f.kind) where.push(`c.kind = ${p.add(f.kind)}::"CapabilityKind"`);
-  if (f.serverId) where.push(`c."serverId" = ${p.add(f.serverId)}::uuid`);
-  if (f.name) where.push(`c.name ILIKE ${p.add(contains(f.name))}`);
-  if (f.q) {
-    const q = contains(f.q);
-    where.push(`(c.name ILIKE ${p.add(q)} OR c.description ILIKE ${p.add(q)})`);
-  }
-  const relevance = f.q ? `similarity(c.name, ${p.add(f.q)}) DESC,` : "";
-  const sql = `
-      SELECT c.id, c."serverId" FROM "McpCapability" c JOIN "McpServer" s ON s.id = c."serverId"
-      WHERE ${where.join(" AND ")}
-      ORDER BY ${HEALTH_RANK}, ${relevance} c.name, c.id
-      LIMIT ${p.add(limit + 1)} OFFSET ${p.add(offset)}`;
-  return { sql, params: p.values };
-}
-
-const sqlOf = (query: Query, organizationId: string) =>
-  query.route === "servers"
-    ? serverSql(organizationId, query.filter, LIMIT, 0)
-    : capabilitySql(organizationId, query.filter, LIMIT, 0);
-
-// ----
+// The statements the registry runs (search.repository.ts), as text and parameters for pg.
+const sqlOf = (query: Query, organizationId: string) => {
+  const statement =
+    query.route === "servers"
+      ? serversQuery(organizationId, query.filter, LIMIT, 0)
+      : capabilitiesQuery(organizationId, query.filter, LIMIT, 0);
+  return { sql: statement.text, params: statement.values };
+};
 
 const TRIGRAM_INDEXES = [
   "McpServer_name_trgm_idx",
+  "McpServer_description_trgm_idx",
   "McpCapability_name_trgm_idx",
   "McpCapability_description_trgm_idx",
 ];

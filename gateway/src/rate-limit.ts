@@ -48,10 +48,16 @@ export class RateLimits {
       return;
     }
     const caller = principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
-    await this.take(this.perCaller, caller, ErrorCode.RATE_LIMITED);
-    await this.take(this.perOrg, principal.organizationId, ErrorCode.RATE_LIMITED);
     const day = new Date().toISOString().slice(0, 10);
-    await this.take(this.daily, `${principal.organizationId}:${day}`, ErrorCode.QUOTA_EXCEEDED, secondsToUtcMidnight());
+    // A caller over its own limit must not use up its organization's: check it first. The
+    // organization's two counters are independent, so they share one round trip's latency.
+    await this.take(this.perCaller, caller, ErrorCode.RATE_LIMITED);
+    const outcomes = await Promise.allSettled([
+      this.take(this.perOrg, principal.organizationId, ErrorCode.RATE_LIMITED),
+      this.take(this.daily, `${principal.organizationId}:${day}`, ErrorCode.QUOTA_EXCEEDED, secondsToUtcMidnight()),
+    ]);
+    const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    if (refused) throw refused.reason;
   }
 
   private async take(

@@ -48,8 +48,8 @@ export class Authenticator {
   }
 
   private async fromApiKey(key: string): Promise<Principal> {
-    const invalid = new AppError(ErrorCode.UNAUTHENTICATED, "Invalid, expired or revoked API key");
-    if (!isWellFormedApiKey(key)) throw invalid;
+    const invalid = () => new AppError(ErrorCode.UNAUTHENTICATED, "Invalid, expired or revoked API key");
+    if (!isWellFormedApiKey(key)) throw invalid();
     const row = await this.db.apiKey.findUnique({
       where: { hash: hashApiKey(this.options.apiKeyPepper, key) },
       select: {
@@ -63,12 +63,12 @@ export class Authenticator {
       },
     });
     const now = new Date();
-    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw invalid;
+    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw invalid();
     const membership = await this.db.membership.findUnique({
       where: { organizationId_userId: { organizationId: row.organizationId, userId: row.userId } },
       select: { role: true },
     });
-    if (!membership) throw invalid;
+    if (!membership) throw invalid();
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       // Bookkeeping only: a failure here must not fail the request.
       void this.db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => undefined);

@@ -90,6 +90,9 @@ CREATE INDEX "HealthCheck_serverId_checkedAt_idx" ON "HealthCheck"("serverId", "
 CREATE INDEX "McpServer_name_trgm_idx" ON "McpServer" USING GIN ("name" gin_trgm_ops);
 
 -- CreateIndex
+CREATE INDEX "McpServer_description_trgm_idx" ON "McpServer" USING GIN ("description" gin_trgm_ops);
+
+-- CreateIndex
 CREATE INDEX "McpCapability_name_trgm_idx" ON "McpCapability" USING GIN ("name" gin_trgm_ops);
 
 -- CreateIndex

@@ -34,62 +34,82 @@ export class SearchRepository {
 
   /** Ids of matching servers, ranked, `limit + 1` from `offset`. */
   async servers(organizationId: string, f: ServerSearch, limit: number, offset: number): Promise<string[]> {
-    const where: Prisma.Sql[] = [
-      Prisma.sql`s."organizationId" = ${organizationId}::uuid`,
-      Prisma.sql`s."deletedAt" IS NULL`,
-      Prisma.sql`s.status = 'active'`,
-    ];
-    if (f.environment) where.push(Prisma.sql`s.environment = ${f.environment}::"McpEnvironment"`);
-    if (f.health) where.push(Prisma.sql`s."healthStatus" = ${f.health}::"HealthStatus"`);
-    if (f.tag) where.push(Prisma.sql`${f.tag.toLowerCase()} = ANY(s.tags)`);
-    if (f.capability) {
-      where.push(Prisma.sql`EXISTS (SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id
-        AND c."removedAt" IS NULL AND c.enabled AND c.name ILIKE ${contains(f.capability)})`);
-    }
-    if (f.q) {
-      const q = contains(f.q);
-      where.push(Prisma.sql`(s.name ILIKE ${q} OR s.description ILIKE ${q} OR EXISTS (
-        SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id AND c."removedAt" IS NULL AND c.enabled
-          AND (c.name ILIKE ${q} OR c.description ILIKE ${q})))`);
-    }
-    const relevance = f.q ? Prisma.sql`similarity(s.name, ${f.q}) DESC,` : Prisma.empty;
-    const rows = await this.db.$queryRaw<Array<{ id: string }>>`
-      SELECT s.id FROM "McpServer" s WHERE ${and(where)}
-      ORDER BY ${HEALTH_RANK}, ${relevance} s.name, s.id
-      LIMIT ${limit + 1} OFFSET ${offset}`;
+    const rows = await this.db.$queryRaw<Array<{ id: string }>>(serversQuery(organizationId, f, limit, offset));
     return rows.map((r) => r.id);
   }
 
   /** (capability id, server id) of matching capabilities, ranked, `limit + 1` from `offset`. */
-  async capabilities(
+  capabilities(
     organizationId: string,
     f: CapabilitySearch,
     limit: number,
     offset: number,
   ): Promise<Array<{ id: string; serverId: string }>> {
-    const where: Prisma.Sql[] = [
-      Prisma.sql`c."organizationId" = ${organizationId}::uuid`,
-      Prisma.sql`c."removedAt" IS NULL`,
-      Prisma.sql`c.enabled`,
-      Prisma.sql`s."deletedAt" IS NULL`,
-      Prisma.sql`s.status = 'active'`,
-    ];
-    if (f.kind) where.push(Prisma.sql`c.kind = ${f.kind}::"CapabilityKind"`);
-    if (f.serverId) where.push(Prisma.sql`c."serverId" = ${f.serverId}::uuid`);
-    if (f.name) where.push(Prisma.sql`c.name ILIKE ${contains(f.name)}`);
-    if (f.q) {
-      const q = contains(f.q);
-      where.push(Prisma.sql`(c.name ILIKE ${q} OR c.description ILIKE ${q})`);
-    }
-    const relevance = f.q ? Prisma.sql`similarity(c.name, ${f.q}) DESC,` : Prisma.empty;
-    return this.db.$queryRaw<Array<{ id: string; serverId: string }>>`
-      SELECT c.id, c."serverId" FROM "McpCapability" c JOIN "McpServer" s ON s.id = c."serverId"
-      WHERE ${and(where)}
-      ORDER BY ${HEALTH_RANK}, ${relevance} c.name, c.id
-      LIMIT ${limit + 1} OFFSET ${offset}`;
+    return this.db.$queryRaw<Array<{ id: string; serverId: string }>>(
+      capabilitiesQuery(organizationId, f, limit, offset),
+    );
   }
 
   capabilitiesByIds(ids: string[]) {
     return this.db.mcpCapability.findMany({ where: { id: { in: ids } } });
   }
+}
+
+/** The ranked server search statement (exported so the benchmark times exactly this SQL). */
+export function serversQuery(organizationId: string, f: ServerSearch, limit: number, offset: number): Prisma.Sql {
+  const where: Prisma.Sql[] = [
+    Prisma.sql`s."organizationId" = ${organizationId}::uuid`,
+    Prisma.sql`s."deletedAt" IS NULL`,
+    Prisma.sql`s.status = 'active'`,
+  ];
+  if (f.environment) where.push(Prisma.sql`s.environment = ${f.environment}::"McpEnvironment"`);
+  if (f.health) where.push(Prisma.sql`s."healthStatus" = ${f.health}::"HealthStatus"`);
+  if (f.tag) where.push(Prisma.sql`${f.tag.toLowerCase()} = ANY(s.tags)`);
+  if (f.capability) {
+    where.push(Prisma.sql`s.id IN (SELECT c."serverId" FROM "McpCapability" c
+        WHERE c."organizationId" = ${organizationId}::uuid AND c."removedAt" IS NULL AND c.enabled
+          AND c.name ILIKE ${contains(f.capability)})`);
+  }
+  if (f.q) {
+    const q = contains(f.q);
+    // The capability side is one set of server ids (trigram index scans), not a subquery per server.
+    where.push(Prisma.sql`(s.name ILIKE ${q} OR s.description ILIKE ${q} OR s.id IN (
+        SELECT c."serverId" FROM "McpCapability" c
+         WHERE c."organizationId" = ${organizationId}::uuid AND c."removedAt" IS NULL AND c.enabled
+           AND (c.name ILIKE ${q} OR c.description ILIKE ${q})))`);
+  }
+  const relevance = f.q ? Prisma.sql`similarity(s.name, ${f.q}) DESC,` : Prisma.empty;
+  return Prisma.sql`
+      SELECT s.id FROM "McpServer" s WHERE ${and(where)}
+      ORDER BY ${HEALTH_RANK}, ${relevance} s.name, s.id
+      LIMIT ${limit + 1} OFFSET ${offset}`;
+}
+
+/** The ranked capability search statement. */
+export function capabilitiesQuery(
+  organizationId: string,
+  f: CapabilitySearch,
+  limit: number,
+  offset: number,
+): Prisma.Sql {
+  const where: Prisma.Sql[] = [
+    Prisma.sql`c."organizationId" = ${organizationId}::uuid`,
+    Prisma.sql`c."removedAt" IS NULL`,
+    Prisma.sql`c.enabled`,
+    Prisma.sql`s."deletedAt" IS NULL`,
+    Prisma.sql`s.status = 'active'`,
+  ];
+  if (f.kind) where.push(Prisma.sql`c.kind = ${f.kind}::"CapabilityKind"`);
+  if (f.serverId) where.push(Prisma.sql`c."serverId" = ${f.serverId}::uuid`);
+  if (f.name) where.push(Prisma.sql`c.name ILIKE ${contains(f.name)}`);
+  if (f.q) {
+    const q = contains(f.q);
+    where.push(Prisma.sql`(c.name ILIKE ${q} OR c.description ILIKE ${q})`);
+  }
+  const relevance = f.q ? Prisma.sql`similarity(c.name, ${f.q}) DESC,` : Prisma.empty;
+  return Prisma.sql`
+      SELECT c.id, c."serverId" FROM "McpCapability" c JOIN "McpServer" s ON s.id = c."serverId"
+      WHERE ${and(where)}
+      ORDER BY ${HEALTH_RANK}, ${relevance} c.name, c.id
+      LIMIT ${limit + 1} OFFSET ${offset}`;
 }
