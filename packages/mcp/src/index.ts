@@ -3,3 +3,4 @@ export * from "./discovery";
 export * from "./egress";
 export * from "./hash";
 export * from "./health";
+export * from "./tool-call";
