@@ -50,30 +50,29 @@ export class Authenticator {
   private async fromApiKey(key: string): Promise<Principal> {
     const invalid = () => new AppError(ErrorCode.UNAUTHENTICATED, "Invalid, expired or revoked API key");
     if (!isWellFormedApiKey(key)) throw invalid();
-    const row = await this.db.apiKey.findUnique({
-      where: { hash: hashApiKey(this.options.apiKeyPepper, key) },
-      select: {
-        id: true,
-        organizationId: true,
-        userId: true,
-        scopes: true,
-        expiresAt: true,
-        revokedAt: true,
-        lastUsedAt: true,
-      },
-    });
+    // The key and its owner's membership in one round trip: this runs on every request.
+    const [row] = await this.db.$queryRaw<
+      Array<{
+        id: string;
+        organizationId: string;
+        userId: string;
+        scopes: string[];
+        expiresAt: Date | null;
+        revokedAt: Date | null;
+        lastUsedAt: Date | null;
+        role: Role;
+      }>
+    >`SELECT k.id, k."organizationId", k."userId", k.scopes, k."expiresAt", k."revokedAt", k."lastUsedAt", m.role
+        FROM "ApiKey" k
+        JOIN "Membership" m ON m."organizationId" = k."organizationId" AND m."userId" = k."userId"
+       WHERE k.hash = ${hashApiKey(this.options.apiKeyPepper, key)}`;
     const now = new Date();
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw invalid();
-    const membership = await this.db.membership.findUnique({
-      where: { organizationId_userId: { organizationId: row.organizationId, userId: row.userId } },
-      select: { role: true },
-    });
-    if (!membership) throw invalid();
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       // Bookkeeping only: a failure here must not fail the request.
       void this.db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => undefined);
     }
-    const role = membership.role as Role;
+    const role = row.role;
     return {
       organizationId: row.organizationId,
       userId: row.userId,

@@ -1,2 +1,2 @@
-export { buildRegistrySchema, type RegistryDeps } from "./schema";
 export { capabilitiesQuery, serversQuery } from "./modules/discovery/search.repository";
+export { buildRegistrySchema, type RegistryDeps } from "./schema";
