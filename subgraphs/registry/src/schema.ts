@@ -1,5 +1,10 @@
 import type { PrismaClient } from "@sprintconnect/core";
-import { buildFederatedSchema, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
+import {
+  buildFederatedSchema,
+  requestLoader,
+  requirePrincipal,
+  type SubgraphContext,
+} from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import { CapabilityRepository } from "./modules/capabilities/capability.repository";
 import { CapabilityResolver } from "./modules/capabilities/capability.resolver";
@@ -31,10 +36,12 @@ export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promi
     resolvers: [ServerResolver, CapabilityResolver, SearchResolver, ChangesResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
-      McpServer: async (ref, context) => {
-        const principal = requirePrincipal(context as SubgraphContext);
-        const found = await serverService.getMany(principal, [String(ref.id)]);
-        return found.get(String(ref.id)) ?? null;
+      // The gateway resolves many references in one request (e.g. every chat session's servers):
+      // one query for all of them.
+      McpServer: (ref, context) => {
+        const ctx = context as SubgraphContext;
+        const principal = requirePrincipal(ctx);
+        return requestLoader(ctx, "servers", (ids) => serverService.getMany(principal, ids)).load(String(ref.id));
       },
     },
   });
