@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { EVENTS_CHANNEL } from "@sprintconnect/core";
+import { healthCheckJob } from "@sprintconnect/jobs";
 import type { Client } from "graphql-ws";
-import { type ChangingFixture, startFixture } from "./fixtures/mcp";
+import { type ChangingFixture, type FailingFixture, startFixture } from "./fixtures/mcp";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 import { waitFor } from "./support/wait";
@@ -115,5 +116,86 @@ describe("the capability change feed", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(theirs.items.filter((i) => i.serverId === server.id)).toEqual([]);
     expect(mine.errors).toEqual([]);
+  });
+});
+
+describe("the health change feed", () => {
+  it("delivers a server's health transitions, as the worker decides them, to its organization's subscribers", async () => {
+    const flaky = (await startFixture("failing", { mode: "http500" })) as FailingFixture;
+    try {
+      flaky.setMode("ok");
+      const server = (
+        await request(stack.url, "POST", "/v1/mcp/servers", {
+          auth: org.ownerKey,
+          body: { name: "health-feed", baseUrl: flaky.url },
+        })
+      ).body;
+      const client = connectWs(stack.url, org.ownerKey);
+      clients.push(client);
+      const feed = collect(
+        client,
+        `subscription($filter: ServerHealthChangeFilter) {
+          serverHealthChanges(filter: $filter) { eventId serverId serverName previousStatus status latencyMs checkedAt reason }
+        }`,
+        { filter: { serverId: server.id } },
+      );
+      // Probe with a health event for this server until the subscription is live.
+      const probes = new Set<string>();
+      await waitFor("the health subscription to be live", async () => {
+        const id = randomUUID();
+        probes.add(id);
+        await stack.redis.publish(
+          EVENTS_CHANNEL,
+          JSON.stringify({
+            id,
+            organizationId: org.organizationId,
+            type: "server.health_changed",
+            aggregateId: server.id,
+            payload: {
+              serverId: server.id,
+              serverName: "health-feed",
+              environment: "development",
+              tags: [],
+              previousStatus: "unknown",
+              status: "unknown",
+              latencyMs: null,
+              checkedAt: new Date().toISOString(),
+              reason: "probe",
+            },
+            createdAt: new Date().toISOString(),
+          }),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+        return feed.items.some((i) => probes.has(i.eventId));
+      });
+      const real = () => feed.items.filter((i) => !probes.has(i.eventId));
+      const check = () =>
+        stack.queues.enqueue(
+          healthCheckJob,
+          { serverId: server.id, organizationId: org.organizationId },
+          { jobId: randomUUID() },
+        );
+
+      await check();
+      await waitFor("healthy", async () => real().length >= 1);
+      flaky.setMode("reset");
+      for (let i = 0; i < stack.workerEnv.HEALTH_CHECK_FAILURE_THRESHOLD; i++) {
+        const before = await stack.db.healthCheck.count({ where: { serverId: server.id } });
+        await check();
+        await waitFor(
+          "the check",
+          async () => (await stack.db.healthCheck.count({ where: { serverId: server.id } })) > before,
+        );
+      }
+      await waitFor("unhealthy", async () => real().length >= 2);
+      expect(real().map((i) => [i.previousStatus, i.status])).toEqual([
+        ["unknown", "healthy"],
+        ["healthy", "unhealthy"],
+      ]);
+      expect(real()[1]).toMatchObject({ serverId: server.id, serverName: "health-feed", latencyMs: null });
+      expect(real()[1].reason).toEqual(expect.any(String));
+    } finally {
+      await flaky.close();
+    }
   });
 });
