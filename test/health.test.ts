@@ -117,6 +117,15 @@ describe("health checks", () => {
     expect(timedOut.history[0]).toMatchObject({ result: "unhealthy", latencyMs: null });
   });
 
+  it("reports a server that initializes but refuses ping as degraded (partial)", async () => {
+    const partial = await startFixture("rich", { tools: 1, refusePing: true });
+    fixtures.push(partial);
+    const id = await register("partial", partial.url);
+    const report = await check(id);
+    expect(report.status).toBe("degraded");
+    expect(report.reason).toMatch(/^partial: ping failed/);
+  });
+
   it("writes the latest report under outputs/<timestamp>/health-reports/", async () => {
     const rich = await startFixture("rich", { tools: 1 });
     fixtures.push(rich);

@@ -1,3 +1,4 @@
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type ConnectOptions, connectMcp, httpStatusOf, type McpTarget } from "./client";
 
 /** What one check saw, before any threshold is applied. */
@@ -11,15 +12,28 @@ export interface Probe {
 }
 
 /**
- * Connect, `ping`, measure. Slow answers (over `degradedAfterMs`) are `degraded`; 401 or 403
- * is `auth_required`; anything else that fails, including a timeout, is `unhealthy`.
+ * Connect, `ping`, measure. Slow answers (over `degradedAfterMs`) and partial ones (it
+ * initializes but refuses `ping` with a protocol error) are `degraded`; 401 or 403 is
+ * `auth_required`; anything else that fails, including a timeout, is `unhealthy`.
  */
 export async function probe(target: McpTarget, options: ConnectOptions & { degradedAfterMs: number }): Promise<Probe> {
   const start = performance.now();
   let connection: Awaited<ReturnType<typeof connectMcp>> | undefined;
   try {
     connection = await connectMcp(target, options);
-    await connection.client.ping({ timeout: options.timeoutMs });
+    try {
+      await connection.client.ping({ timeout: options.timeoutMs });
+    } catch (err) {
+      // It initialized but answers `ping` with a protocol error: up, but only partly working.
+      if (err instanceof McpError && err.code !== ErrorCode.RequestTimeout && err.code !== ErrorCode.ConnectionClosed) {
+        return {
+          result: "degraded",
+          latencyMs: Math.round(performance.now() - start),
+          error: `partial: ping failed: ${err.message}`,
+        };
+      }
+      throw err;
+    }
     const latencyMs = Math.round(performance.now() - start);
     return { result: latencyMs > options.degradedAfterMs ? "degraded" : "healthy", latencyMs, error: null };
   } catch (err) {
