@@ -131,6 +131,46 @@ describe("the authorization matrix", () => {
     });
   }
 
+  // Operations that only GraphQL offers. A refused root field leaves no data, so the HTTP
+  // status follows the error code here too.
+  const graphqlOps: Array<{ name: string; query: () => string; allowed: Role[] }> = [
+    { name: "usageEvents", query: () => "{ usageEvents(limit: 1) { nextCursor } }", allowed: ALL },
+    { name: "members", query: () => "{ members(limit: 1) { nextCursor } }", allowed: ALL },
+    { name: "organization", query: () => "{ organization { id } }", allowed: ALL },
+    { name: "apiKeys", query: () => "{ apiKeys(limit: 1) { nextCursor } }", allowed: WRITERS },
+    { name: "verifyAuditLog", query: () => "{ verifyAuditLog { ok } }", allowed: ["owner", "admin"] },
+    {
+      name: "addMember",
+      query: () => `mutation { addMember(input: { email: "m${n++}@example.test", role: viewer }) { id } }`,
+      allowed: ["owner", "admin"],
+    },
+    { name: "discoverServers", query: () => "{ discoverServers(limit: 1) { nextCursor } }", allowed: ALL },
+    { name: "discoverCapabilities", query: () => "{ discoverCapabilities(limit: 1) { nextCursor } }", allowed: ALL },
+    {
+      name: "discoverMcpServer",
+      query: () => `mutation { discoverMcpServer(id: "${serverId}") { jobId } }`,
+      allowed: WRITERS,
+    },
+  ];
+  for (const op of graphqlOps) {
+    for (const role of ALL) {
+      const allowed = op.allowed.includes(role);
+      it(`${allowed ? "allows" : "refuses with FORBIDDEN"} ${op.name} over GraphQL for a ${role}`, async () => {
+        const res = await request(stack.url, "POST", "/graphql", {
+          auth: callers[role]!.key,
+          body: { query: op.query() },
+        });
+        if (allowed) {
+          expect(res.body.errors).toBeUndefined();
+          expect(res.status).toBe(200);
+        } else {
+          expect(res.status).toBe(403);
+          expect(res.body.errors[0].extensions.code).toBe("FORBIDDEN");
+        }
+      });
+    }
+  }
+
   it("limits an API key to its own narrower scopes", async () => {
     const owner = await org.member("owner", ["servers:read"]);
     expect((await request(stack.url, "GET", "/v1/mcp/servers", { auth: owner.apiKey })).status).toBe(200);
