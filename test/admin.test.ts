@@ -39,31 +39,31 @@ describe("members", () => {
     expect(added.body.errors).toBeUndefined();
     expect(added.body.data.addMember).toMatchObject({ role: "developer", user: { email: address } });
     const again = await addMember(org.ownerKey, { email: address, role: "viewer" });
-    expect(again.body.errors[0].extensions.code).toBe("CONFLICT");
+    expect(again.body.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(await stack.db.user.count({ where: { email: address } })).toBe(1);
   });
 
   it("refuses an invalid email with VALIDATION_FAILED", async () => {
     const res = await addMember(org.ownerKey, { email: "not-an-email", role: "viewer" });
-    expect(res.body.errors[0].extensions.code).toBe("VALIDATION_FAILED");
+    expect(res.body.errors?.[0]?.extensions?.code).toBe("VALIDATION_FAILED");
   });
 
   it("lets only an owner grant or change the owner role", async () => {
     const denied = await addMember(admin.apiKey, { email: email(), role: "owner" });
-    expect(denied.body.errors[0].extensions.code).toBe("FORBIDDEN");
+    expect(denied.body.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const viewer = await org.member("viewer");
-    expect((await setRole(admin.apiKey, viewer.userId, "owner")).body.errors[0].extensions.code).toBe("FORBIDDEN");
+    expect((await setRole(admin.apiKey, viewer.userId, "owner")).body.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect((await setRole(org.ownerKey, viewer.userId, "owner")).body.data.updateMemberRole.role).toBe("owner");
-    expect((await setRole(admin.apiKey, viewer.userId, "viewer")).body.errors[0].extensions.code).toBe("FORBIDDEN");
+    expect((await setRole(admin.apiKey, viewer.userId, "viewer")).body.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect((await setRole(org.ownerKey, viewer.userId, "viewer")).body.data.updateMemberRole.role).toBe("viewer");
   });
 
   it("always keeps one owner", async () => {
     const solo = await createTestOrg(stack, "Solo");
     const demote = await setRole(solo.ownerKey, solo.ownerId, "admin");
-    expect(demote.body.errors[0].extensions.code).toBe("CONFLICT");
+    expect(demote.body.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     const leave = await remove(solo.ownerKey, solo.ownerId);
-    expect(leave.body.errors[0].extensions.code).toBe("CONFLICT");
+    expect(leave.body.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect((await stack.db.membership.findFirstOrThrow({ where: { userId: solo.ownerId } })).role).toBe("owner");
   });
 
@@ -79,7 +79,7 @@ describe("members", () => {
   it("answers NOT_FOUND for a user of another organization", async () => {
     const other = await createTestOrg(stack, "Other admin");
     const res = await setRole(org.ownerKey, other.ownerId, "viewer");
-    expect(res.body.errors[0].extensions.code).toBe("NOT_FOUND");
+    expect(res.body.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
   });
 });
 

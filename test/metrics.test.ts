@@ -62,6 +62,6 @@ describe("usage events", () => {
       from: new Date(base + 60_000).toISOString(),
       to: new Date(base).toISOString(),
     });
-    expect(backwards.body.errors[0].extensions.code).toBe("VALIDATION_FAILED");
+    expect(backwards.body.errors?.[0]?.extensions?.code).toBe("VALIDATION_FAILED");
   });
 });
