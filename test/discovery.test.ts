@@ -240,6 +240,26 @@ describe("discovery", () => {
     expect(reviewed.body.reviewRequired).toBe(false);
   });
 
+  it("discovers again when the address or credentials change", async () => {
+    const first = await fixture(startFixture("rich", { tools: 2, resources: 1, prompts: 1, resourceTemplates: 1 }));
+    const second = await fixture(startFixture("rich", { tools: 4, resources: 1, prompts: 1, resourceTemplates: 1 }));
+    const server = await register({ name: "moved", baseUrl: first.url });
+    await settled(server.id);
+    expect((await storedCapabilities(server.id)).filter((c) => c.kind === "tool")).toHaveLength(2);
+    const moved = await request(stack.url, "PATCH", `/v1/mcp/servers/${server.id}`, {
+      auth: org.ownerKey,
+      body: { baseUrl: second.url },
+    });
+    expect(moved.body.discovery.status).toBe("pending");
+    await settled(server.id);
+    expect((await storedCapabilities(server.id)).filter((c) => c.kind === "tool")).toHaveLength(4);
+    const runs = await stack.db.discoveryRun.findMany({
+      where: { serverId: server.id },
+      orderBy: { createdAt: "asc" },
+    });
+    expect(runs.map((r) => r.trigger)).toEqual(["registration", "update"]);
+  });
+
   it("stores nothing twice when the same discovery runs again", async () => {
     const rich = await fixture(startFixture("rich", { tools: 12, resources: 5, pageSize: 4 }));
     const server = await register({ name: "twice", baseUrl: rich.url });

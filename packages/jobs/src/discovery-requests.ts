@@ -24,7 +24,7 @@ export async function requestDiscovery(
   request: {
     organizationId: string;
     serverId: string;
-    trigger: "manual" | "registration" | "schedule";
+    trigger: "manual" | "registration" | "update" | "schedule";
     userId?: string | null;
   },
 ): Promise<DiscoveryRequest> {

@@ -41,7 +41,7 @@ export interface RegistryDeps {
 export interface DiscoveryRequestInput {
   organizationId: string;
   serverId: string;
-  trigger: "manual" | "registration" | "schedule";
+  trigger: "manual" | "registration" | "update" | "schedule";
   userId?: string | null;
 }
 
@@ -145,7 +145,7 @@ export class ServerService {
   private async startDiscovery(
     actor: Actor,
     serverId: string,
-    trigger: "manual" | "registration",
+    trigger: "manual" | "registration" | "update",
   ): Promise<DiscoveryRequested> {
     if (!this.deps.requestDiscovery) {
       throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Discovery is not available: no job queue is configured");
@@ -201,7 +201,7 @@ export class ServerService {
           : checkInput(credentialsRules, input.credentials);
     if (data.baseUrl) await this.checkEgress(data.baseUrl);
     const { organizationId } = actor.principal;
-    const row = await this.db.$transaction(async (tx) => {
+    const result = await this.db.$transaction(async (tx) => {
       const before = await this.require(organizationId, id, tx);
       if (data.name && data.name.toLowerCase() !== before.name.toLowerCase()) {
         await this.assertNameFree(tx, organizationId, data.name);
@@ -222,9 +222,18 @@ export class ServerService {
         after: auditView(updated),
         ...(credentials !== undefined ? { credentials: credentials ? credentialKind(credentials) : "removed" } : {}),
       });
-      return this.require(organizationId, updated.id, tx);
+      const reconnect =
+        updated.baseUrl !== before.baseUrl || updated.transport !== before.transport || credentials !== undefined;
+      return { row: await this.require(organizationId, updated.id, tx), reconnect };
     });
-    return toMcpServer(row);
+    // A new address, transport or credentials may change what the server offers: look again.
+    if (result.reconnect && result.row.status === "active") {
+      await this.startDiscovery(actor, result.row.id, "update").catch((err: unknown) =>
+        this.deps.logger.warn({ err, serverId: result.row.id }, "could not queue a discovery after the update"),
+      );
+      return toMcpServer((await this.servers.findById(organizationId, result.row.id)) ?? result.row);
+    }
+    return toMcpServer(result.row);
   }
 
   /** Soft delete: the server leaves lists and reads; its row, capabilities and history stay. */
