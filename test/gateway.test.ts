@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { createKeyRing, issueAccessToken } from "@sprintconnect/core";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
@@ -189,5 +189,31 @@ describe("authentication", () => {
     });
     const body = (await res.json()) as any;
     expect(body.errors[0].extensions.code).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("in production", () => {
+  let prod: Stack;
+  beforeAll(async () => {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    prod = await startStack({
+      APP_ENV: "production",
+      JWT_SECRET_KEY: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+      API_KEY_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+      SECRET_STORE_LOCAL_KEY: randomBytes(32).toString("base64"),
+    });
+  });
+  afterAll(() => prod.close());
+
+  it("serves no Sandbox and refuses introspection", async () => {
+    const org = await createTestOrg(prod, "Production");
+    const page = await fetch(`${prod.url}/graphql`, { headers: { accept: "text/html" } });
+    expect(await page.text()).not.toMatch(/sandbox/i);
+    const introspection = await graphql(prod.url, org.ownerKey, "{ __schema { types { name } } }");
+    expect(introspection.status).toBe(400);
+    expect(introspection.body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+    // Ordinary operations work.
+    const servers = await graphql(prod.url, org.ownerKey, "{ mcpServers { nextCursor } }");
+    expect(servers.body.errors).toBeUndefined();
   });
 });
