@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createLogger, createRedis, type Redis } from "@sprintconnect/core";
 import { healthCheckJob } from "@sprintconnect/jobs";
-import { LeaderLock, Scheduler } from "@sprintconnect/worker";
+import { applyRetention, LeaderLock, Scheduler } from "@sprintconnect/worker";
 import { TEST_REDIS_URL } from "./support/env";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack } from "./support/stack";
@@ -68,5 +68,62 @@ describe("scheduled health checks", () => {
     expect(await queue.getJob(`${ids[1]}:${slot}`)).toBeNull();
     const waiting = await queue.getJobs("waiting", { start: 0, end: 100_000 });
     expect(waiting.filter((j) => j.id === `${ids[0]}:${slot}`)).toHaveLength(1);
+  });
+});
+
+describe("retention", () => {
+  it("deletes old raw health results and old published events, never unpublished ones", async () => {
+    const org = await createTestOrg(stack, "Retained");
+    const server = (
+      await request(stack.url, "POST", "/v1/mcp/servers", {
+        auth: org.ownerKey,
+        body: { name: "kept", baseUrl: "https://retained.example.com/mcp" },
+      })
+    ).body;
+    // The real clock: rows of tests running now are recent and stay; only these backdated ones age out.
+    const now = new Date();
+    const daysAgo = (d: number) => new Date(now.getTime() - d * 86_400_000);
+    await stack.db.healthCheck.createMany({
+      data: [10, 8, 6, 1].map((d) => ({
+        organizationId: org.organizationId,
+        serverId: server.id,
+        result: "healthy" as const,
+        checkedAt: daysAgo(d),
+      })),
+    });
+    const marker = `retention-${Date.now()}`;
+    await stack.db.event.createMany({
+      data: [
+        {
+          organizationId: org.organizationId,
+          type: "server.updated",
+          aggregateId: null,
+          payload: { marker, k: "old published" },
+          createdAt: daysAgo(9),
+          publishedAt: daysAgo(9),
+        },
+        {
+          organizationId: org.organizationId,
+          type: "server.updated",
+          aggregateId: null,
+          payload: { marker, k: "recent published" },
+          createdAt: daysAgo(2),
+          publishedAt: daysAgo(2),
+        },
+        {
+          organizationId: org.organizationId,
+          type: "server.updated",
+          aggregateId: null,
+          payload: { marker, k: "old unpublished" },
+          createdAt: daysAgo(9),
+          publishedAt: null,
+        },
+      ],
+    });
+    await applyRetention(stack.db, { healthChecksDays: 7, eventsDays: 7 }, now);
+    const left = await stack.db.healthCheck.findMany({ where: { serverId: server.id }, orderBy: { checkedAt: "asc" } });
+    expect(left.map((h) => h.checkedAt.toISOString())).toEqual([daysAgo(6), daysAgo(1)].map((d) => d.toISOString()));
+    const events = await stack.db.event.findMany({ where: { payload: { path: ["marker"], equals: marker } } });
+    expect(events.map((e) => (e.payload as { k: string }).k).sort()).toEqual(["old unpublished", "recent published"]);
   });
 });

@@ -3,5 +3,6 @@ export { nextHealthState } from "./health/health-state";
 export { Outputs } from "./outputs";
 export { OutboxRelay } from "./relay/outbox-relay";
 export { LeaderLock } from "./scheduler/leader-lock";
+export { applyRetention } from "./scheduler/retention";
 export { Scheduler } from "./scheduler/scheduler";
 export { type RunningWorker, startWorker, type WorkerDeps } from "./worker";

@@ -154,6 +154,10 @@ const workerShape = {
   OUTBOX_POLL_INTERVAL_MS: positiveInt.default(250),
   /** Where discovery results, health reports and exports are written. Relative: to the checkout. */
   OUTPUTS_DIR: z.string().default("outputs"),
+  /** Raw health check results older than this many days are deleted (the state stays). */
+  RETENTION_HEALTH_CHECKS_DAYS: positiveInt.default(7),
+  /** Published outbox events older than this many days are deleted. */
+  RETENTION_EVENTS_DAYS: positiveInt.default(7),
   /** How long the scheduler's leadership lasts without renewal. */
   SCHEDULER_LOCK_TTL_SECONDS: positiveInt.default(15),
   SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,

@@ -2,6 +2,7 @@ import type { Logger, PrismaClient, Redis, WorkerEnv } from "@sprintconnect/core
 import { discoveryJob, healthCheckJob, type JobQueues, requestDiscovery } from "@sprintconnect/jobs";
 import { Cron } from "croner";
 import { LeaderLock } from "./leader-lock";
+import { applyRetention } from "./retention";
 
 /** A pending run older than this has probably lost its job (a queue outage): queue it again. */
 const STALE_PENDING_MS = 2 * 60_000;
@@ -38,6 +39,7 @@ export class Scheduler {
       every(Math.max(1, Math.floor(env.SCHEDULER_LOCK_TTL_SECONDS / 3)), "leadership", () => this.elect()),
       every(env.HEALTH_CHECK_INTERVAL_SECONDS, "health-checks", () => this.leading(() => this.enqueueHealthChecks())),
       every(60, "discoveries", () => this.leading(() => this.enqueueDiscoveries())),
+      every(3600, "retention", () => this.leading(() => this.retention())),
     );
     void this.elect();
   }
@@ -60,6 +62,15 @@ export class Scheduler {
 
   private async leading(task: () => Promise<unknown>): Promise<void> {
     if (this.leader) await task();
+  }
+
+  /** Deletes old raw health results and old published events (hourly). */
+  async retention(): Promise<void> {
+    const deleted = await applyRetention(this.deps.db, {
+      healthChecksDays: this.deps.env.RETENTION_HEALTH_CHECKS_DAYS,
+      eventsDays: this.deps.env.RETENTION_EVENTS_DAYS,
+    });
+    if (deleted.healthChecks + deleted.events > 0) this.deps.logger.info(deleted, "retention applied");
   }
 
   /** One health-check job per active server and interval slot (the slot is in the job id). */
