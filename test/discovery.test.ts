@@ -275,6 +275,13 @@ describe("discovery", () => {
     expect(await stack.db.mcpCapability.count({ where: { serverId: server.id } })).toBe(before);
   });
 
+  it("measures jobs and queues for Prometheus", async () => {
+    const text = await stack.worker!.metrics.registry.metrics();
+    expect(text).toMatch(/worker_job_duration_seconds_count\{job="discovery",outcome="succeeded"\} [1-9]/);
+    expect(text).toMatch(/worker_queue_jobs\{queue="discovery",state="waiting"\} \d+/);
+    expect(text).toMatch(/outbox_unpublished_events \d+/);
+  });
+
   it("writes the result under outputs/<timestamp>/discovery-results/", async () => {
     const rich = await fixture(startFixture("rich", { tools: 1, resources: 1, prompts: 1, resourceTemplates: 1 }));
     const server = await register({ name: "reported", baseUrl: rich.url });

@@ -25,6 +25,8 @@ function spawnWorker(): ChildProcess {
       DISCOVERY_TIMEOUT_SECONDS: "20",
       OUTPUTS_DIR: "outputs/test",
       LOG_LEVEL: "warn",
+      // Any free port: the default 9090 may be taken by a running `npm start`.
+      PROMETHEUS_METRICS_PORT: "0",
     },
     stdio: ["ignore", "ignore", "inherit"],
   });

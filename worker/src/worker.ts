@@ -3,6 +3,7 @@ import { discoveryJob, healthCheckJob, JobQueues } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { DiscoveryRunner } from "./discovery/discovery-runner";
 import { HealthRunner } from "./health/health-runner";
+import { WorkerMetrics } from "./metrics";
 import { Outputs } from "./outputs";
 import { OutboxRelay } from "./relay/outbox-relay";
 
@@ -18,6 +19,7 @@ export interface RunningWorker {
   queues: JobQueues;
   relay: OutboxRelay;
   outputs: Outputs;
+  metrics: WorkerMetrics;
   /** Stops taking jobs, lets running ones finish (up to SHUTDOWN_TIMEOUT_SECONDS), stops the relay. */
   stop(): Promise<void>;
 }
@@ -59,10 +61,19 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     degradedAfterMs: env.HEALTH_CHECK_DEGRADED_LATENCY_MS,
     threshold: env.HEALTH_CHECK_FAILURE_THRESHOLD,
   });
-  queues.process(discoveryJob, env.WORKER_DISCOVERY_CONCURRENCY, (payload, job) =>
-    discovery.run(payload, { id: job.id, finalAttempt: job.attempt > discoveryJob.retries }),
+  const metrics = new WorkerMetrics({ queues, db });
+  queues.process(
+    discoveryJob,
+    env.WORKER_DISCOVERY_CONCURRENCY,
+    metrics.timed(discoveryJob.name, (payload, job) =>
+      discovery.run(payload, { id: job.id, finalAttempt: job.attempt > discoveryJob.retries }),
+    ),
   );
-  queues.process(healthCheckJob, env.WORKER_HEALTH_CONCURRENCY, (payload) => health.check(payload));
+  queues.process(
+    healthCheckJob,
+    env.WORKER_HEALTH_CONCURRENCY,
+    metrics.timed(healthCheckJob.name, (payload) => health.check(payload)),
+  );
   await queues.ready();
 
   const relay = new OutboxRelay(db, deps.redis, logger.child({ component: "outbox-relay" }), {
@@ -77,6 +88,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     queues,
     relay,
     outputs,
+    metrics,
     async stop() {
       const unfinished = await queues.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       if (unfinished > 0) logger.warn("jobs were still running at shutdown; another worker will recover them");

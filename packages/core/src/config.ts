@@ -158,6 +158,10 @@ const workerShape = {
   RETENTION_HEALTH_CHECKS_DAYS: positiveInt.default(7),
   /** Published outbox events older than this many days are deleted. */
   RETENTION_EVENTS_DAYS: positiveInt.default(7),
+  /** Port of the worker's Prometheus `/metrics` (job times, queue depths, outbox lag). */
+  PROMETHEUS_METRICS_PORT: port.default(9090),
+  /** Interface the worker's metrics endpoint listens on. */
+  HOST: gatewayShape.HOST,
   /** How long the scheduler's leadership lasts without renewal. */
   SCHEDULER_LOCK_TTL_SECONDS: positiveInt.default(15),
   SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,
