@@ -229,5 +229,3 @@ export type ErrorReplier = (
   reply: FastifyReply,
   details?: Record<string, unknown>,
 ) => FastifyReply;
-
-export { normalizeErrorCode };
