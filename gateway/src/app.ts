@@ -124,6 +124,19 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false });
   }
 
+  /** The one way an error leaves the gateway: status from the code table, Retry-After, shape by path. */
+  const replyError: ErrorReplier = (code, message, request, reply, details) => {
+    if (code === ErrorCode.RATE_LIMITED || code === ErrorCode.QUOTA_EXCEEDED) {
+      metrics.rateLimited.inc({ code });
+      reply.header("retry-after", String(details?.retryAfter ?? 1));
+    }
+    const status = HTTP_STATUS[code];
+    if (request.url.startsWith("/graphql")) {
+      return reply.code(status).send({ errors: [{ message, extensions: { code, ...(details ? { details } : {}) } }] });
+    }
+    return reply.code(status).send(restError(code, message, request.id, details));
+  };
+
   app.setErrorHandler((err: FastifyError, request, reply) => {
     let code: ErrorCode;
     let message: string;
@@ -137,15 +150,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
       message = code === ErrorCode.INTERNAL ? "Internal error" : err.message;
     }
     if (code === ErrorCode.INTERNAL) logger.error({ err, requestId: request.id }, "request failed");
-    if (code === ErrorCode.RATE_LIMITED || code === ErrorCode.QUOTA_EXCEEDED) {
-      metrics.rateLimited.inc({ code });
-      reply.header("retry-after", String(details?.retryAfter ?? 1));
-    }
-    const status = HTTP_STATUS[code];
-    if (request.url.startsWith("/graphql")) {
-      return reply.code(status).send({ errors: [{ message, extensions: { code, ...(details ? { details } : {}) } }] });
-    }
-    return reply.code(status).send(restError(code, message, request.id, details));
+    return replyError(code, message, request, reply, details);
   });
   app.setNotFoundHandler((request, reply) =>
     reply
@@ -203,12 +208,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     maxPayload: env.MAX_BODY_BYTES,
   });
 
-  registerRestRoutes(app, routes, apollo, contextOf, (code, message, request, reply, details) => {
-    if (code === ErrorCode.RATE_LIMITED || code === ErrorCode.QUOTA_EXCEEDED) {
-      reply.header("retry-after", String(details?.retryAfter ?? 1));
-    }
-    return reply.code(HTTP_STATUS[code]).send(restError(code, message, request.id, details));
-  });
+  registerRestRoutes(app, routes, apollo, contextOf, replyError);
   app.get("/v1/openapi.json", async () => openApi);
   app.get("/.well-known/jwks.json", async (_request, reply) => {
     reply.header("cache-control", "public, max-age=300");
