@@ -231,6 +231,39 @@ describe("discovery", () => {
         : undefined,
     );
 
+    // The history and the job are readable through the API.
+    const history = await request(stack.url, "GET", `/v1/mcp/servers/${server.id}/capability-changes?limit=200`, {
+      auth: org.ownerKey,
+    });
+    expect(history.status).toBe(200);
+    const latestRun = history.body.items.filter((c: { discoveryRunId: string }) => c.discoveryRunId === res.body.jobId);
+    expect(latestRun.map((c: { changeType: string; name: string }) => `${c.changeType}:${c.name}`).sort()).toEqual([
+      "ADDED:delta",
+      "CHANGED:beta",
+      "REMOVED:gamma",
+    ]);
+    expect(history.body.items.filter((c: { changeType: string }) => c.changeType === "ADDED").length).toBeGreaterThan(
+      3,
+    );
+    const job = await request(stack.url, "GET", `/v1/mcp/discovery-jobs/${res.body.jobId}`, { auth: org.ownerKey });
+    expect(job.body).toMatchObject({
+      id: res.body.jobId,
+      serverId: server.id,
+      status: "succeeded",
+      trigger: "manual",
+      attempts: 1,
+      error: null,
+      summary: { added: 1, changed: 1, removed: 1 },
+    });
+    const foreign = await createTestOrg(stack, "Nosy");
+    expect(
+      (await request(stack.url, "GET", `/v1/mcp/discovery-jobs/${res.body.jobId}`, { auth: foreign.ownerKey })).status,
+    ).toBe(404);
+    expect(
+      (await request(stack.url, "GET", `/v1/mcp/servers/${server.id}/capability-changes`, { auth: foreign.ownerKey }))
+        .status,
+    ).toBe(404);
+
     // Reviewing the changed tool clears the flag.
     const beta = tools.find((c) => c.name === "beta");
     const reviewed = await request(stack.url, "PATCH", `/v1/mcp/capabilities/${beta.id}`, {

@@ -146,6 +146,32 @@ export const ROUTES: RestRoute[] = [
     document: `mutation DiscoverMcpServer($id: ID!) { discoverMcpServer(id: $id) { jobId serverId status } }`,
   },
 
+  {
+    method: "GET",
+    path: "/v1/mcp/discovery-jobs/:id",
+    operationId: "getDiscoveryJob",
+    summary: "State of a discovery job (the id POST …/discover returned)",
+    tag: "MCP servers",
+    status: 200,
+    document: `query GetDiscoveryJob($id: ID!) {
+      discoveryJob(id: $id) { id serverId status trigger attempts error summary createdAt startedAt finishedAt }
+    }`,
+  },
+  {
+    method: "GET",
+    path: "/v1/mcp/servers/:serverId/capability-changes",
+    operationId: "listCapabilityChanges",
+    summary: "History: capabilities each discovery added, changed or removed",
+    tag: "MCP servers",
+    status: 200,
+    document: `query ListCapabilityChanges($serverId: ID!, $limit: Int, $cursor: String) {
+      mcpServerCapabilityChanges(serverId: $serverId, limit: $limit, cursor: $cursor) {
+        items { id serverId capabilityId discoveryRunId kind name changeType previousHash newHash createdAt }
+        nextCursor
+      }
+    }`,
+  },
+
   // Discovery service for agents
   {
     method: "GET",

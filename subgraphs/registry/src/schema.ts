@@ -13,6 +13,9 @@ import { ChangesResolver } from "./modules/changes/change.resolver";
 import { SearchRepository } from "./modules/discovery/search.repository";
 import { SearchResolver } from "./modules/discovery/search.resolver";
 import { SearchService } from "./modules/discovery/search.service";
+import { HistoryRepository } from "./modules/history/history.repository";
+import { HistoryResolver } from "./modules/history/history.resolver";
+import { HistoryService } from "./modules/history/history.service";
 import { ServerRepository } from "./modules/servers/server.repository";
 import { ServerResolver } from "./modules/servers/server.resolver";
 import { type RegistryDeps, ServerService } from "./modules/servers/server.service";
@@ -29,11 +32,12 @@ export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promi
     [ServerResolver, new ServerResolver(serverService)],
     [CapabilityResolver, new CapabilityResolver(capabilityService)],
     [SearchResolver, new SearchResolver(searchService)],
+    [HistoryResolver, new HistoryResolver(new HistoryService(new HistoryRepository(db), servers))],
     // Subscriptions read live events from the context (`context.events`), not from the database.
     [ChangesResolver, new ChangesResolver()],
   ]);
   return buildFederatedSchema({
-    resolvers: [ServerResolver, CapabilityResolver, SearchResolver, ChangesResolver],
+    resolvers: [ServerResolver, CapabilityResolver, SearchResolver, HistoryResolver, ChangesResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
       // The gateway resolves many references in one request (e.g. every chat session's servers):
