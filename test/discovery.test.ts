@@ -322,7 +322,8 @@ describe("discovery", () => {
     const { readFile } = await import("node:fs/promises");
     const { join } = await import("node:path");
     const file = join(stack.worker!.outputs.runDir, "discovery-results", `${server.id}.json`);
-    const report = JSON.parse(await readFile(file, "utf8"));
+    // The file is written after the run is recorded as succeeded.
+    const report = await waitFor("the result file", async () => JSON.parse(await readFile(file, "utf8")));
     expect(report).toMatchObject({ serverId: server.id, summary: { tools: 1 } });
   });
 });

@@ -133,8 +133,9 @@ describe("health checks", () => {
     await check(id);
     const { readFile } = await import("node:fs/promises");
     const { join } = await import("node:path");
-    const report = JSON.parse(
-      await readFile(join(stack.worker!.outputs.runDir, "health-reports", `${id}.json`), "utf8"),
+    // The report is written after the check is recorded.
+    const report = await waitFor("the health report", async () =>
+      JSON.parse(await readFile(join(stack.worker!.outputs.runDir, "health-reports", `${id}.json`), "utf8")),
     );
     expect(report).toMatchObject({ serverId: id, result: "healthy", status: "healthy" });
   });
