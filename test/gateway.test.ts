@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { createKeyRing, issueAccessToken } from "@sprintconnect/core";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
+import { waitFor } from "./support/wait";
 
 let stack: Stack;
 let org: TestOrg;
@@ -147,8 +148,10 @@ describe("authentication", () => {
 
     const me = await request(stack.url, "GET", "/auth/me", { auth: key });
     expect(me.body).toMatchObject({ authMethod: "api_key", scopes: ["servers:read"], apiKey: { id: apiKey.id } });
-    await new Promise((r) => setTimeout(r, 100));
-    expect((await stack.db.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt).not.toBeNull();
+    // lastUsedAt is bookkeeping written beside the request, not before its answer.
+    await waitFor("lastUsedAt", async () =>
+      (await stack.db.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt ? true : undefined,
+    );
     const listed = await graphql(stack.url, org.ownerKey, "{ apiKeys { items { id prefix } } }");
     expect(JSON.stringify(listed.body)).not.toContain(key);
   });
