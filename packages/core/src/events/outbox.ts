@@ -18,7 +18,6 @@ export type EventType =
   | "capability.changed"
   | "capability.removed"
   | "server.health_changed"
-  | "discovery.requested"
   | "discovery.completed"
   | "discovery.failed";
 

@@ -124,12 +124,13 @@ export class ServerService {
         after: auditView(created),
         credentials: credentials ? credentialKind(credentials) : null,
       });
-      return this.require(organizationId, created.id, tx);
+      return created;
     });
     // After the commit: a queue outage leaves the run pending, and the scheduler re-queues it.
     await this.startDiscovery(actor, row.id, "registration").catch((err: unknown) =>
       this.deps.logger.warn({ err, serverId: row.id }, "could not queue the first discovery"),
     );
+    // Read once more: the discovery status and any credential metadata changed since `create`.
     return toMcpServer((await this.servers.findById(organizationId, row.id)) ?? row);
   }
 
@@ -163,10 +164,11 @@ export class ServerService {
     try {
       await this.deps.egress.check(url);
     } catch (err) {
-      const reason = (err as AppError).extensions?.details as { reason?: string } | undefined;
-      if (err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED && reason?.reason !== "unresolvable")
-        throw err;
-      if (!(err instanceof AppError)) throw err;
+      const unresolvable =
+        err instanceof AppError &&
+        err.code === ErrorCode.EGRESS_DENIED &&
+        (err.extensions.details as { reason?: string } | undefined)?.reason === "unresolvable";
+      if (!unresolvable) throw err;
     }
   }
 
@@ -224,16 +226,17 @@ export class ServerService {
       });
       const reconnect =
         updated.baseUrl !== before.baseUrl || updated.transport !== before.transport || credentials !== undefined;
-      return { row: await this.require(organizationId, updated.id, tx), reconnect };
+      return { row: updated, reconnect };
     });
+    if (!result.reconnect) return toMcpServer(result.row);
     // A new address, transport or credentials may change what the server offers: look again.
-    if (result.reconnect && result.row.status === "active") {
+    if (result.row.status === "active") {
       await this.startDiscovery(actor, result.row.id, "update").catch((err: unknown) =>
         this.deps.logger.warn({ err, serverId: result.row.id }, "could not queue a discovery after the update"),
       );
-      return toMcpServer((await this.servers.findById(organizationId, result.row.id)) ?? result.row);
     }
-    return toMcpServer(result.row);
+    // Read once more: the discovery status and any credential metadata changed since `update`.
+    return toMcpServer((await this.servers.findById(organizationId, result.row.id)) ?? result.row);
   }
 
   /** Soft delete: the server leaves lists and reads; its row, capabilities and history stay. */
