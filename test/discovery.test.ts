@@ -264,13 +264,18 @@ describe("discovery", () => {
         .status,
     ).toBe(404);
 
-    // Reviewing the changed tool clears the flag.
+    // Agents do not find the changed tool until it is reviewed; reviewing clears the flag.
+    const search = () =>
+      request(stack.url, "GET", `/v1/discovery/capabilities?serverId=${server.id}&kind=tool`, { auth: org.ownerKey });
+    const names = (res: any) => res.body.items.map((i: any) => i.capability.name).sort();
+    expect(names(await search())).toEqual(["alpha", "delta"]);
     const beta = tools.find((c) => c.name === "beta");
     const reviewed = await request(stack.url, "PATCH", `/v1/mcp/capabilities/${beta.id}`, {
       auth: org.ownerKey,
       body: { reviewRequired: false },
     });
     expect(reviewed.body.reviewRequired).toBe(false);
+    expect(names(await search())).toEqual(["alpha", "beta", "delta"]);
   });
 
   it("discovers again when the address or credentials change", async () => {

@@ -36,7 +36,8 @@ export class McpCapability {
   enabled!: boolean;
 
   @Field((_type) => Boolean, {
-    description: "The tool's definition changed since it was first seen; review it, then clear the flag",
+    description:
+      "The tool's definition changed since it was first seen; discovery search hides it from agents until it is reviewed and the flag cleared",
   })
   reviewRequired!: boolean;
 

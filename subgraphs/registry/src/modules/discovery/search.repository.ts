@@ -27,7 +27,7 @@ const and = (parts: Prisma.Sql[]) => Prisma.join(parts, " AND ");
 
 /**
  * Discovery search for agents: only live, active servers and current, enabled capabilities
- * of the caller's organization. Text filters use ILIKE, which the trigram indexes serve.
+ * of the caller's organization that are not waiting for review. Text filters use ILIKE, which the trigram indexes serve.
  */
 export class SearchRepository {
   constructor(private readonly db: Db) {}
@@ -67,7 +67,7 @@ export function serversQuery(organizationId: string, f: ServerSearch, limit: num
   if (f.tag) where.push(Prisma.sql`${f.tag.toLowerCase()} = ANY(s.tags)`);
   if (f.capability) {
     where.push(Prisma.sql`s.id IN (SELECT c."serverId" FROM "McpCapability" c
-        WHERE c."organizationId" = ${organizationId}::uuid AND c."removedAt" IS NULL AND c.enabled
+        WHERE c."organizationId" = ${organizationId}::uuid AND c."removedAt" IS NULL AND c.enabled AND NOT c."reviewRequired"
           AND c.name ILIKE ${contains(f.capability)})`);
   }
   if (f.q) {
@@ -75,7 +75,7 @@ export function serversQuery(organizationId: string, f: ServerSearch, limit: num
     // The capability side is one set of server ids (trigram index scans), not a subquery per server.
     where.push(Prisma.sql`(s.name ILIKE ${q} OR s.description ILIKE ${q} OR s.id IN (
         SELECT c."serverId" FROM "McpCapability" c
-         WHERE c."organizationId" = ${organizationId}::uuid AND c."removedAt" IS NULL AND c.enabled
+         WHERE c."organizationId" = ${organizationId}::uuid AND c."removedAt" IS NULL AND c.enabled AND NOT c."reviewRequired"
            AND (c.name ILIKE ${q} OR c.description ILIKE ${q})))`);
   }
   const relevance = f.q ? Prisma.sql`similarity(s.name, ${f.q}) DESC,` : Prisma.empty;
@@ -96,6 +96,8 @@ export function capabilitiesQuery(
     Prisma.sql`c."organizationId" = ${organizationId}::uuid`,
     Prisma.sql`c."removedAt" IS NULL`,
     Prisma.sql`c.enabled`,
+    // A tool whose definition changed is hidden from agents until someone reviews it.
+    Prisma.sql`NOT c."reviewRequired"`,
     Prisma.sql`s."deletedAt" IS NULL`,
     Prisma.sql`s.status = 'active'`,
   ];
