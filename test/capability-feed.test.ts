@@ -6,7 +6,7 @@ import { type ChangingFixture, type FailingFixture, startFixture } from "./fixtu
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 import { waitFor } from "./support/wait";
-import { type Collected, collect, connectWs } from "./support/ws";
+import { connectWs, subscribeLive } from "./support/ws";
 
 const SUBSCRIPTION = `subscription($filter: CapabilityChangeFilter) {
   capabilityChanges(filter: $filter) { eventId serverId serverName changeType id name kind reviewRequired occurredAt }
@@ -30,40 +30,29 @@ afterAll(async () => {
   await changing.close();
 });
 
-/**
- * Redis pub/sub keeps nothing and graphql-ws does not acknowledge a subscription, so publish a
- * probe for the subscriber's organization until it arrives: from then on, nothing is missed.
- */
-async function subscribed(feed: Collected, organizationId: string): Promise<void> {
-  const probe = randomUUID();
-  await waitFor("the subscription to be live", async () => {
-    await stack.redis.publish(
-      EVENTS_CHANNEL,
-      JSON.stringify({
-        id: randomUUID(),
-        organizationId,
-        type: "capability.added",
-        aggregateId: probe,
-        payload: {
-          serverId: probe,
-          serverName: "probe",
-          environment: "development",
-          tags: ["feed"],
-          capabilityId: probe,
-          name: "probe",
-          kind: "tool",
-          changeType: "ADDED",
-          definitionHash: null,
-          previousHash: null,
-          reviewRequired: false,
-        },
-        createdAt: new Date().toISOString(),
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 50));
-    return feed.items.some((i) => i.serverId === probe);
-  });
+/** Publishes an event as the outbox relay would (probes that make subscriptions live). */
+function publish(id: string, organizationId: string, type: string, payload: Record<string, unknown>) {
+  return stack.redis.publish(
+    EVENTS_CHANNEL,
+    JSON.stringify({ id, organizationId, type, aggregateId: null, payload, createdAt: new Date().toISOString() }),
+  );
 }
+
+/** A capability event for `serverId` that every filter of these tests matches. */
+const capabilityProbe = (organizationId: string, serverId: string) => (id: string) =>
+  publish(id, organizationId, "capability.added", {
+    serverId,
+    serverName: "probe",
+    environment: "development",
+    tags: ["feed"],
+    capabilityId: randomUUID(),
+    name: "probe",
+    kind: "tool",
+    changeType: "ADDED",
+    definitionHash: null,
+    previousHash: null,
+    reviewRequired: false,
+  });
 
 describe("the capability change feed", () => {
   it("delivers a rediscovered server's ADDED, CHANGED and REMOVED capabilities to subscribers of its organization only", async () => {
@@ -81,12 +70,23 @@ describe("the capability change feed", () => {
     const mineClient = connectWs(stack.url, org.ownerKey);
     const theirsClient = connectWs(stack.url, other.ownerKey);
     clients.push(mineClient, theirsClient);
-    const mine = collect(mineClient, SUBSCRIPTION, { filter: { serverId: server.id } });
-    const byTag = collect(mineClient, SUBSCRIPTION, { filter: { tag: "feed", kind: "tool" } });
-    const theirs = collect(theirsClient, SUBSCRIPTION, {});
-    await subscribed(byTag, org.organizationId);
-    await subscribed(theirs, other.organizationId);
-    // `mine` filters on the real server id; it shares byTag's connection and was subscribed first.
+    const probes = new Set<string>();
+    const mineProbe = capabilityProbe(org.organizationId, server.id);
+    const mine = await subscribeLive(mineClient, SUBSCRIPTION, { filter: { serverId: server.id } }, mineProbe, probes);
+    const byTag = await subscribeLive(
+      mineClient,
+      SUBSCRIPTION,
+      { filter: { tag: "feed", kind: "tool" } },
+      mineProbe,
+      probes,
+    );
+    const theirs = await subscribeLive(
+      theirsClient,
+      SUBSCRIPTION,
+      {},
+      capabilityProbe(other.organizationId, randomUUID()),
+      probes,
+    );
 
     changing.setTools([
       {
@@ -100,21 +100,27 @@ describe("the capability change feed", () => {
     const res = await request(stack.url, "POST", `/v1/mcp/servers/${server.id}/discover`, { auth: org.ownerKey });
     expect(res.status).toBe(202);
 
-    await waitFor("three changes", async () => mine.items.length >= 3, 15_000);
-    const changes = mine.items.map((i) => `${i.changeType}:${i.kind}:${i.name}`).sort();
+    await waitFor("three changes", async () => mine.events().length >= 3, 15_000);
+    const changes = mine
+      .events()
+      .map((i) => `${i.changeType}:${i.kind}:${i.name}`)
+      .sort();
     expect(changes).toEqual(["ADDED:tool:delta", "CHANGED:tool:beta", "REMOVED:tool:gamma"]);
-    for (const item of mine.items) {
+    for (const item of mine.events()) {
       expect(item).toMatchObject({ serverId: server.id, serverName: "feed" });
       expect(item.id).toMatch(/^[0-9a-f-]{36}$/);
     }
-    expect(mine.items.find((i) => i.name === "beta").reviewRequired).toBe(true);
+    expect(mine.events().find((i) => i.name === "beta").reviewRequired).toBe(true);
     const stored = await stack.db.mcpCapability.findFirstOrThrow({ where: { serverId: server.id, name: "delta" } });
-    expect(mine.items.find((i) => i.name === "delta").id).toBe(stored.id);
+    expect(mine.events().find((i) => i.name === "delta").id).toBe(stored.id);
 
-    await waitFor("the tag-filtered feed", async () => byTag.items.filter((i) => i.serverId === server.id).length >= 3);
+    await waitFor(
+      "the tag-filtered feed",
+      async () => byTag.events().filter((i) => i.serverId === server.id).length >= 3,
+    );
     // Give a stray delivery time to arrive before asserting that none did.
     await new Promise((r) => setTimeout(r, 300));
-    expect(theirs.items.filter((i) => i.serverId === server.id)).toEqual([]);
+    expect(theirs.events().filter((i) => i.serverId === server.id)).toEqual([]);
     expect(mine.errors).toEqual([]);
   });
 });
@@ -132,43 +138,26 @@ describe("the health change feed", () => {
       ).body;
       const client = connectWs(stack.url, org.ownerKey);
       clients.push(client);
-      const feed = collect(
+      const feed = await subscribeLive(
         client,
         `subscription($filter: ServerHealthChangeFilter) {
           serverHealthChanges(filter: $filter) { eventId serverId serverName previousStatus status latencyMs checkedAt reason }
         }`,
         { filter: { serverId: server.id } },
-      );
-      // Probe with a health event for this server until the subscription is live.
-      const probes = new Set<string>();
-      await waitFor("the health subscription to be live", async () => {
-        const id = randomUUID();
-        probes.add(id);
-        await stack.redis.publish(
-          EVENTS_CHANNEL,
-          JSON.stringify({
-            id,
-            organizationId: org.organizationId,
-            type: "server.health_changed",
-            aggregateId: server.id,
-            payload: {
-              serverId: server.id,
-              serverName: "health-feed",
-              environment: "development",
-              tags: [],
-              previousStatus: "unknown",
-              status: "unknown",
-              latencyMs: null,
-              checkedAt: new Date().toISOString(),
-              reason: "probe",
-            },
-            createdAt: new Date().toISOString(),
+        (id) =>
+          publish(id, org.organizationId, "server.health_changed", {
+            serverId: server.id,
+            serverName: "health-feed",
+            environment: "development",
+            tags: [],
+            previousStatus: "unknown",
+            status: "unknown",
+            latencyMs: null,
+            checkedAt: new Date().toISOString(),
+            reason: "probe",
           }),
-        );
-        await new Promise((r) => setTimeout(r, 50));
-        return feed.items.some((i) => probes.has(i.eventId));
-      });
-      const real = () => feed.items.filter((i) => !probes.has(i.eventId));
+      );
+      const real = () => feed.events();
       const check = () =>
         stack.queues.enqueue(
           healthCheckJob,

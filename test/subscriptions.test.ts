@@ -18,7 +18,7 @@ import WebSocket from "ws";
 import { TEST_REDIS_URL } from "./support/env";
 import { graphql } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
-import { collect, connectWs, wsUrl } from "./support/ws";
+import { collect, connectWs, subscribeLive as subscribeLiveVia, wsUrl } from "./support/ws";
 
 const CAPABILITY_FIELDS = `eventId serverId serverName changeType id name kind definitionHash previousHash reviewRequired occurredAt`;
 const HEALTH_FIELDS = `eventId serverId serverName previousStatus status latencyMs checkedAt reason`;
@@ -127,24 +127,13 @@ const probes = new Set<string>();
  * graphql-ws does not acknowledge a subscription, so probes (events the subscription selects)
  * are published until one arrives. `events()` leaves the probes out.
  */
-async function subscribeLive(
+function subscribeLive(
   client: Client,
   query: string,
   variables: Record<string, unknown>,
   probe: (id: string) => EventEnvelope,
 ) {
-  const collected = collect(client, query, variables);
-  const mine = new Set<string>();
-  await waitFor(() => {
-    if (collected.errors.length > 0) throw new Error(`subscription failed: ${JSON.stringify(collected.errors)}`);
-    if (collected.items.some((i) => mine.has(i?.eventId))) return true;
-    const id = randomUUID();
-    mine.add(id);
-    probes.add(id);
-    void publish(probe(id));
-    return false;
-  }, "the subscription to be live");
-  return { ...collected, collected, events: () => collected.items.filter((i) => !probes.has(i?.eventId)) };
+  return subscribeLiveVia(client, query, variables, (id) => publish(probe(id)), probes);
 }
 
 describe("subscriptions through the gateway", () => {

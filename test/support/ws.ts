@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { type Client, createClient } from "graphql-ws";
 import WebSocket from "ws";
+import { waitFor } from "./wait";
 
 /** ws://…/graphql for an http:// base URL. */
 export const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, "ws")}/graphql`;
@@ -44,4 +46,32 @@ export function collect(client: Client, query: string, variables: Record<string,
     },
   );
   return collected;
+}
+
+/**
+ * Subscribes and returns once the subscription is live. Redis pub/sub keeps nothing and
+ * graphql-ws does not acknowledge a subscription, so probes are published (`publishProbe(id)`,
+ * an event this subscription matches, with that event id) until one arrives. `events()` is what
+ * arrived minus every probe in `probes` (share the set when several subscribers see each
+ * other's probes).
+ */
+export async function subscribeLive(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  publishProbe: (eventId: string) => Promise<unknown>,
+  probes: Set<string> = new Set(),
+): Promise<Collected & { collected: Collected; events(): any[] }> {
+  const collected = collect(client, query, variables);
+  const mine = new Set<string>();
+  await waitFor("the subscription to be live", async () => {
+    if (collected.errors.length > 0) throw new Error(`subscription failed: ${JSON.stringify(collected.errors)}`);
+    if (collected.items.some((i) => mine.has(i?.eventId))) return true;
+    const id = randomUUID();
+    mine.add(id);
+    probes.add(id);
+    await publishProbe(id);
+    return undefined;
+  });
+  return { ...collected, collected, events: () => collected.items.filter((i) => !probes.has(i?.eventId)) };
 }
