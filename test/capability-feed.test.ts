@@ -66,6 +66,12 @@ describe("the capability change feed", () => {
       const s = await stack.db.mcpServer.findUniqueOrThrow({ where: { id: server.id } });
       return s.discoveryStatus === "succeeded";
     });
+    // …and its events published, so the subscribers below see only the second discovery's.
+    await waitFor("the first discovery's events to be published", async () =>
+      (await stack.db.event.count({ where: { organizationId: org.organizationId, publishedAt: null } })) === 0
+        ? true
+        : undefined,
+    );
 
     const mineClient = connectWs(stack.url, org.ownerKey);
     const theirsClient = connectWs(stack.url, other.ownerKey);
