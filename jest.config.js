@@ -23,6 +23,7 @@ module.exports = {
     ],
   },
   moduleNameMapper: {
+    "^@sprintconnect/subgraph-kit/websocket$": "<rootDir>/packages/subgraph-kit/src/websocket",
     "^@sprintconnect/(core|subgraph-kit|cli|mcp|jobs)$": "<rootDir>/packages/$1/src",
     "^@sprintconnect/worker$": "<rootDir>/worker/src",
     "^@sprintconnect/(registry|chat|metrics|admin)-subgraph$": "<rootDir>/subgraphs/$1/src",

@@ -1,6 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
 import type { Supergraph } from "@apollo/federation-internals";
 import {
   AppError,
@@ -11,6 +9,7 @@ import {
   normalizeErrorCode,
   type Principal,
 } from "@sprintconnect/core";
+import { routeUpgrades } from "@sprintconnect/subgraph-kit/websocket";
 import type { FastifyInstance } from "fastify";
 import {
   type DocumentNode,
@@ -41,8 +40,6 @@ import type { RateLimits } from "./rate-limit";
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 /** How often an open connection's credentials are checked again (a revoked key ends it). */
 const REAUTHENTICATE_EVERY_MS = 60_000;
-/** How long a closing gateway waits for clients to acknowledge the close before dropping them. */
-const CLOSE_GRACE_MS = 1_000;
 /** Close codes: graphql-ws has none for "too many requests"; 4429 is its "too many" code. */
 const CLOSE_RATE_LIMITED = 4429;
 
@@ -260,16 +257,6 @@ class ForwardedSubscription implements AsyncIterableIterator<Result> {
       resolve({ value: undefined, done: true });
     }
   }
-}
-
-/** Closes every client (1001 Going Away, so graphql-ws clients reconnect elsewhere), then the server. */
-async function closeWebSocketServer(wss: WebSocketServer): Promise<void> {
-  for (const client of wss.clients) client.close(1001, "Going away");
-  const deadline = setTimeout(() => {
-    for (const client of wss.clients) client.terminate();
-  }, CLOSE_GRACE_MS);
-  await new Promise<void>((resolve) => wss.close(() => resolve()));
-  clearTimeout(deadline);
 }
 
 /**
@@ -537,26 +524,9 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
     wss,
   );
 
-  let closing = false;
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (pathname !== "/graphql" || closing) {
-      // Another upgrade listener (a future WebSocket route) may answer other paths.
-      if (closing || app.server.listenerCount("upgrade") === 1) {
-        socket.end(`HTTP/1.1 ${closing ? "503 Service Unavailable" : "404 Not Found"}\r\nConnection: close\r\n\r\n`);
-      }
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
-  };
-  app.server.on("upgrade", onUpgrade);
-  // preClose runs before Fastify closes the HTTP server, which would otherwise wait for the
-  // upgraded sockets forever. Closing a client socket completes its subscriptions, which
-  // cancels them upstream; then every upstream client is disposed.
-  app.addHook("preClose", async () => {
-    closing = true;
-    app.server.off("upgrade", onUpgrade);
-    await closeWebSocketServer(wss);
+  // Closing a client socket completes its subscriptions, which cancels them upstream; then
+  // every upstream client is disposed.
+  routeUpgrades(app, "/graphql", wss, () => {
     for (const connection of [...live]) disconnect(connection);
   });
 }

@@ -9,3 +9,4 @@ export * from "./scalars";
 export * from "./schema";
 export * from "./server";
 export * from "./subscriptions";
+export * from "./websocket";
