@@ -1,3 +1,6 @@
+import { once } from "node:events";
+import { connect } from "node:net";
+import { setImmediate } from "node:timers/promises";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
@@ -387,6 +390,42 @@ describe("bad input", () => {
       auth: org.ownerKey,
     });
     expect(res.status).toBe(200);
+  });
+
+  it("lets a client that sends a 5 MB body read the 413, every time (no EPIPE, no reset)", async () => {
+    const { hostname, port } = new URL(stack.url);
+    const payload = Buffer.alloc(5 * 1024 * 1024, "a");
+    // A raw client that writes the whole body before it looks at the answer, as many do.
+    const send = (chunked: boolean) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname);
+        let answer = "";
+        socket.on("data", (chunk) => {
+          answer += chunk.toString("latin1");
+        });
+        socket.on("error", reject); // EPIPE or ECONNRESET fail the test
+        socket.on("close", () => resolve(answer));
+        socket.once("connect", async () => {
+          const length = chunked ? "transfer-encoding: chunked" : `content-length: ${payload.length}`;
+          socket.write(
+            `POST /v1/mcp/servers HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${length}\r\n\r\n`,
+          );
+          for (let offset = 0; offset < payload.length; offset += 65_536) {
+            const part = payload.subarray(offset, offset + 65_536);
+            const frame = chunked ? [`${part.length.toString(16)}\r\n`, part, "\r\n"] : [part];
+            let flushed = true;
+            for (const piece of frame) flushed = socket.write(piece) && flushed;
+            if (!flushed) await once(socket, "drain");
+            await setImmediate(); // let the server answer mid-body, as a slower network would
+          }
+          socket.write(chunked ? "0\r\n\r\n" : "");
+        });
+      });
+    for (let i = 0; i < 10; i++) {
+      const answer = await send(i % 2 === 1);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toContain('"code":"PAYLOAD_TOO_LARGE"');
+    }
   });
 
   it("refuses a query with more aliases than the GraphQL limits allow", async () => {

@@ -19,6 +19,7 @@ import {
 } from "@sprintconnect/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Authenticator } from "./auth/authenticate";
+import { drainRequest } from "./drain";
 import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql";
 import { registerHealthRoutes } from "./health";
 import { GatewayMetrics } from "./metrics";
@@ -137,7 +138,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     return reply.code(status).send(restError(code, message, request.id, details));
   };
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
     let code: ErrorCode;
     let message: string;
     let details: Record<string, unknown> | undefined;
@@ -150,6 +151,9 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
       message = code === ErrorCode.INTERNAL ? "Internal error" : err.message;
     }
     if (code === ErrorCode.INTERNAL) logger.error({ err, requestId: request.id }, "request failed");
+    // The connection closes after this answer (Fastify sets `connection: close`): let the
+    // client finish sending first, or it sees EPIPE instead of the 413.
+    if (code === ErrorCode.PAYLOAD_TOO_LARGE) await drainRequest(request.raw);
     return replyError(code, message, request, reply, details);
   });
   app.setNotFoundHandler((request, reply) =>
