@@ -21,7 +21,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { Authenticator } from "./auth/authenticate";
 import { drainRequest } from "./drain";
 import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql";
-import { registerHealthRoutes } from "./health";
+import { registerHealthRoutes, requireOperationsAccess } from "./health";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
 import { compileRoutes } from "./rest/compile";
@@ -49,7 +49,7 @@ export interface GatewayDeps {
   supergraphSdl?: string;
 }
 
-/** Paths served without authentication or rate limits. */
+/** Paths served without authentication or rate limits (`/metrics` and `/health/detailed` need METRICS_TOKEN). */
 const OPEN_PATHS = new Set([
   "/health",
   "/health/detailed",
@@ -84,7 +84,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const apiSchema = supergraph.apiSchema().toGraphQLJSSchema();
   const routes = compileRoutes(ROUTES, apiSchema);
   const openApi = buildOpenApi(routes, apiSchema);
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics(routes.flatMap((r) => (r.operation.name ? [r.operation.name.value] : [])));
   const authenticator = new Authenticator(deps.db, deps.keys, {
     issuer: env.JWT_ISSUER,
     apiKeyPepper: deps.apiKeyPepper,
@@ -218,11 +218,11 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     reply.header("cache-control", "public, max-age=300");
     return { keys: [deps.keys.publicJwk] };
   });
-  app.get("/metrics", async (_request, reply) => {
+  app.get("/metrics", { preHandler: requireOperationsAccess(env) }, async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  registerHealthRoutes(app, { db: deps.db, redis: deps.redis, subgraphUrls });
+  registerHealthRoutes(app, { env, db: deps.db, redis: deps.redis, subgraphUrls });
   return app;
 }
 

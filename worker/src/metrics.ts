@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { PrismaClient } from "@sprintconnect/core";
+import { operationsAccess, type PrismaClient } from "@sprintconnect/core";
 import type { JobQueues } from "@sprintconnect/jobs";
 import { discoveryJob, healthCheckJob } from "@sprintconnect/jobs";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -64,11 +64,28 @@ export class WorkerMetrics {
     };
   }
 
-  /** Serves GET /metrics on `port` (PROMETHEUS_METRICS_PORT). */
-  async serve(port: number, host: string): Promise<Server> {
+  /**
+   * Serves GET /metrics on `port` (PROMETHEUS_METRICS_PORT), to callers with METRICS_TOKEN
+   * (`operationsAccess`, as on the gateway), and GET /health (the process answers).
+   */
+  async serve(
+    port: number,
+    host: string,
+    env: { APP_ENV: string; METRICS_TOKEN?: string | undefined },
+  ): Promise<Server> {
     const server = createServer((req, res) => {
-      if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
+      const path = req.url?.split("?")[0];
+      if (req.method === "GET" && path === "/health") {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+        return;
+      }
+      const access = operationsAccess(req.headers.authorization, env);
+      if (req.method !== "GET" || path !== "/metrics" || access === "disabled") {
         res.writeHead(404).end();
+        return;
+      }
+      if (access === "unauthenticated") {
+        res.writeHead(401).end();
         return;
       }
       this.registry.metrics().then(

@@ -81,6 +81,12 @@ const commonShape = {
     .default("sc:bq"),
   /** Where this checkout keeps generated development keys. */
   DEV_SECRETS_DIR: z.string().default(".sprintconnect"),
+  /**
+   * Bearer token (32+ characters) that `/metrics` and `/health/detailed` require, on the
+   * gateway and the worker. Unset: those endpoints are open in development and not served
+   * (404) in staging and production.
+   */
+  METRICS_TOKEN: z.string().min(32).optional(),
 };
 
 const subgraphUrls = {
