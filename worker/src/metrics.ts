@@ -1,5 +1,4 @@
-import { createServer, type Server } from "node:http";
-import { operationsAccess, type PrismaClient } from "@sprintconnect/core";
+import type { PrismaClient } from "@sprintconnect/core";
 import type { JobQueues } from "@sprintconnect/jobs";
 import { discoveryJob, healthCheckJob } from "@sprintconnect/jobs";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -62,41 +61,5 @@ export class WorkerMetrics {
         throw err;
       }
     };
-  }
-
-  /**
-   * Serves GET /metrics on `port` (PROMETHEUS_METRICS_PORT), to callers with METRICS_TOKEN
-   * (`operationsAccess`, as on the gateway), and GET /health (the process answers).
-   */
-  async serve(
-    port: number,
-    host: string,
-    env: { APP_ENV: string; METRICS_TOKEN?: string | undefined },
-  ): Promise<Server> {
-    const server = createServer((req, res) => {
-      const path = req.url?.split("?")[0];
-      if (req.method === "GET" && path === "/health") {
-        res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
-        return;
-      }
-      const access = operationsAccess(req.headers.authorization, env);
-      if (req.method !== "GET" || path !== "/metrics" || access === "disabled") {
-        res.writeHead(404).end();
-        return;
-      }
-      if (access === "unauthenticated") {
-        res.writeHead(401).end();
-        return;
-      }
-      this.registry.metrics().then(
-        (text) => res.writeHead(200, { "content-type": this.registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => resolve());
-    });
-    return server;
   }
 }
