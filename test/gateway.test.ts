@@ -51,7 +51,7 @@ describe("health, readiness, metrics and keys", () => {
   it("refuses /metrics and /health/detailed without the metrics token, or with a wrong one", async () => {
     for (const path of ["/metrics", "/health/detailed"]) {
       for (const headers of [
-        {},
+        {} as Record<string, string>,
         { authorization: `Bearer ${METRICS_TOKEN}x` },
         { authorization: `Bearer ${org.ownerKey}` },
       ]) {
