@@ -1,5 +1,7 @@
-# One image for every SprintConnect process; the default command runs them all
-# (migrations, four subgraphs, worker, scheduler, gateway), as `npm start` does.
+# One image for every SprintConnect process; docker-compose.yml runs each in its own
+# container (`command:`). The default command is the gateway. The image defaults to
+# production: no generated keys (JWT_SECRET_KEY, API_KEY_ENCRYPTION_KEY and
+# SECRET_STORE_LOCAL_KEY are required), no Sandbox, no introspection. It runs as `node`.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV TURBO_TELEMETRY_DISABLED=1 DATABASE_URL=postgresql://postgres@localhost:5432/sprintconnect
@@ -14,9 +16,10 @@ RUN npm ci --no-audit --no-fund && npx turbo run build
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production HOST=0.0.0.0
+ENV NODE_ENV=production APP_ENV=production HOST=0.0.0.0
+# Owned by root and read-only to the process: it writes only outputs/ (reports).
 COPY --from=build /app /app
-RUN mkdir -p /app/.sprintconnect && chown node /app/.sprintconnect
+RUN mkdir -p /app/outputs && chown node /app/outputs
 USER node
 EXPOSE 4000
-CMD ["node", "packages/cli/dist/main.js", "start"]
+CMD ["node", "gateway/dist/main.js"]

@@ -1,3 +1,6 @@
+import { once } from "node:events";
+import { connect } from "node:net";
+import { setImmediate } from "node:timers/promises";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
@@ -90,6 +93,89 @@ const cases: Array<{
     method: "POST",
     path: () => "/v1/mcp/servers",
     body: { name: "x", baseUrl: "http://x.example.com", tags: [{}] },
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a single string where tags must be a list (never coerced to a list)",
+    method: "POST",
+    path: () => "/v1/mcp/servers",
+    body: { name: "x", baseUrl: "http://x.example.com", tags: "alpha" },
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a single string where tags must be a list, on update",
+    method: "PATCH",
+    path: () => `/v1/mcp/servers/${serverId}`,
+    body: { tags: "alpha" },
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a number where a string is expected, inside a nested object",
+    method: "POST",
+    path: () => "/v1/mcp/servers",
+    body: { name: "x", baseUrl: "http://x.example.com", credentials: { bearerToken: 12345 } },
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a lone UTF-16 surrogate in a body string",
+    method: "POST",
+    path: () => "/v1/mcp/servers",
+    raw: '{"name":"x\\ud800","baseUrl":"http://x.example.com"}',
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a NUL character in a body string",
+    method: "POST",
+    path: () => "/v1/mcp/servers",
+    raw: '{"name":"x","description":"a\\u0000b","baseUrl":"http://x.example.com"}',
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a NUL character in a body key",
+    method: "PATCH",
+    path: () => `/v1/mcp/servers/${serverId}`,
+    raw: '{"metadata":{"a\\u0000":"b"}}',
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a NUL character in a query parameter",
+    method: "GET",
+    path: () => "/v1/mcp/servers?q=a%00b",
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a free-text filter q longer than 200 characters",
+    method: "GET",
+    path: () => `/v1/mcp/servers?q=${"q".repeat(201)}`,
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a capability filter longer than 200 characters",
+    method: "GET",
+    path: () => `/v1/discovery/servers?capability=${"c".repeat(201)}`,
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a capability name filter longer than 200 characters",
+    method: "GET",
+    path: () => `/v1/discovery/capabilities?name=${"n".repeat(201)}`,
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a discovery q longer than 200 characters",
+    method: "GET",
+    path: () => `/v1/discovery/capabilities?q=${"q".repeat(201)}`,
     status: 400,
     code: "BAD_REQUEST",
   },
@@ -264,10 +350,81 @@ describe("bad input", () => {
   });
 
   it("answers malformed GraphQL with BAD_REQUEST, never a 500", async () => {
-    for (const query of ["{ mcpServers {", "{ nope }", 'query { mcpServers(limit: "x") { nextCursor } }']) {
-      const res = await request(stack.url, "POST", "/graphql", { auth: org.ownerKey, body: { query } });
-      expect(res.status).toBeLessThan(500);
+    const search = "query($q: String) { mcpServers(q: $q) { nextCursor } }";
+    const bodies: Array<{ query: string; variables?: Record<string, unknown> }> = [
+      { query: "{ mcpServers {" },
+      { query: "{ nope }" },
+      { query: 'query { mcpServers(limit: "x") { nextCursor } }' },
+      { query: search, variables: { q: "\ud800" } }, // a lone surrogate in a variable
+      { query: search, variables: { q: "a\udc00" } }, // a lone low surrogate
+      { query: search, variables: { q: "a\u0000b" } }, // a NUL in a variable
+      { query: 'query { mcpServers(q: "a\\u0000b") { nextCursor } }' }, // a NUL in an inline literal
+      { query: 'query { mcpServers(q: "a\\ud800b") { nextCursor } }' }, // a lone surrogate in a literal
+      { query: search, variables: { q: "q".repeat(201) } }, // free text over the cap
+      {
+        query: "mutation($input: RegisterMcpServerInput!) { registerMcpServer(input: $input) { id } }",
+        variables: { input: { name: "x\ud800", baseUrl: "http://x.example.com" } },
+      },
+    ];
+    for (const body of bodies) {
+      const res = await request(stack.url, "POST", "/graphql", { auth: org.ownerKey, body });
+      expect([body, res.status]).toEqual([body, 400]);
       expect(res.body.errors[0].extensions.code).toBe("BAD_REQUEST");
+      expect(JSON.stringify(res.body)).not.toMatch(/\bat \S+\.(js|ts):\d+/);
+    }
+  });
+
+  it("keeps GraphQL's list input coercion: a single tag is a list of one (the spec's rule; REST is strict)", async () => {
+    const res = await request(stack.url, "POST", "/graphql", {
+      auth: org.ownerKey,
+      body: {
+        query: "mutation($input: RegisterMcpServerInput!) { registerMcpServer(input: $input) { tags } }",
+        variables: { input: { name: "coerced", baseUrl: "http://coerced.example.com", tags: "alpha" } },
+      },
+    });
+    expect(res.body).toEqual({ data: { registerMcpServer: { tags: ["alpha"] } } });
+  });
+
+  it("accepts a surrogate pair (an emoji) and other non-ASCII text", async () => {
+    const res = await request(stack.url, "GET", `/v1/mcp/servers?q=${encodeURIComponent("héllo 🌦️")}`, {
+      auth: org.ownerKey,
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("lets a client that sends a 5 MB body read the 413, every time (no EPIPE, no reset)", async () => {
+    const { hostname, port } = new URL(stack.url);
+    const payload = Buffer.alloc(5 * 1024 * 1024, "a");
+    // A raw client that writes the whole body before it looks at the answer, as many do.
+    const send = (chunked: boolean) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname);
+        let answer = "";
+        socket.on("data", (chunk) => {
+          answer += chunk.toString("latin1");
+        });
+        socket.on("error", reject); // EPIPE or ECONNRESET fail the test
+        socket.on("close", () => resolve(answer));
+        socket.once("connect", async () => {
+          const length = chunked ? "transfer-encoding: chunked" : `content-length: ${payload.length}`;
+          socket.write(
+            `POST /v1/mcp/servers HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${length}\r\n\r\n`,
+          );
+          for (let offset = 0; offset < payload.length; offset += 65_536) {
+            const part = payload.subarray(offset, offset + 65_536);
+            const frame = chunked ? [`${part.length.toString(16)}\r\n`, part, "\r\n"] : [part];
+            let flushed = true;
+            for (const piece of frame) flushed = socket.write(piece) && flushed;
+            if (!flushed) await once(socket, "drain");
+            await setImmediate(); // let the server answer mid-body, as a slower network would
+          }
+          socket.write(chunked ? "0\r\n\r\n" : "");
+        });
+      });
+    for (let i = 0; i < 10; i++) {
+      const answer = await send(i % 2 === 1);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toContain('"code":"PAYLOAD_TOO_LARGE"');
     }
   });
 

@@ -1,5 +1,15 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { createKeyRing, issueAccessToken } from "@sprintconnect/core";
+import type { AddressInfo } from "node:net";
+import { buildChatSchema } from "@sprintconnect/chat-subgraph";
+import {
+  createKeyRing,
+  createLogger,
+  createPrisma,
+  InternalTokenVerifier,
+  issueAccessToken,
+} from "@sprintconnect/core";
+import { createGatewayApp, MAX_OPERATION_NAMES, ROUTES } from "@sprintconnect/gateway";
+import { createSubgraphApp } from "@sprintconnect/subgraph-kit";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 import { waitFor } from "./support/wait";
@@ -7,8 +17,11 @@ import { waitFor } from "./support/wait";
 let stack: Stack;
 let org: TestOrg;
 
+const METRICS_TOKEN = randomBytes(24).toString("base64url");
+const operator = { authorization: `Bearer ${METRICS_TOKEN}` };
+
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ METRICS_TOKEN });
   org = await createTestOrg(stack, "Gateway");
 });
 afterAll(() => stack.close());
@@ -19,30 +32,105 @@ describe("health, readiness, metrics and keys", () => {
     expect(res).toMatchObject({ status: 200, body: { status: "ok" } });
   });
 
-  it("reports PostgreSQL, Redis and every subgraph on /health/detailed", async () => {
-    const res = await request(stack.url, "GET", "/health/detailed");
+  it("reports PostgreSQL, Redis and every subgraph's own database and Redis on /health/detailed", async () => {
+    const res = await request(stack.url, "GET", "/health/detailed", { headers: operator });
     expect(res.status).toBe(200);
     expect(res.body.checks.postgres.status).toBe("ok");
     expect(res.body.checks.redis.status).toBe("ok");
     expect(Object.keys(res.body.checks.subgraphs).sort()).toEqual(["admin", "chat", "metrics", "registry"]);
-    for (const check of Object.values(res.body.checks.subgraphs) as Array<{ status: string }>) {
-      expect(check.status).toBe("ok");
+    for (const check of Object.values(res.body.checks.subgraphs) as Array<Record<string, any>>) {
+      expect(check).toMatchObject({ status: "ok", checks: { postgres: { status: "ok" }, redis: { status: "ok" } } });
     }
   });
 
-  it("is ready when its dependencies are", async () => {
-    expect((await request(stack.url, "GET", "/ready")).status).toBe(200);
+  it("is ready when its dependencies are, and says no more than that to anyone", async () => {
+    const res = await request(stack.url, "GET", "/ready");
+    expect(res.body).toEqual({ status: "ready", checks: { postgres: { status: "ok" }, redis: { status: "ok" } } });
+  });
+
+  it("refuses /metrics and /health/detailed without the metrics token, or with a wrong one", async () => {
+    for (const path of ["/metrics", "/health/detailed"]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: `Bearer ${METRICS_TOKEN}x` },
+        { authorization: `Bearer ${org.ownerKey}` },
+      ]) {
+        const res = await request(stack.url, "GET", path, { headers });
+        expect([path, res.status, res.body.error?.code]).toEqual([path, 401, "UNAUTHENTICATED"]);
+      }
+    }
   });
 
   it("serves Prometheus metrics with latency histograms by route and by operation", async () => {
     await request(stack.url, "GET", "/v1/mcp/servers", { auth: org.ownerKey });
     await graphql(stack.url, org.ownerKey, "query CountServers { mcpServers { nextCursor } }");
-    const res = await fetch(`${stack.url}/metrics`);
+    const res = await fetch(`${stack.url}/metrics`, { headers: operator });
     const text = await res.text();
     expect(res.headers.get("content-type")).toMatch(/text\/plain/);
     expect(text).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/v1\/mcp\/servers"[^}]*status="200"/);
     expect(text).toMatch(/graphql_operation_duration_seconds_bucket\{[^}]*operation="CountServers"/);
     expect(text).toMatch(/graphql_operation_duration_seconds_count\{[^}]*operation="ListMcpServers"/);
+  });
+
+  it("keeps operation-name label values bounded however many names clients send", async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `Fuzz${i}_${randomBytes(3).toString("hex")}`);
+    names.push(`Long${"x".repeat(200)}`);
+    for (let i = 0; i < names.length; i += 25) {
+      await Promise.all(
+        names.slice(i, i + 25).map((name) => graphql(stack.url, org.ownerKey, `query ${name} { __typename }`)),
+      );
+    }
+    const text = await (await fetch(`${stack.url}/metrics`, { headers: operator })).text();
+    const labels = new Set(
+      [...text.matchAll(/graphql_operation_duration_seconds_count\{[^}]*operation="([^"]*)"/g)].map((m) => m[1]),
+    );
+    // The REST routes' operations, at most 50 others, "anonymous" and "other".
+    expect(labels.size).toBeLessThanOrEqual(ROUTES.length + MAX_OPERATION_NAMES + 2);
+    expect(labels.has("other")).toBe(true);
+    expect([...labels].every((l) => /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(l as string))).toBe(true);
+  });
+
+  it("reports a subgraph whose database is unreachable as not ready on /health/detailed", async () => {
+    const deadDb = createPrisma({
+      DATABASE_URL: "postgresql://postgres@127.0.0.1:1/nowhere",
+      DATABASE_POOL_SIZE: 1,
+      DATABASE_MAX_OVERFLOW: 0,
+    });
+    const chat = await createSubgraphApp({
+      name: "chat",
+      schema: await buildChatSchema(deadDb),
+      verifier: new InternalTokenVerifier(stack.keys),
+      logger: createLogger("test", "silent"),
+      production: false,
+      readiness: { postgres: () => deadDb.$queryRaw`SELECT 1`, redis: () => stack.redis.ping() },
+    });
+    await chat.listen({ port: 0, host: "127.0.0.1" });
+    const chatUrl = `http://127.0.0.1:${(chat.server.address() as AddressInfo).port}/graphql`;
+    const gateway = await createGatewayApp({
+      env: { ...stack.env, CHAT_SUBGRAPH_URL: chatUrl },
+      db: stack.db,
+      redis: stack.redis,
+      keys: stack.keys,
+      apiKeyPepper: stack.apiKeyPepper,
+      logger: createLogger("test", "silent"),
+    });
+    await gateway.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+      const res = await request(gatewayUrl, "GET", "/health/detailed", { headers: operator });
+      expect(res.status).toBe(503);
+      const body = res.body;
+      expect(body.status).toBe("degraded");
+      expect(body.checks.subgraphs.chat).toMatchObject({
+        status: "down",
+        checks: { postgres: { status: "down" }, redis: { status: "ok" } },
+      });
+      expect(body.checks.subgraphs.registry.status).toBe("ok");
+    } finally {
+      await gateway.close();
+      await chat.close();
+      await deadDb.$disconnect();
+    }
   });
 
   it("publishes the public signing key at /.well-known/jwks.json, never the private part", async () => {

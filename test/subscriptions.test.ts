@@ -411,6 +411,10 @@ describe("subscriptions through the gateway", () => {
     expect(badVariable[0]?.extensions?.code).toBe("BAD_REQUEST");
     const badServerId = await failure(CAPABILITY_SUBSCRIPTION, { filter: { serverId: "not-a-uuid" } });
     expect(badServerId[0]?.extensions?.code).toBe("BAD_REQUEST");
+    for (const tag of ["a\u0000b", "\ud800"]) {
+      const unsafeText = await failure(CAPABILITY_SUBSCRIPTION, { filter: { tag } });
+      expect(unsafeText[0]?.extensions?.code).toBe("BAD_REQUEST");
+    }
 
     const noServers = await org.member("developer", ["chat:read"]);
     const forbidden = await failure(HEALTH_SUBSCRIPTION, {}, connect(noServers.apiKey));

@@ -19,8 +19,9 @@ import {
 } from "@sprintconnect/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Authenticator } from "./auth/authenticate";
+import { drainRequest } from "./drain";
 import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql";
-import { registerHealthRoutes } from "./health";
+import { registerHealthRoutes, requireOperationsAccess } from "./health";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
 import { compileRoutes } from "./rest/compile";
@@ -48,7 +49,7 @@ export interface GatewayDeps {
   supergraphSdl?: string;
 }
 
-/** Paths served without authentication or rate limits. */
+/** Paths served without authentication or rate limits (`/metrics` and `/health/detailed` need METRICS_TOKEN). */
 const OPEN_PATHS = new Set([
   "/health",
   "/health/detailed",
@@ -83,7 +84,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const apiSchema = supergraph.apiSchema().toGraphQLJSSchema();
   const routes = compileRoutes(ROUTES, apiSchema);
   const openApi = buildOpenApi(routes, apiSchema);
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics(routes.flatMap((r) => (r.operation.name ? [r.operation.name.value] : [])));
   const authenticator = new Authenticator(deps.db, deps.keys, {
     issuer: env.JWT_ISSUER,
     apiKeyPepper: deps.apiKeyPepper,
@@ -137,7 +138,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     return reply.code(status).send(restError(code, message, request.id, details));
   };
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
     let code: ErrorCode;
     let message: string;
     let details: Record<string, unknown> | undefined;
@@ -150,6 +151,9 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
       message = code === ErrorCode.INTERNAL ? "Internal error" : err.message;
     }
     if (code === ErrorCode.INTERNAL) logger.error({ err, requestId: request.id }, "request failed");
+    // The connection closes after this answer (Fastify sets `connection: close`): let the
+    // client finish sending first, or it sees EPIPE instead of the 413.
+    if (code === ErrorCode.PAYLOAD_TOO_LARGE) await drainRequest(request.raw);
     return replyError(code, message, request, reply, details);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -214,11 +218,11 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     reply.header("cache-control", "public, max-age=300");
     return { keys: [deps.keys.publicJwk] };
   });
-  app.get("/metrics", async (_request, reply) => {
+  app.get("/metrics", { preHandler: requireOperationsAccess(env) }, async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  registerHealthRoutes(app, { db: deps.db, redis: deps.redis, subgraphUrls });
+  registerHealthRoutes(app, { env, db: deps.db, redis: deps.redis, subgraphUrls });
   return app;
 }
 

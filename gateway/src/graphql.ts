@@ -13,6 +13,7 @@ import {
   type Principal,
 } from "@sprintconnect/core";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { unsafeTextPlugin } from "./input-text";
 
 /** What every gateway operation runs with. */
 export interface GatewayContext {
@@ -118,6 +119,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer
     formatError: formatGatewayError(options.logger),
     plugins: [
       ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+      unsafeTextPlugin<GatewayContext>(),
       options.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),

@@ -1,2 +1,3 @@
 export { createGatewayApp, SUPERGRAPH_PATH } from "./app";
+export { MAX_OPERATION_NAMES } from "./metrics";
 export { ROUTES } from "./rest/routes";

@@ -2,8 +2,14 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Operation names are client-chosen; past this many, new names are counted as "other". */
-const MAX_OPERATION_NAMES = 200;
+/**
+ * Operation names are client-chosen, and each label value is a new series. The REST routes'
+ * operations are always labelled; beyond them, the first this many other names are, and any
+ * later one is "other".
+ */
+export const MAX_OPERATION_NAMES = 50;
+/** A label value: a GraphQL name of modest length. Anything else is "other". */
+const OPERATION_LABEL = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** Prometheus metrics of the gateway, served at /metrics. */
 export class GatewayMetrics {
@@ -39,9 +45,12 @@ export class GatewayMetrics {
     labelNames: ["subgraph"] as const,
     registers: [this.registry],
   });
+  private readonly knownOperations: ReadonlySet<string>;
   private readonly operationNames = new Set<string>();
 
-  constructor() {
+  /** `knownOperations`: names always labelled as they are (the REST routes' operations). */
+  constructor(knownOperations: Iterable<string> = []) {
+    this.knownOperations = new Set(knownOperations);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -69,7 +78,8 @@ export class GatewayMetrics {
 
   private operationLabel(name: string | null | undefined): string {
     if (!name) return "anonymous";
-    if (this.operationNames.has(name)) return name;
+    if (this.knownOperations.has(name) || this.operationNames.has(name)) return name;
+    if (!OPERATION_LABEL.test(name)) return "other";
     if (this.operationNames.size >= MAX_OPERATION_NAMES) return "other";
     this.operationNames.add(name);
     return name;

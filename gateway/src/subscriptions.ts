@@ -33,6 +33,7 @@ import { type Client, CloseCode, createClient, type FormattedExecutionResult, ty
 import { useServer } from "graphql-ws/use/ws";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Authenticator } from "./auth/authenticate";
+import { checkOperationText } from "./input-text";
 import type { GatewayMetrics } from "./metrics";
 import type { RateLimits } from "./rate-limit";
 
@@ -439,6 +440,11 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
           document = parse(payload.query);
         } catch (err) {
           return [badRequest(err as GraphQLError, options.production)];
+        }
+        try {
+          checkOperationText(document, payload.variables);
+        } catch (err) {
+          return [err as GraphQLError];
         }
         const operation = getOperationAST(document, payload.operationName ?? undefined);
         if (!operation) return [error(ErrorCode.BAD_REQUEST, "Unable to identify the operation to run")];

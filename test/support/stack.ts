@@ -121,7 +121,15 @@ export async function startStack(
   const apps: FastifyInstance[] = [];
   const urls: Record<string, string> = {};
   for (const [name, schema] of Object.entries(subgraphs)) {
-    const app = await createSubgraphApp({ name, schema, verifier, logger, production: false, events });
+    const app = await createSubgraphApp({
+      name,
+      schema,
+      verifier,
+      logger,
+      production: false,
+      events,
+      readiness: { postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() },
+    });
     apps.push(app);
     urls[name] = `${await listen(app)}/graphql`;
   }

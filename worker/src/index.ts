@@ -1,6 +1,7 @@
 export { applyDiscovery, changeEvents } from "./discovery/capability-store";
 export { nextHealthState } from "./health/health-state";
 export { WorkerMetrics } from "./metrics";
+export { serveOperations } from "./operations-server";
 export { Outputs } from "./outputs";
 export { OutboxRelay } from "./relay/outbox-relay";
 export { LeaderLock } from "./scheduler/leader-lock";

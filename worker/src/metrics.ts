@@ -1,4 +1,3 @@
-import { createServer, type Server } from "node:http";
 import type { PrismaClient } from "@sprintconnect/core";
 import type { JobQueues } from "@sprintconnect/jobs";
 import { discoveryJob, healthCheckJob } from "@sprintconnect/jobs";
@@ -62,24 +61,5 @@ export class WorkerMetrics {
         throw err;
       }
     };
-  }
-
-  /** Serves GET /metrics on `port` (PROMETHEUS_METRICS_PORT). */
-  async serve(port: number, host: string): Promise<Server> {
-    const server = createServer((req, res) => {
-      if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
-        res.writeHead(404).end();
-        return;
-      }
-      this.registry.metrics().then(
-        (text) => res.writeHead(200, { "content-type": this.registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => resolve());
-    });
-    return server;
   }
 }

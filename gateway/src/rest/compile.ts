@@ -3,8 +3,11 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
   getNamedType,
+  isEnumType,
+  isInputObjectType,
   isListType,
   isNonNullType,
+  isScalarType,
   type OperationDefinitionNode,
   parse,
   typeFromAST,
@@ -75,9 +78,59 @@ export function variablesFor(
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
       throw new RequestShapeError("The request body must be a JSON object");
     }
+    checkBodyShape(body, route.variables.get("input") as GraphQLInputType, "");
     vars.input = body;
   }
   return vars;
+}
+
+/** JSON types of the built-in scalars; a body value of another type is refused, not coerced. */
+const SCALAR_JSON_TYPES: Readonly<Record<string, (value: unknown) => boolean>> = {
+  String: (v) => typeof v === "string",
+  ID: (v) => typeof v === "string",
+  Int: (v) => Number.isInteger(v),
+  Float: (v) => typeof v === "number",
+  Boolean: (v) => typeof v === "boolean",
+};
+
+/**
+ * Checks a JSON body against the variable's input type strictly, before GraphQL sees it:
+ * GraphQL's input coercion would turn `"alpha"` into `["alpha"]` and `42` into the ID `"42"`;
+ * a REST body of the wrong type is BAD_REQUEST instead. Unknown fields, missing required fields
+ * and custom scalars (JSON, dates) are left to GraphQL's own validation, which refuses them.
+ */
+export function checkBodyShape(value: unknown, type: GraphQLInputType, path: string): void {
+  if (value === null || value === undefined) return;
+  const inner = isNonNullType(type) ? type.ofType : type;
+  const at = path || "the body";
+  if (isListType(inner)) {
+    if (!Array.isArray(value)) throw new RequestShapeError(`Field "${at}" must be a list`);
+    for (const [i, item] of value.entries()) checkBodyShape(item, inner.ofType, `${path}[${i}]`);
+    return;
+  }
+  if (isInputObjectType(inner)) {
+    if (typeof value !== "object" || Array.isArray(value))
+      throw new RequestShapeError(`Field "${at}" must be an object`);
+    const fields = inner.getFields();
+    for (const [key, item] of Object.entries(value)) {
+      const field = fields[key];
+      if (field) checkBodyShape(item, field.type, path ? `${path}.${key}` : key);
+    }
+    return;
+  }
+  if (isEnumType(inner) && typeof value !== "string") throw new RequestShapeError(`Field "${at}" must be a string`);
+  if (isScalarType(inner)) {
+    const check = SCALAR_JSON_TYPES[inner.name];
+    if (check && !check(value)) {
+      const expected =
+        inner.name === "Int"
+          ? "an integer"
+          : inner.name === "Float"
+            ? "a number"
+            : `a ${inner.name === "Boolean" ? "boolean" : "string"}`;
+      throw new RequestShapeError(`Field "${at}" must be ${expected}`);
+    }
+  }
 }
 
 function coerceQueryValue(name: string, type: GraphQLInputType, raw: string | string[]): unknown {

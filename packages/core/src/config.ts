@@ -81,6 +81,12 @@ const commonShape = {
     .default("sc:bq"),
   /** Where this checkout keeps generated development keys. */
   DEV_SECRETS_DIR: z.string().default(".sprintconnect"),
+  /**
+   * Bearer token (32+ characters) that `/metrics` and `/health/detailed` require, on the
+   * gateway and the worker. Unset: those endpoints are open in development and not served
+   * (404) in staging and production.
+   */
+  METRICS_TOKEN: z.string().min(32).optional(),
 };
 
 const subgraphUrls = {
@@ -158,8 +164,10 @@ const workerShape = {
   RETENTION_HEALTH_CHECKS_DAYS: positiveInt.default(7),
   /** Published outbox events older than this many days are deleted. */
   RETENTION_EVENTS_DAYS: positiveInt.default(7),
-  /** Port of the worker's Prometheus `/metrics` (job times, queue depths, outbox lag). */
+  /** Port of the worker's Prometheus `/metrics` (job times, queue depths, outbox lag) and `/health`. */
   PROMETHEUS_METRICS_PORT: port.default(9090),
+  /** Port of the scheduler's `/health`, for container health checks. Unset: not served. */
+  SCHEDULER_HEALTH_PORT: port.optional(),
   /** Interface the worker's metrics endpoint listens on. */
   HOST: gatewayShape.HOST,
   /** How long the scheduler's leadership lasts without renewal. */

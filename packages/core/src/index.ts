@@ -11,6 +11,7 @@ export * from "./db/prisma";
 export * from "./dev-secrets";
 export * from "./errors";
 export * from "./events/outbox";
+export * from "./health";
 export * from "./logger";
 export * from "./redis";
 export * from "./secrets/secret-store";

@@ -2,6 +2,7 @@ import {
   createKeyRing,
   createLogger,
   createPrisma,
+  createRedis,
   InternalTokenVerifier,
   type KeyRing,
   type Logger,
@@ -59,6 +60,8 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
   const db = createPrisma(env);
   const keys = await createKeyRing(keyMaterial.jwtPrivateJwk);
   const events = new RedisEventHub({ redisUrl: env.REDIS_URL, logger });
+  // Readiness asks Redis on a connection of its own (the event hub's is in subscriber mode).
+  const redis = createRedis(env.REDIS_URL, `${options.name}-subgraph`);
   const schema = await options.buildSchema({
     env,
     db,
@@ -74,8 +77,9 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
     logger,
     events,
     production: env.APP_ENV === "production",
-    ready: async () => {
-      await db.$queryRaw`SELECT 1`;
+    readiness: {
+      postgres: () => db.$queryRaw`SELECT 1`,
+      redis: () => redis.ping(),
     },
   });
   const port = env.PORT ?? options.defaultPort;
@@ -93,7 +97,7 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
     }, env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
     timer.unref();
     await app.close();
-    await Promise.allSettled([events.close(), db.$disconnect()]);
+    await Promise.allSettled([events.close(), db.$disconnect(), redis.quit()]);
     logger.info("stopped");
     process.exit(0);
   };

@@ -4,6 +4,7 @@ import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/dis
 import fastifyApollo from "@as-integrations/fastify";
 import {
   AppError,
+  checkDependencies,
   ErrorCode,
   INTERNAL_TOKEN_HEADER,
   type InternalTokenVerifier,
@@ -24,8 +25,11 @@ export interface SubgraphAppOptions {
   schema: GraphQLSchema;
   verifier: InternalTokenVerifier;
   logger: Logger;
-  /** Extra readiness check (e.g. the database); the app answers 503 on /ready when it fails. */
-  ready?: () => Promise<void>;
+  /**
+   * What must answer for the subgraph to be ready, by name (its database and Redis): `/ready`
+   * runs each and answers 503, naming the one that failed, when any does.
+   */
+  readiness?: Record<string, () => Promise<unknown>>;
   production: boolean;
   /**
    * Live events for subscriptions, shared by every app of the process (one Redis connection).
@@ -57,7 +61,7 @@ export function formatSubgraphError(logger: Logger) {
 
 /**
  * A Fastify app serving one subgraph at /graphql (HTTP, and graphql-ws for subscriptions on
- * the same path and port), with /health and /ready.
+ * the same path and port), with /health (the process answers) and /ready (its dependencies do).
  */
 export async function createSubgraphApp(options: SubgraphAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES });
@@ -75,13 +79,11 @@ export async function createSubgraphApp(options: SubgraphAppOptions): Promise<Fa
   });
 
   app.get("/health", async () => ({ status: "ok", service: options.name }));
+  // Subgraphs are reached only by the gateway (not published), which reports these details
+  // on its operator-only /health/detailed.
   app.get("/ready", async (_req, reply) => {
-    try {
-      await options.ready?.();
-      return { status: "ready" };
-    } catch {
-      return reply.code(503).send({ status: "unavailable" });
-    }
+    const { ready, checks } = await checkDependencies(options.readiness ?? {});
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "unavailable", checks });
   });
 
   await app.register(fastifyApollo(apollo), {

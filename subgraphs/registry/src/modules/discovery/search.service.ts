@@ -4,6 +4,7 @@ import { toMcpCapability } from "../capabilities/capability.service";
 import type { ServerRepository } from "../servers/server.repository";
 import { toMcpServer } from "../servers/server.service";
 import type { McpServerConnection } from "../servers/server.type";
+import { checkSearchText } from "../shared/search-text";
 import type { CapabilitySearch, SearchRepository, ServerSearch } from "./search.repository";
 import type { CapabilityMatchConnection } from "./search.type";
 
@@ -22,7 +23,7 @@ export class SearchService {
   ): Promise<McpServerConnection> {
     const take = pageSize(limit);
     const offset = decodeOffsetCursor(cursor);
-    const ids = await this.search.servers(principal.organizationId, filter, take, offset);
+    const ids = await this.search.servers(principal.organizationId, checkSearchText(filter), take, offset);
     const page = ids.slice(0, take);
     const rows = new Map((await this.servers.findByIds(principal.organizationId, page)).map((r) => [r.id, r]));
     return {
@@ -40,6 +41,7 @@ export class SearchService {
     limit?: number | null,
     cursor?: string | null,
   ): Promise<CapabilityMatchConnection> {
+    checkSearchText(filter);
     const take = pageSize(limit, 200, 50);
     const offset = decodeOffsetCursor(cursor);
     if (filter.serverId && !isUuid(filter.serverId)) return { items: [], nextCursor: null };

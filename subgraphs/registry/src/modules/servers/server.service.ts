@@ -22,6 +22,7 @@ import type {
   McpServerStatus,
   McpTransport,
 } from "../shared/enums";
+import { checkSearchText } from "../shared/search-text";
 import type { RegisterMcpServerInput, UpdateMcpServerInput } from "./server.input";
 import type { McpServerRow, ServerListFilter, ServerRepository } from "./server.repository";
 import { credentialsRules, registerRules, updateRules } from "./server.rules";
@@ -65,7 +66,7 @@ export class ServerService {
     cursor?: string | null,
   ): Promise<McpServerConnection> {
     const take = pageSize(limit);
-    const rows = await this.servers.list(principal.organizationId, filter, take, cursor);
+    const rows = await this.servers.list(principal.organizationId, checkSearchText(filter), take, cursor);
     const page = toPage(rows, take);
     return { items: page.items.map(toMcpServer), nextCursor: page.nextCursor };
   }
