@@ -109,9 +109,9 @@ describe("failed authentication", () => {
     expect(gql.status).toBe(429);
     expect(gql.body.errors[0].extensions.code).toBe("RATE_LIMITED");
     // Another address is not affected.
-    expect((await request(stack.url, "GET", "/auth/me", { auth: org.ownerKey, from: freshLoopbackAddress() })).status).toBe(
-      200,
-    );
+    expect(
+      (await request(stack.url, "GET", "/auth/me", { auth: org.ownerKey, from: freshLoopbackAddress() })).status,
+    ).toBe(200);
   });
 
   it("counts bad tokens and malformed Authorization headers as failures too, but not requests without credentials", async () => {
