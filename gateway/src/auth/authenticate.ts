@@ -94,13 +94,25 @@ export class Authenticator {
         revokedAt: Date | null;
         lastUsedAt: Date | null;
         role: Role;
+        ancestorInvalid: boolean;
       }>
-    >`SELECT k.id, k."organizationId", k."userId", k.scopes, k."expiresAt", k."revokedAt", k."lastUsedAt", m.role
+    >`SELECT k.id, k."organizationId", k."userId", k.scopes, k."expiresAt", k."revokedAt", k."lastUsedAt", m.role,
+             -- A key created by a key never outlives it. Revocation cascades and expiry is clamped
+             -- when keys are created; this holds even for a row that escaped both.
+             EXISTS (
+               WITH RECURSIVE ancestors AS (
+                 SELECT p.id, p."parentKeyId", p."revokedAt", p."expiresAt" FROM "ApiKey" p WHERE p.id = k."parentKeyId"
+                 UNION
+                 SELECT p.id, p."parentKeyId", p."revokedAt", p."expiresAt"
+                   FROM "ApiKey" p JOIN ancestors a ON p.id = a."parentKeyId"
+               )
+               SELECT 1 FROM ancestors WHERE "revokedAt" IS NOT NULL OR "expiresAt" <= now()
+             ) AS "ancestorInvalid"
         FROM "ApiKey" k
         JOIN "Membership" m ON m."organizationId" = k."organizationId" AND m."userId" = k."userId"
        WHERE k.hash = ${hashApiKey(this.options.apiKeyPepper, key)}`;
     const now = new Date();
-    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw invalid();
+    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now) || row.ancestorInvalid) throw invalid();
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       // Bookkeeping only: a failure here must not fail the request.
       void this.db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => undefined);
