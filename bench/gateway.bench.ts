@@ -37,11 +37,13 @@ describe("gateway overhead", () => {
     const body = JSON.stringify({ query: QUERY });
 
     // The principal the gateway would send for this key, signed as the gateway signs it.
-    const authenticator = new Authenticator(stack.db, stack.keys, {
-      issuer: stack.env.JWT_ISSUER,
-      apiKeyPepper: stack.apiKeyPepper,
-    });
-    const principal = await authenticator.authenticate(auth.authorization);
+    const authenticator = new Authenticator(
+      stack.db,
+      stack.keys,
+      { issuer: stack.env.JWT_ISSUER, apiKeyPepper: stack.apiKeyPepper },
+      { assertNotBlocked: async () => undefined, recordFailure: async () => undefined },
+    );
+    const principal = await authenticator.verify(auth.authorization);
     if (!principal) throw new Error("the owner key did not authenticate");
     // Valid two minutes: longer than the run that uses it.
     const internalToken = await new InternalTokenSigner(stack.keys).sign(principal);

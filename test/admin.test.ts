@@ -76,6 +76,41 @@ describe("members", () => {
     expect((await request(stack.url, "GET", "/auth/me", { auth: dev.token })).status).toBe(401);
   });
 
+  it("shows nothing another organization knows about a user added by an email that already exists there", async () => {
+    const other = await createTestOrg(stack, "Name elsewhere");
+    const address = email();
+    const there = await addMember(other.ownerKey, { email: address, role: "viewer", name: "Secret Name Elsewhere" });
+    expect(there.body.errors).toBeUndefined();
+
+    const named = await graphql(
+      stack.url,
+      org.ownerKey,
+      "mutation($input: AddMemberInput!) { addMember(input: $input) { user { id email name } } }",
+      { input: { email: address, role: "viewer", name: "Our Name" } },
+    );
+    expect(named.body.data.addMember.user).toMatchObject({ email: address, name: "Our Name" });
+    const unnamed = await graphql(
+      stack.url,
+      admin.apiKey,
+      "mutation($input: AddMemberInput!) { addMember(input: $input) { user { name } } }",
+      { input: { email: `x${address}`, role: "viewer" } },
+    );
+    expect(unnamed.body.data.addMember.user.name).toBeNull();
+    const members = await graphql(stack.url, org.ownerKey, "{ members(limit: 100) { items { user { email name } } } }");
+    expect(members.body.data.members.items).toContainEqual({ user: { email: address, name: "Our Name" } });
+    expect(JSON.stringify([named.body, members.body])).not.toContain("Secret Name Elsewhere");
+
+    // The same user, added with no name to a third organization, has none there.
+    const third = await createTestOrg(stack, "Third");
+    const added = await graphql(
+      stack.url,
+      third.ownerKey,
+      "mutation($input: AddMemberInput!) { addMember(input: $input) { user { name } } }",
+      { input: { email: address, role: "viewer" } },
+    );
+    expect(added.body.data.addMember.user.name).toBeNull();
+  });
+
   it("answers NOT_FOUND for a user of another organization", async () => {
     const other = await createTestOrg(stack, "Other admin");
     const res = await setRole(org.ownerKey, other.ownerId, "viewer");
@@ -107,6 +142,60 @@ describe("API keys", () => {
     const byAdmin = await request(stack.url, "DELETE", `/auth/api-keys/${ownerKey.apiKey.id}`, { auth: admin.apiKey });
     expect(byAdmin.status).toBe(204);
     expect((await request(stack.url, "GET", "/auth/me", { auth: ownerKey.key })).status).toBe(401);
+  });
+
+  const createKey = (auth: string, body: Record<string, unknown>) =>
+    request(stack.url, "POST", "/auth/api-keys", { auth, body });
+  const works = async (key: string) => (await request(stack.url, "GET", "/auth/me", { auth: key })).status;
+
+  it("makes a key created with an expiring key expire no later than it", async () => {
+    const parentExpiry = new Date(Date.now() + 3_600_000);
+    const parent = (await createKey(org.ownerKey, { name: "expiring", expiresAt: parentExpiry.toISOString() })).body;
+    expect(new Date(parent.apiKey.expiresAt).getTime()).toBe(parentExpiry.getTime());
+
+    const forever = await createKey(parent.key, { name: "forever" });
+    expect(forever.status).toBe(201);
+    expect(new Date(forever.body.apiKey.expiresAt).getTime()).toBe(parentExpiry.getTime());
+    const later = await createKey(parent.key, {
+      name: "later",
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    expect(new Date(later.body.apiKey.expiresAt).getTime()).toBe(parentExpiry.getTime());
+    const sooner = new Date(Date.now() + 600_000);
+    const earlier = await createKey(parent.key, { name: "sooner", expiresAt: sooner.toISOString() });
+    expect(new Date(earlier.body.apiKey.expiresAt).getTime()).toBe(sooner.getTime());
+    // A grandchild is bound by the whole chain.
+    const grandchild = await createKey(forever.body.key, { name: "grandchild" });
+    expect(new Date(grandchild.body.apiKey.expiresAt).getTime()).toBe(parentExpiry.getTime());
+  });
+
+  it("revokes every key created with a key, transitively, when that key is revoked", async () => {
+    const dev = await org.member("developer");
+    const parent = (await createKey(dev.token, { name: "parent" })).body;
+    const child = (await createKey(parent.key, { name: "child" })).body;
+    const grandchild = (await createKey(child.key, { name: "grandchild" })).body;
+    const sibling = (await createKey(dev.token, { name: "sibling" })).body;
+    expect([await works(child.key), await works(grandchild.key)]).toEqual([200, 200]);
+
+    const revoked = await request(stack.url, "DELETE", `/auth/api-keys/${parent.apiKey.id}`, { auth: dev.apiKey });
+    expect(revoked.status).toBe(204);
+    expect([await works(parent.key), await works(child.key), await works(grandchild.key)]).toEqual([401, 401, 401]);
+    expect(await works(sibling.key)).toBe(200);
+    const rows = await stack.db.apiKey.findMany({ where: { id: { in: [child.apiKey.id, grandchild.apiKey.id] } } });
+    expect(rows.map((r) => r.revokedAt)).toEqual([expect.any(Date), expect.any(Date)]);
+    const audited = await stack.db.auditLog.count({
+      where: { organizationId: org.organizationId, action: "api_key.revoked", targetId: { in: rows.map((r) => r.id) } },
+    });
+    expect(audited).toBe(2);
+  });
+
+  it("refuses a key whose ancestor is revoked even where the revocation did not reach it", async () => {
+    const parent = (await createKey(org.ownerKey, { name: "parent" })).body;
+    const child = (await createKey(parent.key, { name: "child" })).body;
+    const grandchild = (await createKey(child.key, { name: "grandchild" })).body;
+    // Behind the API's back, as a row written before revocation cascaded would be.
+    await stack.db.apiKey.update({ where: { id: parent.apiKey.id }, data: { revokedAt: new Date() } });
+    expect([await works(child.key), await works(grandchild.key)]).toEqual([401, 401]);
   });
 
   it("refuses an unknown scope and a past expiry with VALIDATION_FAILED", async () => {

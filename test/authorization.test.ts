@@ -1,5 +1,5 @@
 import type { Role } from "@sprintconnect/core";
-import { request } from "./support/http";
+import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
 let stack: Stack;
@@ -48,6 +48,8 @@ beforeAll(async () => {
   }
 });
 afterAll(() => stack.close());
+
+const gql = async (auth: string, query: string) => (await graphql(stack.url, auth, query)).body;
 
 type Op = { name: string; method: string; path: () => string; body?: () => unknown; allowed: Role[]; ok: number };
 const ALL: Role[] = ["owner", "admin", "developer", "viewer"];
@@ -189,6 +191,78 @@ describe("the authorization matrix", () => {
       body: { name: "escalate", scopes: ["audit:read"] },
     });
     expect(res.status).toBe(403);
+  });
+
+  // Grants are decided by the caller's effective scopes, not its role: an owner's key narrowed
+  // to members:manage is not an owner when it comes to granting.
+  const grantOps: Array<{
+    name: string;
+    run: (auth: string) => Promise<{ errors?: Array<{ extensions?: Record<string, any> }> }>;
+    allowed: Array<"owner" | "narrowed owner key" | "admin">;
+  }> = [
+    {
+      name: "add a member as owner",
+      run: (auth) => gql(auth, `mutation { addMember(input: { email: "g${n++}@example.test", role: owner }) { id } }`),
+      allowed: ["owner"],
+    },
+    {
+      name: "add a member as admin",
+      run: (auth) => gql(auth, `mutation { addMember(input: { email: "g${n++}@example.test", role: admin }) { id } }`),
+      allowed: ["owner", "admin"],
+    },
+    {
+      name: "promote a viewer to owner",
+      run: async (auth) => {
+        const { userId } = await org.member("viewer");
+        return gql(auth, `mutation { updateMemberRole(userId: "${userId}", role: owner) { role } }`);
+      },
+      allowed: ["owner"],
+    },
+    {
+      name: "demote an owner",
+      run: async (auth) => {
+        const { userId } = await org.member("owner");
+        return gql(auth, `mutation { updateMemberRole(userId: "${userId}", role: viewer) { role } }`);
+      },
+      allowed: ["owner"],
+    },
+    {
+      name: "remove an owner",
+      run: async (auth) => {
+        const { userId } = await org.member("owner");
+        return gql(auth, `mutation { removeMember(userId: "${userId}") }`);
+      },
+      allowed: ["owner"],
+    },
+  ];
+  for (const op of grantOps) {
+    for (const caller of ["owner", "narrowed owner key", "admin"] as const) {
+      const allowed = op.allowed.includes(caller);
+      it(`${allowed ? "lets" : "refuses with FORBIDDEN"} an ${caller} ${op.name}`, async () => {
+        const auth =
+          caller === "owner"
+            ? callers.owner!.key
+            : caller === "admin"
+              ? callers.admin!.key
+              : (await org.member("owner", ["members:manage", "org:read"])).apiKey;
+        const result = await op.run(auth);
+        if (allowed) expect(result.errors).toBeUndefined();
+        else expect(result.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+      });
+    }
+  }
+
+  it("creates a key with only the scopes of the key that creates it, and refuses any other", async () => {
+    const narrowed = (await org.member("owner", ["servers:read", "api_keys:write"])).apiKey;
+    const created = await request(stack.url, "POST", "/auth/api-keys", { auth: narrowed, body: { name: "child" } });
+    expect(created.status).toBe(201);
+    expect([...created.body.apiKey.scopes].sort()).toEqual(["api_keys:write", "servers:read"]);
+    const wider = await request(stack.url, "POST", "/auth/api-keys", {
+      auth: narrowed,
+      body: { name: "wider", scopes: ["servers:read", "org:manage"] },
+    });
+    expect(wider.status).toBe(403);
+    expect(wider.body.error.code).toBe("FORBIDDEN");
   });
 
   const foreign: Array<[string, string, () => string, () => unknown]> = [

@@ -1,3 +1,7 @@
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { healthCheckJob } from "@sprintconnect/jobs";
 import { type FixtureHandle, listEverything, startFixture } from "./fixtures/mcp";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
@@ -380,5 +384,92 @@ describe("the egress guard", () => {
     });
     expect(run.error).toMatch(/169\.254\.169\.254|not allowed|refused|metadata/i);
     expect(run.attempts).toBe(1);
+  });
+});
+
+describe("the egress guard and internal names", () => {
+  // Under ALLOWED_EGRESS_HOSTS=* (no IP entries) localhost, which resolves to 127.0.0.1, is refused.
+  let strict: Stack;
+  let strictOrg: TestOrg;
+  beforeAll(async () => {
+    strict = await startStack({ ALLOWED_EGRESS_HOSTS: "*" }, { worker: true });
+    strictOrg = await createTestOrg(strict, "Strict egress");
+  });
+  afterAll(() => strict.close());
+
+  /** Nothing a caller sees may say what localhost resolves to, nor what kind of address that is. */
+  const expectNoAddress = (seen: unknown) => expect(JSON.stringify(seen)).not.toMatch(/127\.0\.0\.1|::1|loopback/i);
+
+  it("refuses to register or move a server to a name resolving to a non-public address, naming the rule but not the address", async () => {
+    const registered = await request(strict.url, "POST", "/v1/mcp/servers", {
+      auth: strictOrg.ownerKey,
+      body: { name: "internal", baseUrl: "http://localhost:9/mcp" },
+    });
+    expect(registered.status).toBe(422);
+    expect(registered.body.error).toMatchObject({
+      code: "EGRESS_DENIED",
+      details: { reason: "private_address", host: "localhost" },
+    });
+    expect(registered.body.error.message).toMatch(/ALLOWED_EGRESS_HOSTS/);
+    expectNoAddress(registered.body);
+
+    const elsewhere = await request(strict.url, "POST", "/v1/mcp/servers", {
+      auth: strictOrg.ownerKey,
+      body: { name: "elsewhere", baseUrl: "http://unresolvable.invalid/mcp" },
+    });
+    expect(elsewhere.status).toBe(201);
+    const moved = await request(strict.url, "PATCH", `/v1/mcp/servers/${elsewhere.body.id}`, {
+      auth: strictOrg.ownerKey,
+      body: { baseUrl: "http://localhost:9/mcp" },
+    });
+    expect(moved.status).toBe(422);
+    expectNoAddress(moved.body);
+  });
+
+  it("stores no resolved address in the discovery error or the health reason of a job that meets such a name", async () => {
+    const res = await request(strict.url, "POST", "/v1/mcp/servers", {
+      auth: strictOrg.ownerKey,
+      body: { name: "later-internal", baseUrl: "http://later.invalid/mcp" },
+    });
+    const id = res.body.id as string;
+    await waitFor("the first discovery", async () => {
+      const s = await request(strict.url, "GET", `/v1/mcp/servers/${id}`, { auth: strictOrg.ownerKey });
+      return s.body.discovery.status === "failed" ? true : undefined;
+    });
+    // Behind the API's back (as a DNS change would), the URL now names an internal host.
+    await strict.db.mcpServer.update({ where: { id }, data: { baseUrl: "http://localhost:9/mcp" } });
+    const job = await request(strict.url, "POST", `/v1/mcp/servers/${id}/discover`, { auth: strictOrg.ownerKey });
+    const run = await waitFor("the refused run", async () => {
+      const r = await strict.db.discoveryRun.findUnique({ where: { id: job.body.jobId } });
+      return r?.status === "failed" ? r : undefined;
+    });
+    expect(run.error).toMatch(/localhost.*ALLOWED_EGRESS_HOSTS/);
+    await strict.queues.enqueue(
+      healthCheckJob,
+      { serverId: id, organizationId: strictOrg.organizationId },
+      { jobId: randomUUID() },
+    );
+    await waitFor("the health check", async () => (await strict.db.healthCheck.count({ where: { serverId: id } })) > 0);
+
+    const server = await request(strict.url, "GET", `/v1/mcp/servers/${id}`, { auth: strictOrg.ownerKey });
+    const health = await request(strict.url, "GET", `/v1/mcp/servers/${id}/health`, { auth: strictOrg.ownerKey });
+    const runs = await request(strict.url, "GET", `/v1/mcp/discovery-jobs/${job.body.jobId}`, {
+      auth: strictOrg.ownerKey,
+    });
+    expect(server.body.discovery.error).toMatch(/localhost/);
+    expect(health.body.reason).toMatch(/localhost/);
+    expectNoAddress([server.body, health.body, runs.body]);
+  });
+
+  it("names the host, not its address, when a connection to an allowed internal name fails", async () => {
+    // The main stack names 127.0.0.1, so localhost is allowed; nothing listens on that port.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const server = await register({ name: `closed-${Math.random()}`, baseUrl: `http://localhost:${port}/mcp` });
+    const done = await settled(server.id);
+    expect(done.discovery.error).toMatch(`ECONNREFUSED localhost:${port}`);
+    expectNoAddress(done);
   });
 });

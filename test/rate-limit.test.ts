@@ -1,5 +1,13 @@
-import { request } from "./support/http";
+import { randomBytes } from "node:crypto";
+import { generateApiKey } from "@sprintconnect/core";
+import WebSocket from "ws";
+import { freshLoopbackAddress, request } from "./support/http";
 import { createTestOrg, type Stack, startStack } from "./support/stack";
+import { wsUrl } from "./support/ws";
+
+const AUTH_FAILURES_PER_MINUTE = 5;
+/** A well-formed API key that exists nowhere. */
+const bogusKey = () => generateApiKey(randomBytes(32).toString("hex")).key;
 
 let stack: Stack;
 
@@ -9,6 +17,7 @@ beforeAll(async () => {
     RATE_LIMIT_BURST_SIZE: "0",
     RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "5",
     QUOTA_REQUESTS_PER_DAY: "1000",
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES_PER_MINUTE),
   });
 });
 afterAll(() => stack.close());
@@ -70,6 +79,75 @@ describe("rate limits", () => {
 
   it("keeps health endpoints out of the limits", async () => {
     for (let i = 0; i < 6; i++) expect((await request(stack.url, "GET", "/health")).status).toBe(200);
+  });
+});
+
+describe("failed authentication", () => {
+  // Each test connects from its own loopback address: the counters are per client IP.
+  it("answers 429 RATE_LIMITED with Retry-After to an address past its failed authentications, whatever key it sends next", async () => {
+    const from = freshLoopbackAddress();
+    const org = await createTestOrg(stack, "Brute force");
+    const statuses: number[] = [];
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE + 2; i++) {
+      statuses.push((await request(stack.url, "GET", "/auth/me", { auth: bogusKey(), from })).status);
+    }
+    expect(statuses).toEqual([...Array(AUTH_FAILURES_PER_MINUTE).fill(401), 429, 429]);
+    const limited = await request(stack.url, "GET", "/auth/me", { auth: bogusKey(), from });
+    expect(limited.body.error.code).toBe("RATE_LIMITED");
+    const retryAfter = Number(limited.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Refused before the key is looked up: a valid key from the blocked address is refused too…
+    const valid = await request(stack.url, "GET", "/auth/me", { auth: org.ownerKey, from });
+    expect({ status: valid.status, code: valid.body.error?.code }).toEqual({ status: 429, code: "RATE_LIMITED" });
+    // …and GraphQL answers in its own shape.
+    const gql = await request(stack.url, "POST", "/graphql", {
+      auth: bogusKey(),
+      body: { query: "{ organization { id } }" },
+      from,
+    });
+    expect(gql.status).toBe(429);
+    expect(gql.body.errors[0].extensions.code).toBe("RATE_LIMITED");
+    // Another address is not affected.
+    expect(
+      (await request(stack.url, "GET", "/auth/me", { auth: org.ownerKey, from: freshLoopbackAddress() })).status,
+    ).toBe(200);
+  });
+
+  it("counts bad tokens and malformed Authorization headers as failures too, but not requests without credentials", async () => {
+    const from = freshLoopbackAddress();
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++) {
+      const auth = i % 2 === 0 ? "not.a.jwt" : `sc_${i}`;
+      expect((await request(stack.url, "GET", "/auth/me", { auth, from })).status).toBe(401);
+    }
+    expect((await request(stack.url, "GET", "/auth/me", { auth: "not.a.jwt", from })).status).toBe(429);
+    // No credentials at all: the anonymous per-IP limit applies, not the block.
+    const anonymous = await request(stack.url, "GET", "/auth/me", { from });
+    expect(anonymous.body.error.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("counts failed graphql-ws connection_init messages and closes a blocked address's connections with 4429", async () => {
+    const from = freshLoopbackAddress();
+    const org = await createTestOrg(stack, "Brute force ws");
+    const closeCode = (auth: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(wsUrl(stack.url), "graphql-transport-ws", { localAddress: from });
+        socket.on("open", () =>
+          socket.send(JSON.stringify({ type: "connection_init", payload: { Authorization: `Bearer ${auth}` } })),
+        );
+        socket.on("message", (data) => {
+          socket.close();
+          reject(new Error(`unexpected message ${String(data)}`));
+        });
+        socket.on("close", (code) => resolve(code));
+        socket.on("error", reject);
+      });
+    const codes: number[] = [];
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE + 1; i++) codes.push(await closeCode(bogusKey()));
+    expect(codes).toEqual([...Array(AUTH_FAILURES_PER_MINUTE).fill(4401), 4429]);
+    expect(await closeCode(org.ownerKey)).toBe(4429);
+    // The address is blocked over HTTP too: one counter per address.
+    expect((await request(stack.url, "GET", "/auth/me", { auth: org.ownerKey, from })).status).toBe(429);
   });
 });
 

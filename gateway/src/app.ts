@@ -85,11 +85,13 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const routes = compileRoutes(ROUTES, apiSchema);
   const openApi = buildOpenApi(routes, apiSchema);
   const metrics = new GatewayMetrics(routes.flatMap((r) => (r.operation.name ? [r.operation.name.value] : [])));
-  const authenticator = new Authenticator(deps.db, deps.keys, {
-    issuer: env.JWT_ISSUER,
-    apiKeyPepper: deps.apiKeyPepper,
-  });
   const limits = new RateLimits(deps.redis, env);
+  const authenticator = new Authenticator(
+    deps.db,
+    deps.keys,
+    { issuer: env.JWT_ISSUER, apiKeyPepper: deps.apiKeyPepper },
+    limits,
+  );
 
   const app = Fastify({
     logger: false,
@@ -165,7 +167,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   // Authentication and rate limits for everything that is not open.
   app.addHook("preHandler", async (request: FastifyRequest) => {
     if (OPEN_PATHS.has(request.routeOptions.url ?? "")) return;
-    request.principal = await authenticator.authenticate(request.headers.authorization);
+    request.principal = await authenticator.authenticate(request.headers.authorization, request.ip);
     await limits.consume(request.principal, request.ip);
   });
 

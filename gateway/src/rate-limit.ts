@@ -1,16 +1,20 @@
 import { AppError, ErrorCode, type GatewayEnv, type Principal, type Redis } from "@sprintconnect/core";
 import { BurstyRateLimiter, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { AuthFailureCounter } from "./auth/authenticate";
 
 /**
  * Rate limits and quotas, shared by every gateway instance through Redis:
  * - each user or API key (or IP when unauthenticated): RATE_LIMIT_REQUESTS_PER_MINUTE, plus a
  *   burst allowance of RATE_LIMIT_BURST_SIZE that refills over RATE_LIMIT_BURST_WINDOW_SECONDS;
- * - each organization: RATE_LIMIT_ORG_REQUESTS_PER_MINUTE, and QUOTA_REQUESTS_PER_DAY per UTC day.
+ * - each organization: RATE_LIMIT_ORG_REQUESTS_PER_MINUTE, and QUOTA_REQUESTS_PER_DAY per UTC day;
+ * - each client IP: RATE_LIMIT_AUTH_FAILURES_PER_MINUTE failed authentications, after which
+ *   requests with credentials from it are refused before they are checked (`AuthFailureCounter`).
  */
-export class RateLimits {
+export class RateLimits implements AuthFailureCounter {
   private readonly perCaller: BurstyRateLimiter;
   private readonly perOrg: RateLimiterRedis;
   private readonly daily: RateLimiterRedis;
+  private readonly authFailures: RateLimiterRedis;
 
   constructor(redis: Redis, env: GatewayEnv, prefix = "sc:rl") {
     const common = { storeClient: redis, useRedisPackage: false, rejectIfRedisNotReady: true };
@@ -39,6 +43,32 @@ export class RateLimits {
       points: env.QUOTA_REQUESTS_PER_DAY,
       duration: 86_400,
     });
+    this.authFailures = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${prefix}:authfail`,
+      points: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      duration: 60,
+    });
+  }
+
+  async assertNotBlocked(ip: string): Promise<void> {
+    let failures: RateLimiterRes | null;
+    try {
+      failures = await this.authFailures.get(ip);
+    } catch {
+      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Rate limiting is unavailable");
+    }
+    if (failures && failures.consumedPoints >= this.authFailures.points) {
+      throw new AppError(ErrorCode.RATE_LIMITED, "Too many failed authentications from this address", {
+        retryAfter: Math.max(1, Math.ceil(failures.msBeforeNext / 1000)),
+      });
+    }
+  }
+
+  async recordFailure(ip: string): Promise<void> {
+    // The request fails with UNAUTHENTICATED either way; a Redis outage here is refused by
+    // the next request's assertNotBlocked.
+    await this.authFailures.penalty(ip, 1).catch(() => undefined);
   }
 
   /** Counts one request; throws RATE_LIMITED or QUOTA_EXCEEDED with `retryAfter` seconds. */

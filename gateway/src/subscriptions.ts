@@ -344,7 +344,7 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
   /** Authenticates the connection's credentials again; closes it with 4401 when they are no longer valid. */
   const reauthenticate = async (connection: Connection, socket: WebSocket): Promise<Principal | null> => {
     try {
-      const principal = await options.authenticator.authenticate(connection.authorization);
+      const principal = await options.authenticator.verify(connection.authorization);
       if (principal) connection.principal = principal;
       return principal;
     } catch (err) {
@@ -373,7 +373,7 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
         }
         let principal: Principal | null;
         try {
-          principal = await options.authenticator.authenticate(authorization);
+          principal = await options.authenticator.authenticate(authorization, ip);
           await options.limits.consume(principal, ip);
         } catch (err) {
           if (err instanceof AppError && err.code === ErrorCode.UNAUTHENTICATED) {

@@ -76,6 +76,9 @@ export async function startStack(
     RATE_LIMIT_REQUESTS_PER_MINUTE: "100000",
     RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100000",
     QUOTA_REQUESTS_PER_DAY: "1000000",
+    // Every test connects from 127.0.0.1 and the counters are shared: tests of bad
+    // credentials must not block each other. test/rate-limit.test.ts sets its own.
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "1000000",
     // Fixture MCP servers listen on loopback, which the guard refuses unless named.
     ALLOWED_EGRESS_HOSTS: "*,127.0.0.1",
     OUTPUTS_DIR: "outputs/test",

@@ -32,6 +32,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const { env, db, logger } = deps;
   const guard = new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), {
     timeoutMs: Math.max(env.DISCOVERY_TIMEOUT_SECONDS, env.HEALTH_CHECK_TIMEOUT_SECONDS) * 1000,
+    logger,
   });
   const secrets = new LocalSecretStore(db, deps.secretStoreKey);
   const outputs = new Outputs(env.OUTPUTS_DIR);

@@ -120,6 +120,12 @@ const gatewayShape = {
   RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: positiveInt.default(600),
   /** Requests per UTC day for a whole organization. */
   QUOTA_REQUESTS_PER_DAY: positiveInt.default(10000),
+  /**
+   * Failed authentications (a wrong, expired or revoked API key or token) per client IP per
+   * minute. Past it, every request from that IP that carries credentials is refused with
+   * RATE_LIMITED before the credentials are hashed or looked up, until the minute ends.
+   */
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
   /** Origins allowed by CORS (comma-separated). Empty: no cross-origin browser access. */
   CORS_ORIGINS: csv.default([]),
   /** Largest request body accepted, in bytes. */

@@ -10,7 +10,7 @@ void runSubgraph({
   buildSchema: ({ env, db, logger, secretStoreKey }) => {
     const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false, prefix: env.JOB_QUEUE_PREFIX });
     return buildRegistrySchema(db, {
-      egress: new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS)),
+      egress: new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), { logger }),
       secrets: new LocalSecretStore(db, secretStoreKey),
       requestDiscovery: (request) => requestDiscovery(db, queues, request),
       logger,

@@ -338,6 +338,19 @@ describe("egress guard fetch", () => {
     expect((error as Error).message).toMatch(`Egress request to http://127.0.0.1:${port} failed: connect ECONNREFUSED`);
   });
 
+  it("names the host, not the address it resolved to, when a connection to a name fails", async () => {
+    const server = await startServer(ok);
+    const { port } = server;
+    for (const s of servers.splice(0)) s.close();
+    const { resolve } = resolverOf({ "internal.example.test": ["127.0.0.1"] });
+    const error = await rejection(
+      guardFor(["*", "127.0.0.1"], { resolve }).fetch(`http://internal.example.test:${port}/`),
+    );
+    expect((error as Error).message).toBe(
+      `Egress request to http://internal.example.test:${port} failed: connect ECONNREFUSED internal.example.test:${port}`,
+    );
+  });
+
   it("refuses a scheme, credentials and a private address before connecting", async () => {
     const guard = guardFor(["*"]);
     expectDenied(await rejection(guard.fetch("file:///etc/passwd")), "scheme");

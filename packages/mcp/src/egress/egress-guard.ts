@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import type { LookupFunction } from "node:net";
-import { AppError } from "@sprintconnect/core";
+import { AppError, type Logger } from "@sprintconnect/core";
 import { Agent, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from "undici";
 import { egressDenied, withoutCredentials } from "./egress-denied";
 import type { EgressPolicy } from "./egress-policy";
@@ -26,6 +26,11 @@ export interface EgressGuardOptions {
   maxResponseBytes?: number;
   /** Redirects followed per `fetch`, each checked like the first URL. Default 5. */
   maxRedirects?: number;
+  /**
+   * Where refusals that must not reach the caller are told in full: the non-public address a
+   * name resolved to, and its range. Default: not logged.
+   */
+  logger?: Pick<Logger, "warn">;
 }
 
 /** A URL that passed the guard, and the address a connection to it must use. */
@@ -61,6 +66,7 @@ export class EgressGuard {
   private readonly maxResponseBytes: number;
   private readonly maxRedirects: number;
   private readonly agents = new Map<string, Agent>();
+  private readonly logger: Pick<Logger, "warn"> | null;
   private closed = false;
 
   constructor(
@@ -71,6 +77,7 @@ export class EgressGuard {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 10 * 1024 * 1024;
     this.maxRedirects = options.maxRedirects ?? 5;
+    this.logger = options.logger ?? null;
   }
 
   /**
@@ -123,10 +130,12 @@ export class EgressGuard {
     let method = (init.method ?? "GET").toUpperCase();
     let body = init.body ?? null;
     const headers = new Headers(init.headers);
+    let address: string | null = null;
 
     try {
       for (let redirects = 0; ; redirects++) {
         const target = await untilAborted(this.check(url), signal);
+        address = target.address;
         const response = await undiciFetch(target.url, {
           method,
           headers: [...headers],
@@ -138,7 +147,7 @@ export class EgressGuard {
         });
         const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
         if (location === null || redirectMode === "manual") {
-          return await this.deliver(response, target.url, redirects > 0, stopTimer, signal);
+          return await this.deliver(response, target, redirects > 0, stopTimer, signal);
         }
         await response.body?.cancel();
         const next = redirectTarget(location, target.url);
@@ -170,7 +179,7 @@ export class EgressGuard {
       }
     } catch (error) {
       stopTimer();
-      throw explainFailure(error, signal, url);
+      throw explainFailure(error, signal, url, address);
     }
   };
 
@@ -217,10 +226,11 @@ export class EgressGuard {
     try {
       resolved = await this.resolve(host);
     } catch (error) {
-      const why = (error as { code?: unknown }).code ?? (error as Error).message;
-      throw egressDenied("unresolvable", `Egress to ${host} refused: the name does not resolve (${String(why)})`, url, {
-        host,
-      });
+      this.logger?.warn(
+        { host, code: (error as { code?: unknown }).code },
+        "egress refused: the name does not resolve",
+      );
+      throw egressDenied("unresolvable", `Egress to ${host} refused: the name does not resolve`, url, { host });
     }
     if (resolved.length === 0) {
       throw egressDenied("unresolvable", `Egress to ${host} refused: the name resolves to no address`, url, { host });
@@ -228,27 +238,29 @@ export class EgressGuard {
     const addresses = resolved.map((text) => {
       const ip = parseIpLiteral(text);
       if (!ip) {
-        throw egressDenied(
-          "unresolvable",
-          `Egress to ${host} refused: the resolver returned ${JSON.stringify(text)}`,
-          url,
-          {
-            host,
-          },
-        );
+        this.logger?.warn({ host, resolved: text }, "egress refused: the resolver returned something not an address");
+        throw egressDenied("unresolvable", `Egress to ${host} refused: the name does not resolve to an address`, url, {
+          host,
+        });
       }
       return classifyAddress(ip);
     });
     // Every address must pass: a connection may be made to any of them, and an attacker who
-    // controls the name's DNS would mix a public address with a private one.
+    // controls the name's DNS would mix a public address with a private one. The caller learns
+    // the rule, never the address nor its range: those would map internal names for anyone
+    // allowed to register a URL. The log has them.
     for (const address of addresses) {
       const verdict = this.policy.verdictFor(address);
       if (!verdict.allowed) {
+        this.logger?.warn(
+          { host, address: address.address, range: verdict.range },
+          "egress refused: the name resolves to a non-public address",
+        );
         throw egressDenied(
           "private_address",
-          `Egress to ${host} refused: it resolves to ${address.address}, a ${RANGE_LABELS[verdict.range]} address, ${notNamed(verdict.range)}`,
+          `Egress to ${host} refused: the name resolves to a non-public address; only an IP or CIDR entry of ALLOWED_EGRESS_HOSTS naming that address admits it`,
           url,
-          { host, address: address.address, range: verdict.range },
+          { host },
         );
       }
     }
@@ -278,11 +290,12 @@ export class EgressGuard {
   /** The response as the caller gets it: body metered, timer stopped when it is done. */
   private async deliver(
     response: Awaited<ReturnType<typeof undiciFetch>>,
-    url: URL,
+    target: EgressTarget,
     redirected: boolean,
     stopTimer: () => void,
     signal: AbortSignal,
   ): Promise<Response> {
+    const { url, address } = target;
     const tooLarge = (what: string) => () =>
       egressDenied(
         "response_too_large",
@@ -301,7 +314,7 @@ export class EgressGuard {
         response.body,
         meter,
         () => undefined,
-        (e) => explainFailure(e, signal, url),
+        (e) => explainFailure(e, signal, url, address),
       );
     } else {
       const declared = Number(response.headers.get("content-length") ?? Number.NaN);
@@ -311,7 +324,7 @@ export class EgressGuard {
         throw tooLarge("the response body")();
       }
       const meter = totalBytesMeter(this.maxResponseBytes, tooLarge("the response body"));
-      body = meteredBody(response.body, meter, stopTimer, (e) => explainFailure(e, signal, url));
+      body = meteredBody(response.body, meter, stopTimer, (e) => explainFailure(e, signal, url, address));
     }
     const delivered = new Response(body, {
       status: response.status,
@@ -377,18 +390,23 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 /**
  * Our own errors and aborts (timeout, the caller's signal) as they are; undici's opaque
- * "fetch failed" as an error that names the origin and the underlying cause.
+ * "fetch failed" as an error that names the origin and the underlying cause. The cause names
+ * the address connected to ("connect ECONNREFUSED 10.0.0.5:80"); when the URL gave a name, the
+ * name replaces it, because this message is stored and shown (discovery error, health reason)
+ * and the address a name resolves to is not the caller's to learn.
  */
-function explainFailure(error: unknown, signal: AbortSignal, url: string | URL): unknown {
+function explainFailure(error: unknown, signal: AbortSignal, url: string | URL, address: string | null): unknown {
   if (error instanceof AppError) return error;
   if (signal.aborted) return signal.reason;
   if (!(error instanceof TypeError)) return error;
   // Duck-typed: the cause may come from another realm (node's net module under a test runner).
   const causeMessage = (error.cause as { message?: unknown } | undefined)?.message;
-  const cause = typeof causeMessage === "string" && causeMessage !== "" ? causeMessage : error.message;
+  let cause = typeof causeMessage === "string" && causeMessage !== "" ? causeMessage : error.message;
   let origin: string;
   try {
-    origin = new URL(url).origin;
+    const parsed = new URL(url);
+    origin = parsed.origin;
+    if (address && !parseIpLiteral(parsed.hostname)) cause = cause.replaceAll(address, parsed.hostname);
   } catch {
     origin = String(url);
   }

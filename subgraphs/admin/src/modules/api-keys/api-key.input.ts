@@ -11,6 +11,10 @@ export class CreateApiKeyInput {
   })
   scopes?: string[] | null;
 
-  @Field((_type) => Date, { nullable: true, description: "Must be in the future; default: never expires" })
+  @Field((_type) => Date, {
+    nullable: true,
+    description:
+      "Must be in the future; default: never expires. A key created with an API key expires no later than that key (a later date is lowered to its expiry) and is revoked with it",
+  })
   expiresAt?: Date | null;
 }

@@ -13,6 +13,7 @@ import {
   recordChange,
   SCOPES,
   toPage,
+  unauthenticated,
 } from "@sprintconnect/core";
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import { z } from "zod";
@@ -40,9 +41,14 @@ interface NewKey {
   name: string;
   scopes: string[];
   expiresAt: Date | null;
+  /** The key it is created with, if any: it expires no later than that key and is revoked with it. */
+  parentKeyId: string | null;
 }
 
-/** API key rules: scopes never wider than the creator's, ownership for revocation. */
+/**
+ * API key rules: scopes never wider than the creator's; a key created with a key never
+ * outlives it (expiry clamped, revocation cascades); ownership for revocation.
+ */
 export class ApiKeyService {
   constructor(
     private readonly db: PrismaClient,
@@ -73,15 +79,25 @@ export class ApiKeyService {
     if (wider.length > 0) {
       throw forbidden(`A key cannot have scopes its creator lacks: ${wider.join(", ")}`);
     }
-    return this.db.$transaction((tx) =>
-      this.issue(tx, sourceOf(actor), {
+    return this.db.$transaction(async (tx) => {
+      let expiresAt = data.expiresAt ?? null;
+      if (principal.apiKeyId) {
+        const parent = await this.apiKeys.lockForChild(tx, principal.organizationId, principal.apiKeyId);
+        if (!parent || parent.revokedAt || (parent.expiresAt && parent.expiresAt <= new Date())) {
+          throw unauthenticated("The API key of this request was revoked or has expired");
+        }
+        // Never later than the parent, whose own expiry is already clamped to its ancestors'.
+        if (parent.expiresAt && (!expiresAt || expiresAt > parent.expiresAt)) expiresAt = parent.expiresAt;
+      }
+      return this.issue(tx, sourceOf(actor), {
         organizationId: principal.organizationId,
         userId: principal.userId,
         name: data.name,
         scopes,
-        expiresAt: data.expiresAt ?? null,
-      }),
-    );
+        expiresAt,
+        parentKeyId: principal.apiKeyId,
+      });
+    });
   }
 
   /**
@@ -104,7 +120,10 @@ export class ApiKeyService {
     return { apiKey: toApiKey(row), key };
   }
 
-  /** Revokes a key; revoking a revoked key changes nothing and returns it. */
+  /**
+   * Revokes a key and, in the same transaction, every key created with it (transitively);
+   * revoking a revoked key changes nothing and returns it.
+   */
   async revoke(actor: Actor, id: string): Promise<ApiKey> {
     const { principal } = actor;
     const row = await this.db.$transaction(async (tx) => {
@@ -123,6 +142,16 @@ export class ApiKeyService {
         data: { before: { name: before.name, prefix: before.prefix, userId: before.userId } },
         payload: { apiKeyId: before.id, prefix: before.prefix, userId: before.userId },
       });
+      for (const child of await this.apiKeys.revokeDescendants(tx, principal.organizationId, before.id)) {
+        await recordChange(tx, sourceOf(actor), {
+          organizationId: principal.organizationId,
+          type: "api_key.revoked",
+          targetType: "api_key",
+          targetId: child.id,
+          data: { before: { name: child.name, prefix: child.prefix, userId: child.userId }, revokedWith: before.id },
+          payload: { apiKeyId: child.id, prefix: child.prefix, userId: child.userId },
+        });
+      }
       return revoked;
     });
     return toApiKey(row);

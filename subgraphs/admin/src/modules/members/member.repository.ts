@@ -45,7 +45,11 @@ export class MemberRepository {
     return db.user.create({ data });
   }
 
-  create(db: Db, data: { organizationId: string; userId: string; role: Role }): Promise<MembershipWithUser> {
+  /** `name`: what this organization calls the member (never copied from the global user). */
+  create(
+    db: Db,
+    data: { organizationId: string; userId: string; role: Role; name: string | null },
+  ): Promise<MembershipWithUser> {
     return db.membership.create({ data, include: { user: true } });
   }
 

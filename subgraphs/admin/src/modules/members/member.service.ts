@@ -4,11 +4,13 @@ import {
   type Db,
   ErrorCode,
   forbidden,
+  hasScopes,
   isUniqueViolation,
   notFound,
   type Principal,
   type PrismaClient,
   pageSize,
+  ROLE_SCOPES,
   recordChange,
   toPage,
 } from "@sprintconnect/core";
@@ -29,7 +31,10 @@ const addRules = z.object({
 
 const LAST_OWNER = "An organization must keep at least one owner";
 
-/** Membership rules: who may grant or change which role, and that an owner always remains. */
+/**
+ * Membership rules: who may grant or change which role (by scopes, `assertHoldsRole`), that an
+ * owner always remains, and that nothing another organization knows about a user is shown.
+ */
 export class MemberService {
   constructor(
     private readonly db: PrismaClient,
@@ -46,9 +51,7 @@ export class MemberService {
   async add(actor: Actor, input: AddMemberInput): Promise<Membership> {
     const data = checkInput(addRules, input);
     const { principal } = actor;
-    if (data.role === Role.owner && principal.role !== Role.owner) {
-      throw forbidden("Only an owner may make someone an owner");
-    }
+    assertHoldsRole(principal, data.role, "Granting");
     try {
       const row = await this.db.$transaction(async (tx) => {
         await this.members.lock(tx, principal.organizationId);
@@ -58,10 +61,13 @@ export class MemberService {
         if (await this.members.findByUserId(principal.organizationId, user.id, tx)) {
           throw new AppError(ErrorCode.CONFLICT, `${data.email} is already a member`, { field: "email" });
         }
+        // The user may already exist through another organization: nothing of theirs (their
+        // name there) is copied into this membership or returned; the inviter's name is used.
         const created = await this.members.create(tx, {
           organizationId: principal.organizationId,
           userId: user.id,
           role: data.role,
+          name: data.name ?? null,
         });
         await recordChange(tx, sourceOf(actor), {
           organizationId: principal.organizationId,
@@ -86,9 +92,8 @@ export class MemberService {
     const row = await this.db.$transaction(async (tx) => {
       await this.members.lock(tx, principal.organizationId);
       const before = await this.require(principal.organizationId, userId, tx);
-      if ((before.role === Role.owner || role === Role.owner) && principal.role !== Role.owner) {
-        throw forbidden("Only an owner may change an owner's role or make someone an owner");
-      }
+      assertHoldsRole(principal, before.role as Role, "Changing the role of a member with");
+      assertHoldsRole(principal, role, "Granting");
       if (before.role === Role.owner && role !== Role.owner) {
         await this.assertAnotherOwner(tx, principal.organizationId);
       }
@@ -112,10 +117,8 @@ export class MemberService {
     await this.db.$transaction(async (tx) => {
       await this.members.lock(tx, principal.organizationId);
       const before = await this.require(principal.organizationId, userId, tx);
-      if (before.role === Role.owner) {
-        if (principal.role !== Role.owner) throw forbidden("Only an owner may remove an owner");
-        await this.assertAnotherOwner(tx, principal.organizationId);
-      }
+      assertHoldsRole(principal, before.role as Role, "Removing a member with");
+      if (before.role === Role.owner) await this.assertAnotherOwner(tx, principal.organizationId);
       const revokedApiKeys = await this.apiKeys.revokeAllOfUser(tx, principal.organizationId, before.userId);
       await this.members.remove(tx, principal.organizationId, before.userId);
       await recordChange(tx, sourceOf(actor), {
@@ -143,10 +146,24 @@ export class MemberService {
   }
 }
 
+/**
+ * Grants are decided by the caller's effective scopes (its role narrowed to its key's scopes),
+ * never by its role alone: a caller may grant a role, or change or remove a member holding it,
+ * only when it holds every scope of that role itself. So the owner role needs `org:manage`,
+ * and an owner's key narrowed to `members:manage` cannot make anyone an owner.
+ */
+function assertHoldsRole(principal: Principal, role: Role, action: string): void {
+  const missing = ROLE_SCOPES[role].filter((scope) => !hasScopes(principal, [scope]));
+  if (missing.length > 0) {
+    throw forbidden(`${action} the role ${role} needs every scope of that role; missing: ${missing.join(", ")}`);
+  }
+}
+
+/** A membership as the organization sees it: the member's name is the one it gave them. */
 export function toMembership(row: MembershipWithUser): Membership {
   return {
     id: row.id,
-    user: { id: row.user.id, email: row.user.email, name: row.user.name },
+    user: { id: row.user.id, email: row.user.email, name: row.name },
     role: row.role as Role,
     createdAt: row.createdAt,
   };

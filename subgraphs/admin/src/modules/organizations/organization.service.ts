@@ -107,7 +107,12 @@ export class OrganizationService {
         const user =
           (await this.members.findUserByEmail(tx, data.ownerEmail)) ??
           (await this.members.createUser(tx, { email: data.ownerEmail, name: data.ownerName ?? null }));
-        await this.members.create(tx, { organizationId, userId: user.id, role: Role.owner });
+        await this.members.create(tx, {
+          organizationId,
+          userId: user.id,
+          role: Role.owner,
+          name: data.ownerName ?? null,
+        });
         await recordChange(tx, SYSTEM_SOURCE, {
           organizationId,
           type: "member.added",
@@ -122,6 +127,7 @@ export class OrganizationService {
           name: "owner key",
           scopes: [...ROLE_SCOPES.owner],
           expiresAt: null,
+          parentKeyId: null,
         });
         return { organizationId, userId: user.id, apiKey: key };
       });
