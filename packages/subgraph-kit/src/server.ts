@@ -7,8 +7,8 @@ import {
   ErrorCode,
   INTERNAL_TOKEN_HEADER,
   type InternalTokenVerifier,
-  type Logger,
   isDatabaseUnavailable,
+  type Logger,
   normalizeErrorCode,
 } from "@sprintconnect/core";
 import Fastify, { type FastifyInstance } from "fastify";
