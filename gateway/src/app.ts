@@ -10,6 +10,7 @@ import {
   type GatewayEnv,
   HTTP_STATUS,
   InternalTokenSigner,
+  isDatabaseUnavailable,
   type KeyRing,
   type Logger,
   normalizeErrorCode,
@@ -148,6 +149,11 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
       code = err.code;
       message = err.message;
       details = err.extensions.details as Record<string, unknown> | undefined;
+    } else if (isDatabaseUnavailable(err)) {
+      // Authentication reads PostgreSQL on every request; a restart there is worth a retry.
+      code = ErrorCode.SERVICE_UNAVAILABLE;
+      message = "The database is unavailable; retry later";
+      logger.warn({ err, requestId: request.id }, "the database is unavailable");
     } else {
       code = fastifyErrorCode(err);
       message = code === ErrorCode.INTERNAL ? "Internal error" : err.message;

@@ -55,8 +55,9 @@ async function listen(app: FastifyInstance): Promise<string> {
 }
 
 /**
- * Starts the stack against the test database and Redis. Rate limits default to values no
- * test reaches; a test of the limits passes its own.
+ * Starts the stack against the test database and Redis (or the `DATABASE_URL` / `REDIS_URL`
+ * of `overrides`). Rate limits default to values no test reaches; a test of the limits passes
+ * its own.
  */
 export async function startStack(
   overrides: Record<string, string> = {},
@@ -92,11 +93,11 @@ export async function startStack(
   const material = resolveKeys(parseEnv(gatewayEnvSchema, baseEnv));
   const keys = await createKeyRing(material.jwtPrivateJwk);
   const logger = createLogger("test", "silent");
-  const db = createPrisma({ DATABASE_URL: TEST_DATABASE_URL, DATABASE_POOL_SIZE: 5, DATABASE_MAX_OVERFLOW: 5 });
-  const redis = createRedis(TEST_REDIS_URL, "test");
+  const db = createPrisma({ DATABASE_URL: baseEnv.DATABASE_URL, DATABASE_POOL_SIZE: 5, DATABASE_MAX_OVERFLOW: 5 });
+  const redis = createRedis(baseEnv.REDIS_URL, "test");
   const verifier = new InternalTokenVerifier(keys);
   // Live events for subscriptions: one Redis subscriber for the stack, as in a process.
-  const events = new RedisEventHub({ redisUrl: TEST_REDIS_URL, logger });
+  const events = new RedisEventHub({ redisUrl: baseEnv.REDIS_URL, logger });
 
   // Each stack has its own queues, so stacks of parallel test files never take each other's jobs.
   const workerEnv = parseEnv(workerEnvSchema, {
@@ -104,7 +105,7 @@ export async function startStack(
     ...baseEnv,
   });
   const queues = new JobQueues({
-    redisUrl: TEST_REDIS_URL,
+    redisUrl: baseEnv.REDIS_URL,
     isWorker: false,
     prefix: workerEnv.JOB_QUEUE_PREFIX,
     retryBackoffMs: 100,

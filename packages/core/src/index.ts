@@ -8,6 +8,7 @@ export * from "./config";
 export * from "./cursor";
 export * from "./db/migrate";
 export * from "./db/prisma";
+export * from "./db/unavailable";
 export * from "./dev-secrets";
 export * from "./errors";
 export * from "./events/outbox";

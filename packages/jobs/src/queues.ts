@@ -1,5 +1,18 @@
 import BeeQueue from "bee-queue";
 import { type JobDefinition, type JobPayload, parsePayload } from "./define";
+import { reloadScriptsWhenLost } from "./script-cache";
+
+/**
+ * Options of bee-queue's redis@3 clients. Reconnect every 200 ms–2 s (as our ioredis clients
+ * do) for as long as Redis is away: by default redis@3 backs off without bound and gives up
+ * for good after an hour of retries (`connect_timeout` counts them; 2^31-1 ms is the largest
+ * timer Node accepts).
+ */
+const redisClientOptions = (url: string) => ({
+  url,
+  retry_strategy: ({ attempt }: { attempt: number }) => Math.min(attempt * 200, 2_000),
+  connect_timeout: 2 ** 31 - 1,
+});
 
 export interface QueueOptions {
   redisUrl: string;
@@ -34,7 +47,7 @@ export class JobQueues {
     if (!queue) {
       queue = new BeeQueue(definition.name, {
         prefix: this.options.prefix ?? "sc:bq",
-        redis: { url: this.options.redisUrl } as never,
+        redis: redisClientOptions(this.options.redisUrl) as never,
         isWorker: this.options.isWorker,
         getEvents: false,
         sendEvents: false,
@@ -45,6 +58,7 @@ export class JobQueues {
       });
       // Without a listener, an 'error' event would crash the process.
       queue.on("error", (err) => this.options.onError?.(err, definition.name));
+      reloadScriptsWhenLost(queue);
       this.queues.set(definition.name, queue);
     }
     return queue;

@@ -8,6 +8,7 @@ import {
   ErrorCode,
   INTERNAL_TOKEN_HEADER,
   type InternalTokenVerifier,
+  isDatabaseUnavailable,
   type Logger,
   normalizeErrorCode,
 } from "@sprintconnect/core";
@@ -41,7 +42,8 @@ export interface SubgraphAppOptions {
 
 /**
  * Formats every error a subgraph returns: our codes pass through, Apollo's and graphql-js's
- * are folded into the closed list, and anything unexpected becomes INTERNAL with a generic
+ * are folded into the closed list, a database that is unreachable or dropped the connection is
+ * SERVICE_UNAVAILABLE (retry later), and anything unexpected becomes INTERNAL with a generic
  * message (the original is logged). No stack traces ever leave the process.
  */
 export function formatSubgraphError(logger: Logger) {
@@ -49,6 +51,14 @@ export function formatSubgraphError(logger: Logger) {
     const original: unknown = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     if (original instanceof AppError) {
       return { message: original.message, path: formatted.path, extensions: { ...original.extensions } };
+    }
+    if (isDatabaseUnavailable(original)) {
+      logger.warn({ err: original, path: formatted.path }, "the database is unavailable");
+      return {
+        message: "The database is unavailable; retry later",
+        path: formatted.path,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+      };
     }
     const code = normalizeErrorCode(formatted.extensions?.code);
     if (code === ErrorCode.INTERNAL) {

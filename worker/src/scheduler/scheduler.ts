@@ -16,6 +16,12 @@ export class Scheduler {
   private readonly lock: LeaderLock;
   private readonly crons: Cron[] = [];
   private leader = false;
+  /** Set when Redis came back: what it held (queued jobs) may be gone. */
+  private redisReturned = false;
+  private readonly onRedisReady = () => {
+    this.redisReturned = true;
+    void this.elect().catch((err: unknown) => this.failed("recovery", err));
+  };
 
   constructor(
     private readonly deps: { db: PrismaClient; redis: Redis; queues: JobQueues; env: WorkerEnv; logger: Logger },
@@ -41,10 +47,13 @@ export class Scheduler {
       every(60, "discoveries", () => this.leading(() => this.enqueueDiscoveries())),
       every(3600, "retention", () => this.leading(() => this.retention())),
     );
-    void this.elect();
+    // ioredis emits `ready` on every (re)connection; a restarted Redis may have lost every job.
+    this.deps.redis.on("ready", this.onRedisReady);
+    void this.elect().catch((err: unknown) => this.failed("leadership", err));
   }
 
   async stop(): Promise<void> {
+    this.deps.redis.off("ready", this.onRedisReady);
     for (const cron of this.crons) cron.stop();
     if (this.leader) await this.lock.release().catch(() => undefined);
     this.leader = false;
@@ -54,10 +63,26 @@ export class Scheduler {
     this.deps.logger.error({ err, task: name }, "scheduled task failed");
   }
 
+  /**
+   * Takes or keeps leadership. A new leader, or the leader after Redis came back, queues again
+   * from PostgreSQL what Redis may have lost: every pending discovery run and this slot's
+   * health checks (job ids make this a no-op for jobs Redis still holds).
+   */
   private async elect(): Promise<void> {
     const was = this.leader;
     this.leader = await this.lock.acquire().catch(() => false);
     if (this.leader !== was) this.deps.logger.info({ leader: this.leader, id: this.lock.id }, "scheduler leadership");
+    if (this.leader && (!was || this.redisReturned)) {
+      this.redisReturned = false;
+      try {
+        const requeued = await this.requeuePendingDiscoveries(0);
+        const checks = await this.enqueueHealthChecks();
+        this.deps.logger.info({ requeued, checks }, "queued again what Redis may have lost");
+      } catch (err) {
+        this.redisReturned = true; // the next election tries again
+        throw err;
+      }
+    }
   }
 
   private async leading(task: () => Promise<unknown>): Promise<void> {
@@ -106,18 +131,37 @@ export class Scheduler {
         count += 1;
       }
     }
-    const stale = await db.discoveryRun.findMany({
-      where: { status: "pending", createdAt: { lt: new Date(Date.now() - STALE_PENDING_MS) } },
-      take: PAGE,
-    });
-    for (const run of stale) {
-      await queues.enqueue(
-        discoveryJob,
-        { runId: run.id, serverId: run.serverId, organizationId: run.organizationId },
-        { jobId: run.id },
-      );
-    }
+    await this.requeuePendingDiscoveries(STALE_PENDING_MS);
     return count;
+  }
+
+  /**
+   * Queues again the pending discovery runs older than `olderThanMs` (the run id is the job id,
+   * so a job Redis still holds is not duplicated). Returns how many it queued.
+   */
+  async requeuePendingDiscoveries(olderThanMs: number): Promise<number> {
+    const { db, queues } = this.deps;
+    const before = new Date(Date.now() - olderThanMs);
+    let count = 0;
+    let after: string | undefined;
+    for (;;) {
+      const runs = await db.discoveryRun.findMany({
+        where: { status: "pending", createdAt: { lte: before }, ...(after ? { id: { gt: after } } : {}) },
+        select: { id: true, serverId: true, organizationId: true },
+        orderBy: { id: "asc" },
+        take: PAGE,
+      });
+      for (const run of runs) {
+        await queues.enqueue(
+          discoveryJob,
+          { runId: run.id, serverId: run.serverId, organizationId: run.organizationId },
+          { jobId: run.id },
+        );
+      }
+      count += runs.length;
+      if (runs.length < PAGE) return count;
+      after = runs[runs.length - 1]?.id;
+    }
   }
 
   private async *activeServers(extra: object = {}) {

@@ -1,5 +1,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@prisma/client";
+import pg from "pg";
+import { DatabaseConnectionLost } from "./unavailable";
 
 export type {
   ApiKey,
@@ -23,13 +25,73 @@ export interface DatabaseOptions {
 }
 
 /**
+ * Watches one pooled connection. A killed connection emits `error` even while no query or
+ * pool listener is attached to it (between pg-pool handing it out and its holder listening);
+ * unheard, that would end the process. The queries it fails carry no SQLSTATE, so they are
+ * raised as {@link DatabaseConnectionLost}, which the API answers with SERVICE_UNAVAILABLE.
+ */
+function guardConnection(client: pg.PoolClient): void {
+  let lost = false;
+  client.on("error", () => {
+    lost = true;
+  });
+  const translate = (err: unknown) =>
+    lost && (err as { code?: unknown } | null)?.code === undefined ? new DatabaseConnectionLost(err) : err;
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const last = args[args.length - 1];
+    if (typeof last === "function") {
+      const callback = last as (err: unknown, result: unknown) => void;
+      return query(...args.slice(0, -1), (err: unknown, result: unknown) => callback(err && translate(err), result));
+    }
+    return (query(...args) as Promise<unknown>).catch((err: unknown) => {
+      throw translate(err);
+    });
+  };
+}
+
+type DriverAdapter = Awaited<ReturnType<PrismaPg["connect"]>>;
+type DriverTransaction = Awaited<ReturnType<DriverAdapter["startTransaction"]>>;
+
+/**
+ * Gives the pool back a transaction's connection when the statement that ends the transaction
+ * fails. Prisma 6.19 sends `COMMIT`/`ROLLBACK` and only after it succeeds releases the
+ * connection (`commit()`/`rollback()`); when PostgreSQL has just killed the connection (a
+ * restart, a failover, `pg_terminate_backend`) that statement fails and the connection is never
+ * released: each one lost shrinks the pool until every query waits for a connection forever.
+ * The dead connection is not reused: the pool drops a client that is no longer queryable.
+ */
+function releaseOnFailedEnd(transaction: DriverTransaction): DriverTransaction {
+  let ended = false;
+  const end = async (how: () => Promise<void>) => {
+    if (ended) return;
+    ended = true;
+    await how();
+  };
+  const wrapped: DriverTransaction = Object.create(transaction);
+  wrapped.commit = () => end(() => transaction.commit());
+  wrapped.rollback = () => end(() => transaction.rollback());
+  wrapped.executeRaw = async (query) => {
+    try {
+      return await transaction.executeRaw(query);
+    } catch (err) {
+      // Prisma's own closing statements, which it sends as these exact texts.
+      if (query.sql === "COMMIT" || query.sql === "ROLLBACK") await end(() => transaction.rollback());
+      throw err;
+    }
+  };
+  return wrapped;
+}
+
+/**
  * A Prisma client over the pg driver adapter (the TypeScript query compiler; no Rust engine).
  * The pool holds DATABASE_POOL_SIZE connections and grows by up to DATABASE_MAX_OVERFLOW
  * under load; idle overflow connections close after ten seconds. JIT is off for these
- * connections.
+ * connections. Connections PostgreSQL kills (a restart) fail the queries they were running
+ * and are replaced; none is leaked and no process crashes on their error event.
  */
 export function createPrisma(options: DatabaseOptions): PrismaClient {
-  const adapter = new PrismaPg({
+  const pool = new pg.Pool({
     connectionString: options.DATABASE_URL,
     max: options.DATABASE_POOL_SIZE + options.DATABASE_MAX_OVERFLOW,
     // Our queries are short OLTP queries; PostgreSQL's JIT compiled the ranked search queries
@@ -38,7 +100,16 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
     idleTimeoutMillis: 10_000,
     connectionTimeoutMillis: 5_000,
   });
-  return new PrismaClient({ adapter });
+  pool.on("connect", guardConnection);
+  const factory = new PrismaPg(pool, { disposeExternalPool: true });
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    const startTransaction = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => releaseOnFailedEnd(await startTransaction(isolationLevel));
+    return adapter;
+  };
+  return new PrismaClient({ adapter: factory });
 }
 
 /** A Prisma client or an interactive transaction's client. */

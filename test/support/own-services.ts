@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+import { Client } from "pg";
+import { migrate } from "../../packages/core/src/db/migrate";
+import { TEST_DATABASE_URL } from "./env";
+import { waitFor } from "./wait";
+
+/**
+ * A new, migrated database beside the test database (`<test database>_<suffix>`), dropped
+ * first if a previous run left it. For tests that disturb a whole deployment (kill its
+ * connections, run its scheduler over every server) without touching other test files' rows.
+ */
+export async function freshDatabase(suffix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const url = new URL(TEST_DATABASE_URL);
+  const name = `${decodeURIComponent(url.pathname.slice(1))}_${suffix}`;
+  url.pathname = `/${name}`;
+  const admin = new URL(TEST_DATABASE_URL);
+  admin.pathname = "/postgres";
+  const run = async (sql: string) => {
+    const client = new Client({ connectionString: admin.toString() });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  const quoted = `"${name.replace(/"/g, '""')}"`;
+  await run(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
+  await run(`CREATE DATABASE ${quoted}`);
+  await migrate(url.toString());
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`) };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+/** A redis-server of the test's own, without persistence: a restart loses everything. */
+export interface OwnRedis {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>/<db>` */
+  url(db?: number): string;
+  /** `SHUTDOWN NOSAVE`, then a new, empty server on the same port. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startOwnRedis(): Promise<OwnRedis> {
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const launch = async () => {
+    const started = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    child = started;
+    let output = "";
+    started.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await waitFor("redis-server to accept connections", async () => {
+      if (started.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
+      return output.includes("Ready to accept connections");
+    });
+  };
+  const shutdown = async () => {
+    const running = child;
+    child = null;
+    if (!running || running.exitCode !== null) return;
+    const exited = once(running, "exit");
+    const client = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // The server closes the connection instead of answering.
+    await client.call("SHUTDOWN", "NOSAVE").catch(() => undefined);
+    client.disconnect();
+    await exited;
+  };
+  await launch();
+  return {
+    port,
+    url: (db = 0) => `redis://127.0.0.1:${port}/${db}`,
+    async restart() {
+      await shutdown();
+      await launch();
+    },
+    stop: shutdown,
+  };
+}
