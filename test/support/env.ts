@@ -1,4 +1,14 @@
+import { cliEnvSchema, parseEnv, resolveAppDatabaseUrl } from "../../packages/core/src/config";
+
 /** Where the tests find PostgreSQL and Redis; override with TEST_DATABASE_URL / TEST_REDIS_URL. */
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/sprintconnect_test";
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15";
+
+/**
+ * How the application connects to the test database, as in a deployment: the role
+ * `<database>_app` that the global setup grants after migrating (TEST_DATABASE_URL is the owner).
+ */
+export const TEST_APP_DATABASE_URL = resolveAppDatabaseUrl(
+  parseEnv(cliEnvSchema, { APP_ENV: "development", DATABASE_URL: TEST_DATABASE_URL }),
+);

@@ -3,6 +3,7 @@ import { PrismaClient } from "@prisma/client";
 
 export type {
   ApiKey,
+  AuditAnchor,
   AuditLog,
   ChatSession,
   Event,
