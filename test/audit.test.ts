@@ -2,7 +2,7 @@ import { createLogger, verifyAuditChain } from "@sprintconnect/core";
 import { Scheduler } from "@sprintconnect/worker";
 import { Client } from "pg";
 import { run as auditVerify } from "../packages/cli/src/commands/audit-verify";
-import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL } from "./support/env";
+import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL, withEnv } from "./support/env";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
@@ -171,20 +171,18 @@ async function cutNewest(organizationId: string, count: number): Promise<void> {
 
 /** `audit verify --org <id> --json` against the test database: exit code and its JSON line. */
 async function cliVerify(organizationId: string): Promise<{ code: number; result: Record<string, unknown> }> {
-  const saved = process.env.DATABASE_URL;
   const lines: string[] = [];
   const write = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => {
     lines.push(String(chunk));
     return true;
   });
-  process.env.DATABASE_URL = TEST_DATABASE_URL;
   try {
-    const code = await auditVerify(["--org", organizationId, "--json"]);
+    const code = await withEnv({ DATABASE_URL: TEST_DATABASE_URL }, () =>
+      auditVerify(["--org", organizationId, "--json"]),
+    );
     return { code, result: JSON.parse(lines.join("")) };
   } finally {
     write.mockRestore();
-    if (saved === undefined) delete process.env.DATABASE_URL;
-    else process.env.DATABASE_URL = saved;
   }
 }
 

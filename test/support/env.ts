@@ -12,3 +12,17 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6
 export const TEST_APP_DATABASE_URL = resolveAppDatabaseUrl(
   parseEnv(cliEnvSchema, { APP_ENV: "development", DATABASE_URL: TEST_DATABASE_URL }),
 );
+
+/** Runs `fn` with `vars` set in this process's environment (for in-process CLI commands), then restores it. */
+export async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

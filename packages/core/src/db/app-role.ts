@@ -106,8 +106,7 @@ async function createRoleIfMissing(client: Client, role: string): Promise<boolea
  * A SCRAM-SHA-256 verifier (RFC 5802/7677, PostgreSQL's stored format) of `password`, so the
  * password itself never appears in a statement the server might log.
  */
-export function scramVerifier(password: string, iterations = 4096): string {
-  const salt = randomBytes(16);
+export function scramVerifier(password: string, iterations = 4096, salt = randomBytes(16)): string {
   const salted = pbkdf2Sync(password.normalize("NFKC"), salt, iterations, 32, "sha256");
   const clientKey = createHmac("sha256", salted).update("Client Key").digest();
   const storedKey = createHash("sha256").update(clientKey).digest();
