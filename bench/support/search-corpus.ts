@@ -217,13 +217,13 @@ export async function ensureCorpus(stack: Stack, log: (text: string) => void): P
   await stack.db.$executeRawUnsafe(capabilityInsert(), organizationId);
   // Fresh statistics, or the planner guesses on an empty table's numbers. Only the owner may
   // ANALYZE (the stack connects as the application role, which would be skipped with a warning).
-  const owner = new Client({ connectionString: BENCH_DATABASE_URL });
-  await owner.connect();
+  const tableOwner = new Client({ connectionString: BENCH_DATABASE_URL });
+  await tableOwner.connect();
   try {
-    await owner.query(`ANALYZE "McpServer"`);
-    await owner.query(`ANALYZE "McpCapability"`);
+    await tableOwner.query(`ANALYZE "McpServer"`);
+    await tableOwner.query(`ANALYZE "McpCapability"`);
   } finally {
-    await owner.end();
+    await tableOwner.end();
   }
   const seeded = await counts(stack, organizationId);
   const seedMs = performance.now() - started;
