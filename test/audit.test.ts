@@ -1,7 +1,9 @@
-import { verifyAuditChain } from "@sprintconnect/core";
+import { createLogger, verifyAuditChain } from "@sprintconnect/core";
+import { Scheduler } from "@sprintconnect/worker";
 import { Client } from "pg";
-import { TEST_DATABASE_URL } from "./support/env";
-import { request } from "./support/http";
+import { run as auditVerify } from "../packages/cli/src/commands/audit-verify";
+import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL, withEnv } from "./support/env";
+import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
 let stack: Stack;
@@ -22,8 +24,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-async function superuser<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: TEST_DATABASE_URL });
+async function superuser<T>(fn: (c: Client) => Promise<T>, connectionString = TEST_DATABASE_URL): Promise<T> {
+  const client = new Client({ connectionString });
   await client.connect();
   try {
     return await fn(client);
@@ -130,5 +132,159 @@ describe("the audit log", () => {
     const result = await verifyAuditChain(stack.db, busy.organizationId);
     expect(result.ok).toBe(true);
     expect(result.entries).toBeGreaterThanOrEqual(13);
+  });
+});
+
+const VERIFY = "{ verifyAuditLog { ok entries firstBadSeq reason anchoredSeq anchoredAt } }";
+
+/** An organization with `count` audited registrations; returns it and its head's seq. */
+async function auditedOrg(name: string, count: number): Promise<{ org: TestOrg; head: bigint }> {
+  const created = await createTestOrg(stack, name);
+  for (let i = 0; i < count; i++) {
+    const res = await request(stack.url, "POST", "/v1/mcp/servers", {
+      auth: created.ownerKey,
+      body: { name: `s${i}`, baseUrl: "http://anchored.example.com/mcp" },
+    });
+    expect(res.status).toBe(201);
+  }
+  const head = await stack.db.auditLog.findFirstOrThrow({
+    where: { organizationId: created.organizationId },
+    orderBy: { seq: "desc" },
+  });
+  return { org: created, head: head.seq };
+}
+
+/** What an operator with the owner's rights can do: switch the guard off and cut the newest entries. */
+async function cutNewest(organizationId: string, count: number): Promise<void> {
+  await superuser(async (c) => {
+    await c.query(`ALTER TABLE "AuditLog" DISABLE TRIGGER "AuditLog_append_only"`);
+    try {
+      await c.query(
+        `DELETE FROM "AuditLog" WHERE "organizationId" = $1 AND seq > (SELECT max(seq) - $2 FROM "AuditLog" WHERE "organizationId" = $1)`,
+        [organizationId, count],
+      );
+    } finally {
+      await c.query(`ALTER TABLE "AuditLog" ENABLE TRIGGER "AuditLog_append_only"`);
+    }
+  });
+}
+
+/** `audit verify --org <id> --json` against the test database: exit code and its JSON line. */
+async function cliVerify(organizationId: string): Promise<{ code: number; result: Record<string, unknown> }> {
+  const lines: string[] = [];
+  const write = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    const code = await withEnv({ DATABASE_URL: TEST_DATABASE_URL }, () =>
+      auditVerify(["--org", organizationId, "--json"]),
+    );
+    return { code, result: JSON.parse(lines.join("")) };
+  } finally {
+    write.mockRestore();
+  }
+}
+
+describe("anchors of the audit log", () => {
+  it("detects the newest entries cut off below the anchor that verification signed", async () => {
+    const { org: cut, head } = await auditedOrg("Cut", 4);
+    const before = await graphql(stack.url, cut.ownerKey, VERIFY);
+    expect(before.body.data.verifyAuditLog).toMatchObject({ ok: true, anchoredSeq: head.toString() });
+
+    await cutNewest(cut.organizationId, 2);
+    // The remaining chain is still a valid chain: only the anchor shows what is missing.
+    expect((await verifyAuditChain(stack.db, cut.organizationId)).ok).toBe(true);
+    const after = await graphql(stack.url, cut.ownerKey, VERIFY);
+    expect(after.status).toBe(200);
+    expect(after.body.data.verifyAuditLog).toMatchObject({
+      ok: false,
+      firstBadSeq: (head - 1n).toString(),
+      anchoredSeq: head.toString(),
+    });
+    expect(after.body.data.verifyAuditLog.reason).toMatch(/missing/);
+    // A broken log is never anchored at its new, shorter end.
+    expect(await stack.db.auditAnchor.count({ where: { organizationId: cut.organizationId } })).toBe(1);
+  });
+
+  it("makes `audit verify` exit 1 when the newest entries were cut off after it anchored the head", async () => {
+    const { org: cut, head } = await auditedOrg("CliCut", 3);
+    const first = await cliVerify(cut.organizationId);
+    expect(first).toMatchObject({ code: 0, result: { ok: true, anchoredSeq: head.toString() } });
+
+    await cutNewest(cut.organizationId, 1);
+    const second = await cliVerify(cut.organizationId);
+    expect(second.code).toBe(1);
+    expect(second.result).toMatchObject({ ok: false, firstBadSeq: head.toString() });
+  });
+
+  it("detects entries cut off below the anchor the scheduler signed, and never anchors the shorter log", async () => {
+    const { org: cut, head } = await auditedOrg("Scheduled cut", 3);
+    const scheduler = new Scheduler({
+      db: stack.db,
+      redis: stack.redis,
+      queues: stack.queues,
+      env: stack.workerEnv,
+      logger: createLogger("test", "silent"),
+      keys: stack.keys,
+    });
+    const anchored = await scheduler.anchorAuditLogs();
+    expect(anchored.find((a) => a.organizationId === cut.organizationId)?.seq).toBe(head);
+
+    await cutNewest(cut.organizationId, 2);
+    // New entries after the cut reuse the missing positions with other content.
+    await request(stack.url, "POST", "/v1/mcp/servers", {
+      auth: cut.ownerKey,
+      body: { name: "after-the-cut", baseUrl: "http://anchored.example.com/mcp" },
+    });
+    expect((await scheduler.anchorAuditLogs()).some((a) => a.organizationId === cut.organizationId)).toBe(false);
+    const result = (await graphql(stack.url, cut.ownerKey, VERIFY)).body.data.verifyAuditLog;
+    expect(result).toMatchObject({ ok: false, anchoredSeq: head.toString() });
+    expect(result.reason).toMatch(/missing|not the one anchored/);
+  });
+
+  it("refuses an anchor this deployment did not sign, though the application role can insert one", async () => {
+    const { org: forged, head } = await auditedOrg("Forged", 2);
+    // Someone with the application's database role adds an anchor naming a shorter log…
+    await stack.db.auditAnchor.create({
+      data: {
+        organizationId: forged.organizationId,
+        seq: head + 5n,
+        hash: "f".repeat(64),
+        signedAt: new Date(),
+        keyId: stack.keys.kid,
+        signature: Buffer.alloc(64, 1).toString("base64url"),
+      },
+    });
+    const result = (await graphql(stack.url, forged.ownerKey, VERIFY)).body.data.verifyAuditLog;
+    expect(result).toMatchObject({ ok: false, firstBadSeq: (head + 5n).toString() });
+    expect(result.reason).toMatch(/valid signature/);
+  });
+});
+
+describe("the application's database role", () => {
+  it("cannot switch the audit log's guard off, change, delete or truncate entries or anchors", async () => {
+    await superuser(async (c) => {
+      const me = await c.query("SELECT current_user AS role, usesuper FROM pg_user WHERE usename = current_user");
+      expect(me.rows[0]).toMatchObject({ role: expect.stringMatching(/_app$/), usesuper: false });
+      for (const table of ["AuditLog", "AuditAnchor"]) {
+        await expect(c.query(`ALTER TABLE "${table}" DISABLE TRIGGER "${table}_append_only"`)).rejects.toThrow(
+          /must be owner/,
+        );
+        await expect(c.query(`ALTER TABLE "${table}" DISABLE TRIGGER ALL`)).rejects.toThrow(/must be owner/);
+        await expect(c.query(`UPDATE "${table}" SET seq = seq WHERE false`)).rejects.toThrow(/permission denied/);
+        await expect(c.query(`DELETE FROM "${table}" WHERE false`)).rejects.toThrow(/permission denied/);
+        await expect(c.query(`TRUNCATE "${table}"`)).rejects.toThrow(/permission denied/);
+        await expect(c.query(`DROP TABLE "${table}"`)).rejects.toThrow(/must be owner/);
+      }
+      await expect(c.query(`CREATE TABLE "Sneaky" (id int)`)).rejects.toThrow(/permission denied/);
+      await expect(c.query(`SELECT * FROM "_prisma_migrations"`)).rejects.toThrow(/permission denied/);
+      await expect(c.query(`SET session_replication_role = replica`)).rejects.toThrow(/permission denied/);
+      // What the application does: read and append.
+      const rows = await c.query(`SELECT count(*)::int AS n FROM "AuditLog" WHERE "organizationId" = $1`, [
+        org.organizationId,
+      ]);
+      expect(rows.rows[0].n).toBeGreaterThanOrEqual(5);
+    }, TEST_APP_DATABASE_URL);
   });
 });

@@ -57,6 +57,7 @@ describe("scheduled health checks", () => {
       queues: stack.queues,
       env: { ...stack.workerEnv, HEALTH_CHECK_INTERVAL_SECONDS: 3600 },
       logger: createLogger("test", "silent"),
+      keys: stack.keys,
     });
     await scheduler.enqueueHealthChecks();
     await scheduler.enqueueHealthChecks();

@@ -1,8 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { composeSupergraph } from "@sprintconnect/cli";
-import { ensureDatabase, migrate } from "@sprintconnect/core";
+import { ensureDatabase, grantAppRole, MIGRATIONS_DIR, migrate, scramVerifier } from "@sprintconnect/core";
 import { Client } from "pg";
 import { TEST_DATABASE_URL } from "./support/env";
 
@@ -12,6 +14,18 @@ function databaseUrl(name: string): string {
   const url = new URL(TEST_DATABASE_URL);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+// Named after the test database, so runs against other test databases on the same server
+// never drop each other's.
+const PREFIX = decodeURIComponent(new URL(TEST_DATABASE_URL).pathname.slice(1));
+
+/** `url` connecting as `role` with `password`. */
+function asRole(url: string, role: string, password: string): string {
+  const u = new URL(url);
+  u.username = role;
+  u.password = password;
+  return u.toString();
 }
 
 async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
@@ -60,9 +74,9 @@ async function describeSchema(url: string) {
 
 describe("the database schema", () => {
   it("is exactly what schema.prisma describes once the migrations have run", async () => {
-    const migrated = await freshDatabase("sprintconnect_schema_migrated");
+    const migrated = await freshDatabase(`${PREFIX}_schema_migrated`);
     await migrate(migrated);
-    const expected = await freshDatabase("sprintconnect_schema_expected");
+    const expected = await freshDatabase(`${PREFIX}_schema_expected`);
     const sql = execFileSync(
       join(ROOT, "node_modules/.bin/prisma"),
       ["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
@@ -80,7 +94,7 @@ describe("the database schema", () => {
   }, 60_000);
 
   it("applies migrations once: a second run applies nothing", async () => {
-    const url = await freshDatabase("sprintconnect_schema_twice");
+    const url = await freshDatabase(`${PREFIX}_schema_twice`);
     const first = await migrate(url);
     expect(first.applied.length).toBeGreaterThanOrEqual(2);
     expect((await migrate(url)).applied).toEqual([]);
@@ -92,9 +106,89 @@ describe("the database schema", () => {
   });
 
   it("serializes concurrent migration runs with the advisory lock", async () => {
-    const url = await freshDatabase("sprintconnect_schema_race");
+    const url = await freshDatabase(`${PREFIX}_schema_race`);
     const [a, b] = await Promise.all([migrate(url), migrate(url)]);
     expect([...a.applied, ...b.applied].sort()).toEqual((a.applied.length ? a : b).applied.slice().sort());
+  });
+});
+
+describe("the application role", () => {
+  it("is granted the tables a later migration creates, and still only reads and appends the audit tables", async () => {
+    const url = await freshDatabase(`${PREFIX}_schema_grants`);
+    const app = asRole(url, `${PREFIX}_schema_grants_app`, randomBytes(16).toString("hex"));
+    await migrate(url);
+    await grantAppRole(url, app);
+    const dir = mkdtempSync(join(tmpdir(), "sc-migrations-"));
+    try {
+      cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+      mkdirSync(join(dir, "99990101000000_later"));
+      writeFileSync(
+        join(dir, "99990101000000_later", "migration.sql"),
+        `CREATE TABLE "Later" (id serial PRIMARY KEY, note text);`,
+      );
+      expect((await migrate(url, undefined, dir)).applied).toEqual(["99990101000000_later"]);
+      await grantAppRole(url, app);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await withClient(app, async (c) => {
+      await c.query(`INSERT INTO "Later" (note) VALUES ('granted')`); // the table and its sequence
+      await c.query(`UPDATE "Later" SET note = 'changed'`);
+      await c.query(`DELETE FROM "Later"`);
+      await expect(c.query(`DELETE FROM "AuditLog"`)).rejects.toThrow(/permission denied/);
+      await expect(c.query(`ALTER TABLE "Later" ADD COLUMN x int`)).rejects.toThrow(/must be owner/);
+    });
+  }, 60_000);
+
+  it("is created once when several databases migrate at the same moment, with the password PostgreSQL would store", async () => {
+    // Roles belong to the whole server: two databases' migrations may both find it missing.
+    const role = `sc_probe_${randomBytes(6).toString("hex")}`;
+    const password = randomBytes(16).toString("base64url");
+    const urls = [await freshDatabase(`${PREFIX}_roles_a`), await freshDatabase(`${PREFIX}_roles_b`)];
+    try {
+      const results = await Promise.all(
+        urls.map(async (url) => {
+          await migrate(url);
+          return grantAppRole(url, asRole(url, role, password));
+        }),
+      );
+      expect(results.filter((r) => r.created).length).toBeLessThanOrEqual(1);
+      await withClient(urls[0] as string, async (c) => {
+        const { rows } = await c.query(
+          "SELECT rolsuper, rolcreaterole, rolcreatedb, rolcanlogin, rolpassword FROM pg_authid WHERE rolname = $1",
+          [role],
+        );
+        expect(rows[0]).toMatchObject({ rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolcanlogin: true });
+        // Our verifier, from the salt and iterations PostgreSQL stored, is PostgreSQL's own.
+        const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(rows[0].rolpassword) ?? [];
+        expect(rows[0].rolpassword).toBe(
+          scramVerifier(password, Number(iterations), Buffer.from(salt ?? "", "base64")),
+        );
+        await c.query(`ALTER ROLE "${role}" PASSWORD 'pencil'`);
+        const computed = (await c.query("SELECT rolpassword FROM pg_authid WHERE rolname = $1", [role])).rows[0];
+        const [, i2, s2] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(computed.rolpassword) ?? [];
+        expect(computed.rolpassword).toBe(scramVerifier("pencil", Number(i2), Buffer.from(s2 ?? "", "base64")));
+      });
+      for (const url of urls) {
+        await withClient(asRole(url, role, password), async (c) => {
+          expect((await c.query('SELECT count(*)::int AS n FROM "AuditLog"')).rows[0].n).toBe(0);
+        });
+      }
+    } finally {
+      // A throwaway role of this test only (the application role itself is never dropped).
+      await withClient(databaseUrl("postgres"), async (c) => {
+        for (const url of urls)
+          await c.query(`DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`);
+        await c.query(`DROP ROLE IF EXISTS "${role}"`);
+      });
+    }
+  }, 60_000);
+
+  it("refuses to grant the role that runs the migrations", async () => {
+    const url = await freshDatabase(`${PREFIX}_schema_self`);
+    await migrate(url);
+    const owner = decodeURIComponent(new URL(url).username);
+    await expect(grantAppRole(url, asRole(url, owner, ""))).rejects.toThrow(/other than the one that runs migrations/);
   });
 });
 

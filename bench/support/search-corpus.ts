@@ -1,6 +1,8 @@
 import { createOrganization } from "@sprintconnect/admin-subgraph";
 import { generateApiKey, ROLE_SCOPES } from "@sprintconnect/core";
+import { Client } from "pg";
 import type { Stack } from "../../test/support/stack";
+import { BENCH_DATABASE_URL } from "./env";
 
 /** The one organization that holds the search corpus; found by name on later runs. */
 export const CORPUS_ORGANIZATION = "Bench search corpus";
@@ -213,9 +215,16 @@ export async function ensureCorpus(stack: Stack, log: (text: string) => void): P
   await stack.db.$executeRawUnsafe(`DELETE FROM "McpServer" WHERE "organizationId" = $1::uuid`, organizationId);
   await stack.db.$executeRawUnsafe(serverInsert(), organizationId);
   await stack.db.$executeRawUnsafe(capabilityInsert(), organizationId);
-  // Fresh statistics, or the planner guesses on an empty table's numbers.
-  await stack.db.$executeRawUnsafe(`ANALYZE "McpServer"`);
-  await stack.db.$executeRawUnsafe(`ANALYZE "McpCapability"`);
+  // Fresh statistics, or the planner guesses on an empty table's numbers. Only the owner may
+  // ANALYZE (the stack connects as the application role, which would be skipped with a warning).
+  const tableOwner = new Client({ connectionString: BENCH_DATABASE_URL });
+  await tableOwner.connect();
+  try {
+    await tableOwner.query(`ANALYZE "McpServer"`);
+    await tableOwner.query(`ANALYZE "McpCapability"`);
+  } finally {
+    await tableOwner.end();
+  }
   const seeded = await counts(stack, organizationId);
   const seedMs = performance.now() - started;
   log(`seeded ${seeded.servers} servers and ${seeded.capabilities} capabilities in ${(seedMs / 1000).toFixed(1)} s`);

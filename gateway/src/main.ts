@@ -6,6 +6,7 @@ import {
   type GatewayEnv,
   gatewayEnvSchema,
   parseEnv,
+  resolveAppDatabaseUrl,
   resolveKeys,
 } from "@sprintconnect/core";
 import { createGatewayApp } from "./app";
@@ -14,15 +15,17 @@ import { createGatewayApp } from "./app";
 async function main(): Promise<void> {
   let env: GatewayEnv;
   let keyMaterial: ReturnType<typeof resolveKeys>;
+  let databaseUrl: string;
   try {
     env = parseEnv(gatewayEnvSchema, process.env);
     keyMaterial = resolveKeys(env);
+    databaseUrl = resolveAppDatabaseUrl(env);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
   const logger = createLogger("gateway", env.LOG_LEVEL);
-  const db = createPrisma(env);
+  const db = createPrisma({ ...env, DATABASE_URL: databaseUrl });
   const redis = createRedis(env.REDIS_URL, "gateway");
   const keys = await createKeyRing(keyMaterial.jwtPrivateJwk);
   const app = await createGatewayApp({ env, db, redis, keys, apiKeyPepper: keyMaterial.apiKeyPepper, logger });

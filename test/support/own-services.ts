@@ -3,8 +3,9 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { Client } from "pg";
+import { grantAppRole } from "../../packages/core/src/db/app-role";
 import { migrate } from "../../packages/core/src/db/migrate";
-import { TEST_DATABASE_URL } from "./env";
+import { appDatabaseUrl, TEST_DATABASE_URL } from "./env";
 import { waitFor } from "./wait";
 
 /**
@@ -31,6 +32,7 @@ export async function freshDatabase(suffix: string): Promise<{ url: string; drop
   await run(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
   await run(`CREATE DATABASE ${quoted}`);
   await migrate(url.toString());
+  await grantAppRole(url.toString(), appDatabaseUrl(url.toString()));
   return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`) };
 }
 

@@ -31,7 +31,7 @@ import { createSubgraphApp, RedisEventHub } from "@sprintconnect/subgraph-kit";
 import { type RunningWorker, startWorker } from "@sprintconnect/worker";
 import type { FastifyInstance } from "fastify";
 import type { GraphQLSchema } from "graphql";
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from "./env";
+import { appDatabaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL } from "./env";
 
 /** A whole SprintConnect stack in this process: four subgraphs and the gateway on free ports. */
 export interface Stack {
@@ -93,7 +93,12 @@ export async function startStack(
   const material = resolveKeys(parseEnv(gatewayEnvSchema, baseEnv));
   const keys = await createKeyRing(material.jwtPrivateJwk);
   const logger = createLogger("test", "silent");
-  const db = createPrisma({ DATABASE_URL: baseEnv.DATABASE_URL, DATABASE_POOL_SIZE: 5, DATABASE_MAX_OVERFLOW: 5 });
+  // As the application role, like every process: the suite proves its grants are enough.
+  const db = createPrisma({
+    DATABASE_URL: appDatabaseUrl(baseEnv.DATABASE_URL),
+    DATABASE_POOL_SIZE: 5,
+    DATABASE_MAX_OVERFLOW: 5,
+  });
   const redis = createRedis(baseEnv.REDIS_URL, "test");
   const verifier = new InternalTokenVerifier(keys);
   // Live events for subscriptions: one Redis subscriber for the stack, as in a process.
@@ -120,7 +125,7 @@ export async function startStack(
     }),
     chat: await buildChatSchema(db),
     metrics: await buildMetricsSchema(db),
-    admin: await buildAdminSchema(db, { apiKeyPepper: material.apiKeyPepper }),
+    admin: await buildAdminSchema(db, { apiKeyPepper: material.apiKeyPepper, keys }),
   };
   const apps: FastifyInstance[] = [];
   const urls: Record<string, string> = {};

@@ -1,9 +1,12 @@
 import {
+  createKeyRing,
   createLogger,
   createPrisma,
   createRedis,
+  type KeyRing,
   type Logger,
   parseEnv,
+  resolveAppDatabaseUrl,
   resolveKeys,
   type WorkerEnv,
   workerEnvSchema,
@@ -21,23 +24,29 @@ export async function runProcess(
     db: ReturnType<typeof createPrisma>;
     redis: ReturnType<typeof createRedis>;
     secretStoreKey: Buffer;
+    /** The deployment's signing key ring (the scheduler signs audit anchors with it). */
+    keys: KeyRing;
   }) => Promise<{ stop(): Promise<void> }>,
 ): Promise<void> {
   let env: WorkerEnv;
   let secretStoreKey: Buffer;
+  let jwtPrivateJwk: ReturnType<typeof resolveKeys>["jwtPrivateJwk"];
+  let databaseUrl: string;
   try {
     env = parseEnv(workerEnvSchema, process.env);
-    secretStoreKey = resolveKeys(env).secretStoreKey;
+    ({ secretStoreKey, jwtPrivateJwk } = resolveKeys(env));
+    databaseUrl = resolveAppDatabaseUrl(env);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
   const logger = createLogger(name, env.LOG_LEVEL);
-  const db = createPrisma(env);
+  const db = createPrisma({ ...env, DATABASE_URL: databaseUrl });
   const redis = createRedis(env.REDIS_URL, name);
   let running: { stop(): Promise<void> };
   try {
-    running = await start({ env, logger, db, redis, secretStoreKey });
+    const keys = await createKeyRing(jwtPrivateJwk);
+    running = await start({ env, logger, db, redis, secretStoreKey, keys });
   } catch (err) {
     logger.fatal({ err }, `${name} failed to start`);
     process.exit(1);

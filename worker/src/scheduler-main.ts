@@ -3,9 +3,9 @@ import { serveOperations } from "./operations-server";
 import { runProcess } from "./process";
 import { Scheduler } from "./scheduler/scheduler";
 
-void runProcess("scheduler", async ({ env, db, redis, logger }) => {
+void runProcess("scheduler", async ({ env, db, redis, logger, keys }) => {
   const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false, prefix: env.JOB_QUEUE_PREFIX });
-  const scheduler = new Scheduler({ db, redis, queues, env, logger });
+  const scheduler = new Scheduler({ db, redis, queues, env, logger, keys });
   scheduler.start();
   // Only when asked (a container health check): beside a worker on one host the port would clash.
   const server = env.SCHEDULER_HEALTH_PORT

@@ -1,7 +1,7 @@
 import { composeServices } from "@apollo/composition";
 import { buildAdminSchema } from "@sprintconnect/admin-subgraph";
 import { buildChatSchema } from "@sprintconnect/chat-subgraph";
-import { type CliEnv, cliEnvSchema, type PrismaClient, parseEnv } from "@sprintconnect/core";
+import { type CliEnv, cliEnvSchema, type KeyRing, type PrismaClient, parseEnv } from "@sprintconnect/core";
 import { buildMetricsSchema } from "@sprintconnect/metrics-subgraph";
 import { buildRegistrySchema, type RegistryDeps } from "@sprintconnect/registry-subgraph";
 import { subgraphSdl } from "@sprintconnect/subgraph-kit";
@@ -38,7 +38,11 @@ const builders: Record<SubgraphName, () => Promise<GraphQLSchema>> = {
   registry: () => buildRegistrySchema(NO_DB, {} as RegistryDeps),
   chat: () => buildChatSchema(NO_DB),
   metrics: () => buildMetricsSchema(NO_DB),
-  admin: () => buildAdminSchema(NO_DB, { apiKeyPepper: "unused: no key is issued while composing" }),
+  admin: () =>
+    buildAdminSchema(NO_DB, {
+      apiKeyPepper: "unused: no key is issued while composing",
+      keys: {} as KeyRing, // and no audit anchor signed
+    }),
 };
 
 /**

@@ -6,12 +6,14 @@ import { note, out } from "./output";
 const USAGE = `Usage: sprintconnect <command> [options]
 
 Commands:
-  db migrate                       Create the database if needed and apply pending migrations
+  db migrate                       Create the database if needed, apply pending migrations and
+                                   grant the application role (APP_DATABASE_URL)
   org create --name <name> --owner-email <email> [--owner-name <name>] [--json]
                                    Create an organization, its owner and an owner API key
   token create --user <id> --org <id> [--ttl <seconds>] [--json]
                                    Issue an access token (JWT) for a member
-  audit verify --org <id> [--json] Verify an organization's audit hash chain (exit 1 if broken)
+  audit verify --org <id> [--json] Verify an organization's audit hash chain and its newest signed
+                                   anchor, then anchor its head (exit 1 if broken)
   schema compose                   Write schema/<subgraph>.graphql and schema/supergraph.graphql
   start                            Migrate, then run the subgraphs and the gateway
   help                             Show this text

@@ -1,4 +1,4 @@
-import { ConfigError, gatewayEnvSchema, parseEnv, resolveKeys } from "./config";
+import { ConfigError, gatewayEnvSchema, parseEnv, resolveAppDatabaseUrl, resolveKeys } from "./config";
 
 describe("configuration", () => {
   it("reports every invalid variable at once", () => {
@@ -39,5 +39,24 @@ describe("configuration", () => {
   it("requires real keys in production instead of generating development ones", () => {
     const env = parseEnv(gatewayEnvSchema, { APP_ENV: "production" });
     expect(() => resolveKeys(env)).toThrow(/JWT_SECRET_KEY[\s\S]*API_KEY_ENCRYPTION_KEY[\s\S]*SECRET_STORE_LOCAL_KEY/);
+  });
+
+  it("connects the processes as the application role <database>_app, never as DATABASE_URL's owner", () => {
+    const env = parseEnv(gatewayEnvSchema, {
+      DATABASE_URL: "postgresql://owner:secret@db.internal:5433/sprintconnect?sslmode=require",
+      APP_DATABASE_PASSWORD: "a password of sixteen+",
+    });
+    const url = new URL(resolveAppDatabaseUrl(env));
+    expect(url.username).toBe("sprintconnect_app");
+    expect(decodeURIComponent(url.password)).toBe("a password of sixteen+");
+    expect(`${url.host}${url.pathname}${url.search}`).toBe("db.internal:5433/sprintconnect?sslmode=require");
+    const explicit = "postgresql://app:pw@pooler:6432/sprintconnect";
+    expect(resolveAppDatabaseUrl(parseEnv(gatewayEnvSchema, { APP_DATABASE_URL: explicit }))).toBe(explicit);
+  });
+
+  it("requires the application role's URL or password in production instead of generating one", () => {
+    const env = parseEnv(gatewayEnvSchema, { APP_ENV: "production" });
+    expect(() => resolveAppDatabaseUrl(env)).toThrow(ConfigError);
+    expect(() => resolveAppDatabaseUrl(env)).toThrow(/APP_DATABASE_URL/);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { loadDevSecrets } from "./dev-secrets";
+import { loadDevSecret, loadDevSecrets } from "./dev-secrets";
 
 /**
  * Configuration. Every process validates its environment once, at boot, with the zod schema
@@ -12,6 +12,7 @@ const bool = z
   .transform((v) => v === "true" || v === "1" || v === "yes");
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL");
 const csv = z.string().transform((v) =>
   v
     .split(",")
@@ -33,11 +34,25 @@ const commonShape = {
     .optional(),
   /** Log format. Only structured JSON lines are produced. */
   LOG_FORMAT: z.enum(["json"]).default("json"),
-  /** PostgreSQL connection string. */
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
-    .default("postgresql://postgres@127.0.0.1:5432/sprintconnect"),
+  /**
+   * PostgreSQL connection string of the database's owner. `db migrate` (and `npm start`) apply
+   * migrations with it and create or update the application role and its grants; the
+   * processes themselves connect as the application role (APP_DATABASE_URL).
+   */
+  DATABASE_URL: postgresUrl.default("postgresql://postgres@127.0.0.1:5432/sprintconnect"),
+  /**
+   * Connection string the gateway, subgraphs, worker, scheduler and CLI commands use: a role
+   * with only the grants the application needs (no DDL, not the owner; `AuditLog` and
+   * `AuditAnchor` insert-only). Default: DATABASE_URL with the user `<database>_app` and the
+   * password APP_DATABASE_PASSWORD. `db migrate` creates the role if it is missing, sets its
+   * password from this URL and grants it, after every migration.
+   */
+  APP_DATABASE_URL: postgresUrl.optional(),
+  /**
+   * Password of the application role when APP_DATABASE_URL is not given. Required in
+   * production unless APP_DATABASE_URL is set; generated into `.sprintconnect/` elsewhere.
+   */
+  APP_DATABASE_PASSWORD: z.string().min(16).optional(),
   /** Connections each process keeps open to PostgreSQL. */
   DATABASE_POOL_SIZE: positiveInt.default(20),
   /** Extra connections a process may open above the pool size under load; closed when idle. */
@@ -176,6 +191,12 @@ const workerShape = {
   SCHEDULER_HEALTH_PORT: port.optional(),
   /** Interface the worker's metrics endpoint listens on. */
   HOST: gatewayShape.HOST,
+  /**
+   * Seconds between anchors of the audit chains: the scheduler's leader signs and stores the
+   * head of every organization's audit log that grew, so cutting off its newest entries is
+   * detected by `audit verify`.
+   */
+  AUDIT_ANCHOR_INTERVAL_SECONDS: positiveInt.default(300),
   /** How long the scheduler's leadership lasts without renewal. */
   SCHEDULER_LOCK_TTL_SECONDS: positiveInt.default(15),
   SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,
@@ -250,4 +271,35 @@ export function resolveKeys(env: CommonEnv): KeyMaterial {
     apiKeyPepper: env.API_KEY_ENCRYPTION_KEY ?? (dev?.apiKeyPepper as string),
     secretStoreKey: secretStoreKey ?? Buffer.from(dev?.secretStoreKey as string, "base64"),
   };
+}
+
+/** File of the development key folder that holds the generated application role password. */
+const DEV_APP_DATABASE_PASSWORD = "app-database-password";
+
+/**
+ * The connection string the application processes use: APP_DATABASE_URL, or DATABASE_URL with
+ * the user `<database>_app` and the password APP_DATABASE_PASSWORD (generated into the
+ * development key folder outside production).
+ */
+export function resolveAppDatabaseUrl(
+  env: Pick<CommonEnv, "APP_ENV" | "DATABASE_URL" | "APP_DATABASE_URL" | "APP_DATABASE_PASSWORD" | "DEV_SECRETS_DIR">,
+): string {
+  if (env.APP_DATABASE_URL) return env.APP_DATABASE_URL;
+  if (!env.APP_DATABASE_PASSWORD && env.APP_ENV === "production") {
+    throw new ConfigError([
+      "APP_DATABASE_URL: required in production (or APP_DATABASE_PASSWORD, to connect to DATABASE_URL as <database>_app)",
+    ]);
+  }
+  const url = new URL(env.DATABASE_URL);
+  const database = decodeURIComponent(url.pathname.slice(1)) || "postgres";
+  const role = `${database}_app`;
+  // PostgreSQL cuts names at 63 bytes; a cut name would not be the role `db migrate` grants.
+  if (Buffer.byteLength(role) > 63) {
+    throw new ConfigError([`APP_DATABASE_URL: required, the database name is too long to name the role ${role}`]);
+  }
+  url.username = encodeURIComponent(role);
+  url.password = encodeURIComponent(
+    env.APP_DATABASE_PASSWORD ?? loadDevSecret(env.DEV_SECRETS_DIR, DEV_APP_DATABASE_PASSWORD),
+  );
+  return url.toString();
 }

@@ -17,23 +17,40 @@ const FILE = "dev-secrets.json";
  * wins and every reader sees a complete file.
  */
 export function loadDevSecrets(dir: string): DevSecrets {
+  return JSON.parse(
+    readOrCreate(dir, FILE, () => {
+      const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      const secrets: DevSecrets = {
+        jwtPrivateJwk: privateKey.export({ format: "jwk" }) as Record<string, unknown>,
+        apiKeyPepper: randomBytes(32).toString("base64url"),
+        secretStoreKey: randomBytes(32).toString("base64"),
+      };
+      return JSON.stringify(secrets, null, 2);
+    }),
+  ) as DevSecrets;
+}
+
+/**
+ * A random development secret (32 bytes, base64url) kept in its own file of the development
+ * key folder, created on first use like the key file (e.g. the application database role's
+ * password).
+ */
+export function loadDevSecret(dir: string, name: string): string {
+  return readOrCreate(dir, name, () => randomBytes(32).toString("base64url")).trim();
+}
+
+function readOrCreate(dir: string, file: string, create: () => string): string {
   // Relative to the checkout (not the working directory), so every process shares one file.
   const folder = isAbsolute(dir) ? dir : resolve(__dirname, "../../..", dir);
-  const path = join(folder, FILE);
+  const path = join(folder, file);
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as DevSecrets;
+    return readFileSync(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   mkdirSync(folder, { recursive: true, mode: 0o700 });
-  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const secrets: DevSecrets = {
-    jwtPrivateJwk: privateKey.export({ format: "jwk" }) as Record<string, unknown>,
-    apiKeyPepper: randomBytes(32).toString("base64url"),
-    secretStoreKey: randomBytes(32).toString("base64"),
-  };
-  const tmp = join(folder, `${FILE}.${process.pid}.${randomBytes(4).toString("hex")}`);
-  writeFileSync(tmp, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  const tmp = join(folder, `${file}.${process.pid}.${randomBytes(4).toString("hex")}`);
+  writeFileSync(tmp, create(), { mode: 0o600 });
   try {
     linkSync(tmp, path);
   } catch (err) {
@@ -41,5 +58,5 @@ export function loadDevSecrets(dir: string): DevSecrets {
   } finally {
     rmSync(tmp, { force: true });
   }
-  return JSON.parse(readFileSync(path, "utf8")) as DevSecrets;
+  return readFileSync(path, "utf8");
 }

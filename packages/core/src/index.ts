@@ -1,3 +1,4 @@
+export * from "./audit/anchor";
 export * from "./audit/audit";
 export * from "./audit/record-change";
 export * from "./auth/api-keys";
@@ -6,6 +7,7 @@ export * from "./auth/principal";
 export * from "./auth/tokens";
 export * from "./config";
 export * from "./cursor";
+export * from "./db/app-role";
 export * from "./db/migrate";
 export * from "./db/prisma";
 export * from "./db/unavailable";

@@ -8,6 +8,7 @@ import {
   type Logger,
   type PrismaClient,
   parseEnv,
+  resolveAppDatabaseUrl,
   resolveKeys,
   type SubgraphEnv,
   subgraphEnvSchema,
@@ -49,15 +50,17 @@ export interface SubgraphProcessOptions {
 async function serve(options: SubgraphProcessOptions): Promise<void> {
   let env: SubgraphEnv;
   let keyMaterial: ReturnType<typeof resolveKeys>;
+  let databaseUrl: string;
   try {
     env = parseEnv(subgraphEnvSchema, process.env);
     keyMaterial = resolveKeys(env);
+    databaseUrl = resolveAppDatabaseUrl(env);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
   const logger = createLogger(`${options.name}-subgraph`, env.LOG_LEVEL);
-  const db = createPrisma(env);
+  const db = createPrisma({ ...env, DATABASE_URL: databaseUrl });
   const keys = await createKeyRing(keyMaterial.jwtPrivateJwk);
   const events = new RedisEventHub({ redisUrl: env.REDIS_URL, logger });
   // Readiness asks Redis on a connection of its own (the event hub's is in subscriber mode).

@@ -6,5 +6,5 @@ import { buildAdminSchema } from "./schema";
 void runSubgraph({
   name: "admin",
   defaultPort: 4004,
-  buildSchema: ({ db, env }) => buildAdminSchema(db, { apiKeyPepper: resolveKeys(env).apiKeyPepper }),
+  buildSchema: ({ db, env, keys }) => buildAdminSchema(db, { apiKeyPepper: resolveKeys(env).apiKeyPepper, keys }),
 });

@@ -1,4 +1,4 @@
-import type { PrismaClient } from "@sprintconnect/core";
+import type { KeyRing, PrismaClient } from "@sprintconnect/core";
 import { buildFederatedSchema, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import { ApiKeyRepository } from "./modules/api-keys/api-key.repository";
@@ -17,6 +17,8 @@ import { OrganizationService } from "./modules/organizations/organization.servic
 export interface AdminSchemaOptions {
   /** HMAC key that API keys are stored under (API_KEY_ENCRYPTION_KEY or the dev key). */
   apiKeyPepper: string;
+  /** The deployment's signing key ring: verification signs an anchor of the audit log's head. */
+  keys: KeyRing;
 }
 
 /** The admin subgraph's schema, with its services wired to `db`. */
@@ -29,7 +31,7 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
     [OrganizationResolver, new OrganizationResolver(organizations)],
     [MemberResolver, new MemberResolver(new MemberService(db, members, apiKeyRepository))],
     [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
-    [AuditResolver, new AuditResolver(new AuditService(new AuditRepository(db)))],
+    [AuditResolver, new AuditResolver(new AuditService(new AuditRepository(db, options.keys)))],
   ]);
   return buildFederatedSchema({
     resolvers: [OrganizationResolver, MemberResolver, ApiKeyResolver, AuditResolver],

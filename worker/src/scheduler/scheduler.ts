@@ -1,4 +1,12 @@
-import type { Logger, PrismaClient, Redis, WorkerEnv } from "@sprintconnect/core";
+import {
+  type AuditAnchor,
+  anchorAuditHeads,
+  type KeyRing,
+  type Logger,
+  type PrismaClient,
+  type Redis,
+  type WorkerEnv,
+} from "@sprintconnect/core";
 import { discoveryJob, healthCheckJob, type JobQueues, requestDiscovery } from "@sprintconnect/jobs";
 import { Cron } from "croner";
 import { LeaderLock } from "./leader-lock";
@@ -24,7 +32,15 @@ export class Scheduler {
   };
 
   constructor(
-    private readonly deps: { db: PrismaClient; redis: Redis; queues: JobQueues; env: WorkerEnv; logger: Logger },
+    private readonly deps: {
+      db: PrismaClient;
+      redis: Redis;
+      queues: JobQueues;
+      env: WorkerEnv;
+      logger: Logger;
+      /** Signs the audit anchors. */
+      keys: KeyRing;
+    },
   ) {
     this.lock = new LeaderLock(
       deps.redis,
@@ -46,6 +62,7 @@ export class Scheduler {
       every(env.HEALTH_CHECK_INTERVAL_SECONDS, "health-checks", () => this.leading(() => this.enqueueHealthChecks())),
       every(60, "discoveries", () => this.leading(() => this.enqueueDiscoveries())),
       every(3600, "retention", () => this.leading(() => this.retention())),
+      every(env.AUDIT_ANCHOR_INTERVAL_SECONDS, "audit-anchors", () => this.leading(() => this.anchorAuditLogs())),
     );
     // ioredis emits `ready` on every (re)connection; a restarted Redis may have lost every job.
     this.deps.redis.on("ready", this.onRedisReady);
@@ -96,6 +113,31 @@ export class Scheduler {
       eventsDays: this.deps.env.RETENTION_EVENTS_DAYS,
     });
     if (deleted.healthChecks + deleted.events > 0) this.deps.logger.info(deleted, "retention applied");
+  }
+
+  /**
+   * Signs and stores an anchor of every audit log that grew. Each anchor is also logged, so a
+   * copy lives outside the database. A log that no longer extends its newest anchor (its newest
+   * entries were cut off) is never anchored again: it is logged as an error.
+   */
+  async anchorAuditLogs(): Promise<AuditAnchor[]> {
+    const anchored: AuditAnchor[] = [];
+    for (const outcome of await anchorAuditHeads(this.deps.db, this.deps.keys)) {
+      if (outcome.status === "anchored") {
+        const { organizationId, seq, hash, signedAt, keyId, signature } = outcome.anchor;
+        this.deps.logger.info(
+          { organizationId, seq: seq.toString(), hash, signedAt, keyId, signature },
+          "audit log anchored",
+        );
+        anchored.push(outcome.anchor);
+      } else if (outcome.status === "refused") {
+        this.deps.logger.error(
+          { organizationId: outcome.organizationId, firstBadSeq: outcome.firstBadSeq, reason: outcome.reason },
+          "audit log no longer matches its anchor: not anchored",
+        );
+      }
+    }
+    return anchored;
   }
 
   /** One health-check job per active server and interval slot (the slot is in the job id). */

@@ -1,12 +1,17 @@
-import { type CliEnv, ensureDatabase, migrate } from "@sprintconnect/core";
+import { type CliEnv, ensureDatabase, grantAppRole, migrate, resolveAppDatabaseUrl } from "@sprintconnect/core";
 import { parseOptions } from "../args";
 import { loadEnv } from "../config";
 import { out } from "../output";
 
-/** Creates the database if needed and applies pending migrations; returns their names. */
+/**
+ * As the owner (DATABASE_URL): creates the database if needed, applies pending migrations, then
+ * creates or updates the application role and grants it what the processes need (also the
+ * tables those migrations created). Returns the names of the migrations applied.
+ */
 export async function migrateDatabase(env: CliEnv): Promise<string[]> {
   await ensureDatabase(env.DATABASE_URL);
   const { applied } = await migrate(env.DATABASE_URL);
+  await grantAppRole(env.DATABASE_URL, resolveAppDatabaseUrl(env));
   return applied;
 }
 

@@ -93,23 +93,39 @@ export interface AuditVerification {
 
 /** Recomputes an organization's chain from the start and reports the first broken link. */
 export async function verifyAuditChain(db: Db, organizationId: string): Promise<AuditVerification> {
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1n;
+  return (await walkAuditChain(db, organizationId)).result;
+}
+
+/** The last entry of a chain as far as it was walked (seq 0 and the genesis hash when empty). */
+export interface ChainPoint {
+  seq: bigint;
+  hash: string;
+}
+
+/**
+ * Recomputes an organization's chain from the entry after `from` (the start, by default) to
+ * the head, and reports the first broken link and the last entry reached.
+ */
+export async function walkAuditChain(
+  db: Db,
+  organizationId: string,
+  from: ChainPoint = { seq: 0n, hash: GENESIS_HASH },
+): Promise<{ result: AuditVerification; head: ChainPoint }> {
+  let prevHash = from.hash;
+  let expectedSeq = from.seq + 1n;
   let entries = 0;
-  let cursor: bigint | undefined;
+  let cursor = from.seq;
   for (;;) {
     const rows = await db.auditLog.findMany({
-      where: { organizationId, ...(cursor !== undefined ? { seq: { gt: cursor } } : {}) },
+      where: { organizationId, seq: { gt: cursor } },
       orderBy: { seq: "asc" },
       take: 1000,
     });
     if (rows.length === 0) break;
     for (const row of rows) {
-      const bad = (reason: string): AuditVerification => ({
-        ok: false,
-        entries,
-        firstBadSeq: row.seq.toString(),
-        reason,
+      const bad = (reason: string) => ({
+        result: { ok: false, entries, firstBadSeq: row.seq.toString(), reason },
+        head: { seq: expectedSeq - 1n, hash: prevHash },
       });
       if (row.seq !== expectedSeq) return bad(`expected entry ${expectedSeq}, found ${row.seq}`);
       if (row.prevHash !== prevHash) return bad("link to the previous entry is broken");
@@ -118,7 +134,10 @@ export async function verifyAuditChain(db: Db, organizationId: string): Promise<
       expectedSeq += 1n;
       entries += 1;
     }
-    cursor = rows[rows.length - 1]?.seq;
+    cursor = rows[rows.length - 1]?.seq ?? cursor;
   }
-  return { ok: true, entries, firstBadSeq: null, reason: null };
+  return {
+    result: { ok: true, entries, firstBadSeq: null, reason: null },
+    head: { seq: expectedSeq - 1n, hash: prevHash },
+  };
 }

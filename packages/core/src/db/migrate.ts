@@ -8,7 +8,7 @@ import type { Logger } from "../logger";
 export const MIGRATIONS_DIR = resolve(__dirname, "../../../../prisma/migrations");
 
 /** Prisma Migrate's own lock key, so our runner and `prisma migrate` never run together. */
-const ADVISORY_LOCK_KEY = 72707369;
+export const MIGRATION_LOCK_KEY = 72707369;
 
 interface Migration {
   name: string;
@@ -40,7 +40,7 @@ export async function migrate(
   await client.connect();
   const applied: string[] = [];
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [ADVISORY_LOCK_KEY]);
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
@@ -81,7 +81,7 @@ export async function migrate(
       logger?.info({ migration: m.name }, "migration applied");
     }
   } finally {
-    await client.query("SELECT pg_advisory_unlock($1)", [ADVISORY_LOCK_KEY]).catch(() => undefined);
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await client.end();
   }
   return { applied };

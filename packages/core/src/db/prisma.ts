@@ -5,6 +5,7 @@ import { DatabaseConnectionLost } from "./unavailable";
 
 export type {
   ApiKey,
+  AuditAnchor,
   AuditLog,
   ChatSession,
   Event,

@@ -1,9 +1,10 @@
 import {
   type AuditLog as AuditLogRow,
-  type AuditVerification,
+  type AuditLogVerification,
   type Db,
+  type KeyRing,
   type Prisma,
-  verifyAuditChain,
+  verifyAuditLog,
 } from "@sprintconnect/core";
 
 export interface AuditLogFilter {
@@ -14,9 +15,15 @@ export interface AuditLogFilter {
   to?: Date | null;
 }
 
-/** The only code that reads the audit log (core's `writeAudit` appends to it); scoped by organization. */
+/**
+ * The only code that reads the audit log (core's `writeAudit` appends to it; verification
+ * appends anchors); scoped by organization.
+ */
 export class AuditRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly keys: KeyRing,
+  ) {}
 
   /** `limit + 1` entries with a seq below `beforeSeq`, newest first. */
   list(
@@ -43,7 +50,8 @@ export class AuditRepository {
     });
   }
 
-  verify(organizationId: string): Promise<AuditVerification> {
-    return verifyAuditChain(this.db, organizationId);
+  /** Verifies the chain and its newest anchor, then anchors the verified head. */
+  verify(organizationId: string): Promise<AuditLogVerification> {
+    return verifyAuditLog(this.db, this.keys, organizationId);
   }
 }

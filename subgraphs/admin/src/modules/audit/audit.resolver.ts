@@ -23,7 +23,10 @@ export class AuditResolver {
   }
 
   @Authorized("audit:read")
-  @Query((_returns) => AuditVerification, { description: "Recomputes the hash chain and reports the first break" })
+  @Query((_returns) => AuditVerification, {
+    description:
+      "Recomputes the hash chain, checks that the log still reaches its newest signed anchor (so cut-off entries are detected), reports the first break, and anchors an intact log's head",
+  })
   verifyAuditLog(@Ctx() ctx: SubgraphContext): Promise<AuditVerification> {
     return this.service.verify(requirePrincipal(ctx));
   }

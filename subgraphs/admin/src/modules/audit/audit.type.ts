@@ -65,4 +65,14 @@ export class AuditVerification {
 
   @Field((_type) => String, { nullable: true })
   reason!: string | null;
+
+  @Field((_type) => String, {
+    nullable: true,
+    description:
+      "The entry covered by the newest signed anchor of the log (verifying an intact log anchors its head); the log must always reach it",
+  })
+  anchoredSeq!: string | null;
+
+  @Field((_type) => Date, { nullable: true, description: "When that anchor was signed" })
+  anchoredAt!: Date | null;
 }
