@@ -10,7 +10,7 @@ import {
 } from "@sprintconnect/core";
 import type { discoveryJob, JobPayload } from "@sprintconnect/jobs";
 import { discover, type FetchLike, httpStatusOf } from "@sprintconnect/mcp";
-import { credentialHeaders } from "../credentials";
+import { credentialHeaders, UnusableCredentialsError } from "../credentials";
 import type { Outputs } from "../outputs";
 import { applyDiscovery, changeEvents } from "./capability-store";
 
@@ -25,7 +25,7 @@ export interface DiscoveryRunnerDeps {
 
 /** Errors that another attempt cannot fix. */
 function isFinal(err: unknown): boolean {
-  return err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED;
+  return (err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED) || err instanceof UnusableCredentialsError;
 }
 
 /** A message safe to store and show: no stack, bounded length, the HTTP status when known. */
@@ -73,7 +73,7 @@ export class DiscoveryRunner {
 
     const started = performance.now();
     try {
-      const headers = await credentialHeaders(db, this.deps.secrets, server.id);
+      const headers = await credentialHeaders(db, this.deps.secrets, server);
       const result = await discover(
         { url: server.baseUrl, transport: server.transport, headers },
         { fetch: this.deps.fetch, timeoutMs: this.deps.timeoutMs },
