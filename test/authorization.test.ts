@@ -89,6 +89,14 @@ const ops: Op[] = [
     allowed: WRITERS,
     ok: 200,
   },
+  {
+    name: "review capability (clear reviewRequired)",
+    method: "PATCH",
+    path: () => `/v1/mcp/capabilities/${capabilityId}`,
+    body: () => ({ reviewRequired: false }),
+    allowed: ["owner", "admin"],
+    ok: 200,
+  },
   { name: "me", method: "GET", path: () => "/auth/me", allowed: ALL, ok: 200 },
   {
     name: "create api key",
@@ -143,6 +151,11 @@ describe("the authorization matrix", () => {
       name: "addMember",
       query: () => `mutation { addMember(input: { email: "m${n++}@example.test", role: viewer }) { id } }`,
       allowed: ["owner", "admin"],
+    },
+    {
+      name: "updateOrganizationSettings",
+      query: () => "mutation { updateOrganizationSettings(input: { holdNewCapabilitiesForReview: true }) { id } }",
+      allowed: ["owner"],
     },
     { name: "discoverServers", query: () => "{ discoverServers(limit: 1) { nextCursor } }", allowed: ALL },
     { name: "discoverCapabilities", query: () => "{ discoverCapabilities(limit: 1) { nextCursor } }", allowed: ALL },

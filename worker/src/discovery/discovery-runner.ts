@@ -82,8 +82,15 @@ export class DiscoveryRunner {
       const changes = await db.$transaction(
         async (tx) => {
           // One discovery of a server at a time stores its result.
-          await tx.$executeRaw`SELECT 1 FROM "McpServer" WHERE id = ${server.id}::uuid FOR UPDATE`;
-          const applied = await applyDiscovery(tx, server, result.items, run.id, finishedAt);
+          const [locked] = await tx.$queryRaw<Array<{ lastDiscoveredAt: Date | null }>>`
+            SELECT "lastDiscoveredAt" FROM "McpServer" WHERE id = ${server.id}::uuid FOR UPDATE`;
+          const organization = await tx.organization.findUnique({
+            where: { id: server.organizationId },
+            select: { holdNewCapabilitiesForReview: true },
+          });
+          // The first successful discovery is the baseline; what appears after it waits for review.
+          const holdNew = Boolean(locked?.lastDiscoveredAt) && (organization?.holdNewCapabilitiesForReview ?? true);
+          const applied = await applyDiscovery(tx, server, result.items, run.id, { holdNew }, finishedAt);
           await emitEvents(tx, changeEvents(server, applied));
           const counts = {
             tools: result.items.filter((i) => i.kind === "tool").length,
