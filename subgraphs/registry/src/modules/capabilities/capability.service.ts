@@ -54,6 +54,12 @@ export class CapabilityService {
    * agents: that takes `capabilities:review` (owner, admin), not only `servers:write`, so the
    * developer who can change a server's address cannot also approve what it then offers.
    */
+  /** A current capability of a live server, for entity references; missing or foreign ids are null. */
+  async find(principal: Principal, id: string): Promise<McpCapability | null> {
+    const row = isUuid(id) ? await this.capabilities.findById(principal.organizationId, id) : null;
+    return row ? toMcpCapability(row) : null;
+  }
+
   async update(actor: Actor, id: string, input: UpdateMcpCapabilityInput): Promise<McpCapability> {
     const data = checkInput(updateRules, input);
     const { principal } = actor;
