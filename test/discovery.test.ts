@@ -1,4 +1,4 @@
-import { type FixtureHandle, listEverything, startFixture } from "./fixtures/mcp";
+import { type FixtureHandle, listEverything, startFixture, type ToolInput } from "./fixtures/mcp";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 import { waitFor } from "./support/wait";
@@ -348,7 +348,7 @@ describe("discovery", () => {
       return row?.discoveryStatus === "succeeded" ? row : undefined;
     });
     // alpha exactly as the fixture first offered it: unchanged.
-    const alpha = {
+    const alpha: ToolInput = {
       name: "alpha",
       description: "First tool.",
       inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
