@@ -1,4 +1,6 @@
-import type { Role } from "@sprintconnect/core";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { INTERNAL_TOKEN_HEADER, InternalTokenSigner, ROLE_SCOPES, type Role, type Scope } from "@sprintconnect/core";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
@@ -91,6 +93,14 @@ const ops: Op[] = [
     allowed: WRITERS,
     ok: 200,
   },
+  {
+    name: "review capability (clear reviewRequired)",
+    method: "PATCH",
+    path: () => `/v1/mcp/capabilities/${capabilityId}`,
+    body: () => ({ reviewRequired: false }),
+    allowed: ["owner", "admin"],
+    ok: 200,
+  },
   { name: "me", method: "GET", path: () => "/auth/me", allowed: ALL, ok: 200 },
   {
     name: "create api key",
@@ -145,6 +155,11 @@ describe("the authorization matrix", () => {
       name: "addMember",
       query: () => `mutation { addMember(input: { email: "m${n++}@example.test", role: viewer }) { id } }`,
       allowed: ["owner", "admin"],
+    },
+    {
+      name: "updateOrganizationSettings",
+      query: () => "mutation { updateOrganizationSettings(input: { holdNewCapabilitiesForReview: true }) { id } }",
+      allowed: ["owner"],
     },
     { name: "discoverServers", query: () => "{ discoverServers(limit: 1) { nextCursor } }", allowed: ALL },
     { name: "discoverCapabilities", query: () => "{ discoverCapabilities(limit: 1) { nextCursor } }", allowed: ALL },
@@ -296,5 +311,115 @@ describe("the authorization matrix", () => {
       body: { serverIds: [otherServerId] },
     });
     expect(res.status).toBe(422);
+  });
+
+  describe("entity references", () => {
+    /**
+     * The scope of the root fields that read each entity type. A new entity in the supergraph
+     * that is missing here fails the first test: add it, and give its reference resolver the
+     * same scopes.
+     */
+    const ENTITY_SCOPES: Record<string, Scope> = {
+      McpServer: "servers:read",
+      McpCapability: "servers:read",
+      ChatSession: "chat:read",
+      UsageEvent: "metrics:read",
+      Organization: "org:read",
+    };
+
+    /** (type, subgraph) of every resolvable `@key` in the committed supergraph. */
+    function supergraphEntities(): Array<{ type: string; subgraph: string }> {
+      const sdl = readFileSync(join(__dirname, "..", "schema", "supergraph.graphql"), "utf8");
+      const found: Array<{ type: string; subgraph: string }> = [];
+      for (const match of sdl.matchAll(/^type (\w+)((?:\s+@[^\n]+)+)\n?\{/gm)) {
+        const [, type, directives] = match as unknown as [string, string, string];
+        for (const join of directives.matchAll(/@join__type\(graph: (\w+), key: "[^"]*"([^)]*)\)/g)) {
+          if (!/resolvable: false/.test(join[2] ?? "")) found.push({ type, subgraph: (join[1] ?? "").toLowerCase() });
+        }
+      }
+      return found;
+    }
+
+    const ids: Record<string, () => string> = {};
+    const signer = () => new InternalTokenSigner(stack.keys);
+
+    beforeAll(async () => {
+      const session = await request(stack.url, "POST", "/v1/chat/sessions", {
+        auth: org.ownerKey,
+        body: { serverIds: [serverId] },
+      });
+      const usage = await stack.db.usageEvent.create({
+        data: { organizationId: org.organizationId, kind: "tool_call" },
+      });
+      Object.assign(ids, {
+        McpServer: () => serverId,
+        McpCapability: () => capabilityId,
+        ChatSession: () => session.body.id,
+        UsageEvent: () => usage.id,
+        Organization: () => org.organizationId,
+      });
+    });
+
+    /** `_entities` straight at the subgraph, as the gateway asks it, for a principal with `scopes`. */
+    async function entities(subgraph: string, type: string, scopes: Scope[]) {
+      const token = await signer().sign({
+        organizationId: org.organizationId,
+        userId: org.ownerId,
+        apiKeyId: null,
+        role: "owner",
+        scopes,
+        authMethod: "api_key",
+      });
+      const res = await fetch(stack.subgraphUrls[subgraph]!, {
+        method: "POST",
+        headers: { "content-type": "application/json", [INTERNAL_TOKEN_HEADER]: token },
+        body: JSON.stringify({
+          query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${type} { id } } }`,
+          variables: { r: [{ __typename: type, id: ids[type]!() }] },
+        }),
+      });
+      return (await res.json()) as { data?: { _entities: Array<{ id: string } | null> }; errors?: any[] };
+    }
+
+    it("knows the scope of every entity type the supergraph can resolve", () => {
+      const types = [...new Set(supergraphEntities().map((e) => e.type))].sort();
+      expect(types.length).toBeGreaterThan(0);
+      expect(types).toEqual(Object.keys(ENTITY_SCOPES).sort());
+    });
+
+    for (const { type, subgraph } of supergraphEntities()) {
+      it(`refuses to resolve a ${type} reference in ${subgraph} with FORBIDDEN for a caller without ${ENTITY_SCOPES[type] ?? "its scope"}, and resolves it with that scope`, async () => {
+        const required = ENTITY_SCOPES[type];
+        expect(required).toBeDefined();
+        const others = ROLE_SCOPES.owner.filter((s) => s !== required);
+        const refused = await entities(subgraph, type, others);
+        expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+        expect(refused.data?._entities?.[0] ?? null).toBeNull();
+        const allowed = await entities(subgraph, type, [required!]);
+        expect(allowed.errors).toBeUndefined();
+        expect(allowed.data?._entities[0]).toEqual({ id: ids[type]!() });
+      });
+    }
+
+    it("answers FORBIDDEN, not the server's address, to a chat-only key that selects servers through a chat session", async () => {
+      const chatOnly = await org.member("developer", ["chat:read", "chat:write"]);
+      const res = await request(stack.url, "POST", "/graphql", {
+        auth: chatOnly.apiKey,
+        body: {
+          query: `mutation($s: [ID!]!) { createChatSession(input: { serverIds: $s }) {
+            id servers { id baseUrl metadata credentials { kind } discovery { status } }
+          } }`,
+          variables: { s: [serverId] },
+        },
+      });
+      expect(res.body.errors[0].extensions.code).toBe("FORBIDDEN");
+      expect(JSON.stringify(res.body)).not.toContain("authz.example.com");
+      const mine = await request(stack.url, "POST", "/graphql", {
+        auth: chatOnly.apiKey,
+        body: { query: "{ chatSessions(limit: 1) { items { servers { name } } } }" },
+      });
+      expect(mine.body.errors[0].extensions.code).toBe("FORBIDDEN");
+      expect(JSON.stringify(mine.body)).not.toContain('"name"');
+    });
   });
 });

@@ -14,7 +14,12 @@ beforeAll(async () => {
   serverId = (
     await request(stack.url, "POST", "/v1/mcp/servers", {
       auth: org.ownerKey,
-      body: { name: "keep", baseUrl: "http://keep.example.com/mcp", tags: ["keep"] },
+      body: {
+        name: "keep",
+        baseUrl: "http://keep.example.com/mcp",
+        tags: ["keep"],
+        credentials: { bearerToken: "keep-token" },
+      },
     })
   ).body.id;
 });
@@ -23,7 +28,7 @@ afterAll(() => stack.close());
 async function snapshot() {
   const where = { organizationId: org.organizationId };
   return {
-    servers: await stack.db.mcpServer.findMany({ where, orderBy: { id: "asc" } }),
+    servers: await stack.db.mcpServer.findMany({ where, orderBy: { id: "asc" }, include: { credentials: true } }),
     audit: await stack.db.auditLog.count({ where }),
     events: await stack.db.event.count({ where }),
   };
@@ -272,6 +277,22 @@ const cases: Array<{
     method: "PATCH",
     path: () => `/v1/mcp/servers/${serverId}`,
     body: { deletedAt: "2020-01-01" },
+    status: 400,
+    code: "BAD_REQUEST",
+  },
+  {
+    name: "a move to another origin that asks to keep the credentials",
+    method: "PATCH",
+    path: () => `/v1/mcp/servers/${serverId}`,
+    body: { baseUrl: "http://elsewhere.example.com/mcp", keepCredentials: true },
+    status: 422,
+    code: "CREDENTIALS_REQUIRED",
+  },
+  {
+    name: "a keepCredentials that is not a boolean",
+    method: "PATCH",
+    path: () => `/v1/mcp/servers/${serverId}`,
+    body: { baseUrl: "http://elsewhere.example.com/mcp", keepCredentials: "yes" },
     status: 400,
     code: "BAD_REQUEST",
   },

@@ -4,7 +4,7 @@ import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/s
 const SERVER_FIELDS = `id name description baseUrl transport environment tags metadata status
   health { status lastCheckedAt latencyMs }
   discovery { status lastDiscoveredAt error protocolVersion serverInfo capabilities instructions }
-  credentials { kind headerNames updatedAt } createdAt updatedAt`;
+  credentials { kind headerNames origin updatedAt } credentialsDropped createdAt updatedAt`;
 
 let stack: Stack;
 let org: TestOrg;

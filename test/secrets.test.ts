@@ -31,4 +31,25 @@ describe("the local secret store", () => {
     await expect(store.get(ref)).rejects.toThrow();
     await store.delete(ref);
   });
+
+  it("writes and deletes in the caller's transaction, so a rollback undoes both", async () => {
+    const store = new LocalSecretStore(db, randomBytes(32));
+    const rollback = new Error("rollback");
+    await expect(
+      db.$transaction(async (tx) => {
+        await store.put(ref, "never-kept", tx);
+        throw rollback;
+      }),
+    ).rejects.toBe(rollback);
+    expect(await store.get(ref)).toBeNull();
+    await store.put(ref, "kept");
+    await expect(
+      db.$transaction(async (tx) => {
+        await store.delete(ref, tx);
+        throw rollback;
+      }),
+    ).rejects.toBe(rollback);
+    expect(await store.get(ref)).toBe("kept");
+    await store.delete(ref);
+  });
 });

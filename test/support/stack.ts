@@ -36,6 +36,8 @@ import { appDatabaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL } from "./env";
 /** A whole SprintConnect stack in this process: four subgraphs and the gateway on free ports. */
 export interface Stack {
   url: string;
+  /** Each subgraph's own `/graphql` URL, by name (registry, chat, metrics, admin). */
+  subgraphUrls: Record<string, string>;
   env: GatewayEnv;
   db: PrismaClient;
   redis: Redis;
@@ -167,6 +169,7 @@ export async function startStack(
     workerEnv,
     worker,
     url,
+    subgraphUrls: urls,
     env,
     db,
     redis,

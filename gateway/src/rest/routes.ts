@@ -26,7 +26,7 @@ const SERVER_FIELDS = `fragment McpServerFields on McpServer {
   id name description baseUrl transport environment tags metadata status
   health { status lastCheckedAt latencyMs }
   discovery { status lastDiscoveredAt error protocolVersion serverInfo capabilities instructions }
-  credentials { kind headerNames updatedAt }
+  credentials { kind headerNames origin updatedAt } credentialsDropped
   createdAt updatedAt
 }`;
 

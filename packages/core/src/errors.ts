@@ -21,6 +21,12 @@ export enum ErrorCode {
   PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE",
   /** An outbound URL is refused by the egress guard. */
   EGRESS_DENIED = "EGRESS_DENIED",
+  /**
+   * A server's URL moves to another origin (scheme, host, port) while the caller asked to keep
+   * its credentials (`keepCredentials: true`): credentials are bound to the origin they were
+   * stored for, so give new ones in the same request.
+   */
+  CREDENTIALS_REQUIRED = "CREDENTIALS_REQUIRED",
   /** Too many requests in the current window; retry after `Retry-After` seconds. */
   RATE_LIMITED = "RATE_LIMITED",
   /** The organization's daily request quota is used up. */
@@ -41,6 +47,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.CONFLICT]: 409,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.EGRESS_DENIED]: 422,
+  [ErrorCode.CREDENTIALS_REQUIRED]: 422,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.QUOTA_EXCEEDED]: 429,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,

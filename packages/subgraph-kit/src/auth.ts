@@ -7,12 +7,21 @@ import type { SubgraphContext } from "./context";
  * scopes an operation needs. No principal is UNAUTHENTICATED; missing scopes are FORBIDDEN.
  */
 export const authChecker: AuthChecker<SubgraphContext> = ({ context }, scopes) => {
+  authorize(context, scopes);
+  return true;
+};
+
+/**
+ * The caller, when it has every scope in `scopes`: UNAUTHENTICATED without a principal,
+ * FORBIDDEN without the scopes. `authChecker` and every entity reference resolver use it.
+ */
+export function authorize(context: SubgraphContext, scopes: readonly string[]): Principal {
   const principal = requirePrincipal(context);
   if (!hasScopes(principal, scopes)) {
     throw forbidden(`This operation needs the scope${scopes.length > 1 ? "s" : ""} ${scopes.join(", ")}`);
   }
-  return true;
-};
+  return principal;
+}
 
 /** The caller, or UNAUTHENTICATED. */
 export function requirePrincipal(context: SubgraphContext): Principal {

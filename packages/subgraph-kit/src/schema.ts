@@ -1,10 +1,19 @@
 import "reflect-metadata";
 import { buildSubgraphSchema, type GraphQLResolverMap, printSubgraphSchema } from "@apollo/subgraph";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
-import { type GraphQLSchema, lexicographicSortSchema, specifiedDirectives } from "graphql";
+import type { Principal, Scope } from "@sprintconnect/core";
+import {
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  isUnionType,
+  Kind,
+  lexicographicSortSchema,
+  specifiedDirectives,
+} from "graphql";
 import gql from "graphql-tag";
 import { buildSchema, createResolversMap, type NonEmptyArray } from "type-graphql";
-import { authChecker } from "./auth";
+import { authChecker, authorize } from "./auth";
+import type { SubgraphContext } from "./context";
 
 /** The Federation 2 link every subgraph declares. */
 const FEDERATION_LINK =
@@ -24,15 +33,26 @@ const NO_PUB_SUB = {
   },
 };
 
-/** Resolves an entity from its key fields, e.g. `{ McpServer: (ref, ctx) => ... }`. */
-export type ReferenceResolvers = Record<string, (reference: Record<string, unknown>, context: unknown) => unknown>;
+/**
+ * How an entity is resolved from its key fields (`_entities`, which the gateway calls when
+ * another subgraph returns a reference, e.g. `createChatSession { servers { baseUrl } }`).
+ * `scopes` are those of the root fields that read the type: `resolve` runs only for a caller
+ * that has them, through the same check as `@Authorized`.
+ */
+export interface ReferenceResolver {
+  scopes: readonly Scope[];
+  resolve(reference: Record<string, unknown>, principal: Principal, context: SubgraphContext): unknown;
+}
+
+/** The reference resolver of every entity type a subgraph owns, by type name. */
+export type ReferenceResolvers = Record<string, ReferenceResolver>;
 
 export interface SubgraphSchemaOptions {
   // biome-ignore lint/complexity/noBannedTypes: type-graphql's own resolver class type.
   resolvers: NonEmptyArray<Function>;
   /** Resolves resolver class instances (services injected by the subgraph). */
   container?: { get(someClass: unknown): unknown };
-  /** `__resolveReference` for each entity type this subgraph owns. */
+  /** How each entity type this subgraph owns (a resolvable `@key`) is resolved; every one needs one. */
   referenceResolvers?: ReferenceResolvers;
   // biome-ignore lint/complexity/noBannedTypes: type-graphql's own type list.
   orphanedTypes?: Function[];
@@ -56,15 +76,36 @@ export async function buildFederatedSchema(options: SubgraphSchemaOptions): Prom
     pubSub: NO_PUB_SUB,
   });
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
-  for (const [typeName, resolveReference] of Object.entries(options.referenceResolvers ?? {})) {
-    resolvers[typeName] = { ...(resolvers[typeName] as object), __resolveReference: resolveReference } as never;
+  const references = options.referenceResolvers ?? {};
+  for (const [typeName, reference] of Object.entries(references)) {
+    const __resolveReference = (ref: Record<string, unknown>, context: SubgraphContext) =>
+      reference.resolve(ref, authorize(context, reference.scopes), context);
+    resolvers[typeName] = { ...(resolvers[typeName] as object), __resolveReference } as never;
   }
-  return buildSubgraphSchema([
+  const federated = buildSubgraphSchema([
     {
       typeDefs: gql(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(lexicographicSortSchema(schema))}`),
       resolvers,
     },
   ]);
+  // Without a reference resolver, `_entities` would echo the representation back unchecked.
+  const entities = federated.getType("_Entity");
+  const unresolved = isUnionType(entities)
+    ? entities.getTypes().filter((t) => isResolvableEntity(t) && !(t.name in references))
+    : [];
+  if (unresolved.length > 0) {
+    throw new Error(`Entity types without a reference resolver (and its scopes): ${unresolved.join(", ")}`);
+  }
+  return federated;
+}
+
+/** Whether a type has a `@key` this subgraph resolves (not only `resolvable: false` references). */
+function isResolvableEntity(type: GraphQLObjectType): boolean {
+  return (type.astNode?.directives ?? []).some(
+    (d) =>
+      d.name.value === "key" &&
+      !d.arguments?.some((a) => a.name.value === "resolvable" && a.value.kind === Kind.BOOLEAN && !a.value.value),
+  );
 }
 
 /** The SDL a subgraph contributes to the supergraph (what `_service { sdl }` answers). */

@@ -1,5 +1,5 @@
 import type { KeyRing, PrismaClient } from "@sprintconnect/core";
-import { buildFederatedSchema, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
+import { buildFederatedSchema } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import { ApiKeyRepository } from "./modules/api-keys/api-key.repository";
 import { ApiKeyResolver } from "./modules/api-keys/api-key.resolver";
@@ -37,8 +37,10 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
     resolvers: [OrganizationResolver, MemberResolver, ApiKeyResolver, AuditResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
-      Organization: (ref, context) =>
-        organizations.getReference(requirePrincipal(context as SubgraphContext), String(ref.id)),
+      Organization: {
+        scopes: ["org:read"],
+        resolve: (ref, principal) => organizations.getReference(principal, String(ref.id)),
+      },
     },
   });
 }

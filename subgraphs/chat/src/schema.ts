@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@sprintconnect/core";
-import { buildFederatedSchema, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
+import { buildFederatedSchema } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import { ServerRepository } from "./modules/servers/server.repository";
 import { SessionRepository } from "./modules/sessions/session.repository";
@@ -14,7 +14,10 @@ export function buildChatSchema(db: PrismaClient): Promise<GraphQLSchema> {
     resolvers: [SessionResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
-      ChatSession: (ref, context) => sessionService.find(requirePrincipal(context as SubgraphContext), String(ref.id)),
+      ChatSession: {
+        scopes: ["chat:read"],
+        resolve: (ref, principal) => sessionService.find(principal, String(ref.id)),
+      },
     },
   });
 }

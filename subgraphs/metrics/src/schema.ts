@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@sprintconnect/core";
-import { buildFederatedSchema, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
+import { buildFederatedSchema } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import { UsageRepository } from "./modules/usage/usage.repository";
 import { UsageResolver } from "./modules/usage/usage.resolver";
@@ -13,7 +13,10 @@ export function buildMetricsSchema(db: PrismaClient): Promise<GraphQLSchema> {
     resolvers: [UsageResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
-      UsageEvent: (ref, context) => usageService.find(requirePrincipal(context as SubgraphContext), String(ref.id)),
+      UsageEvent: {
+        scopes: ["metrics:read"],
+        resolve: (ref, principal) => usageService.find(principal, String(ref.id)),
+      },
     },
   });
 }

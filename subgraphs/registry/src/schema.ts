@@ -1,10 +1,5 @@
 import type { PrismaClient } from "@sprintconnect/core";
-import {
-  buildFederatedSchema,
-  requestLoader,
-  requirePrincipal,
-  type SubgraphContext,
-} from "@sprintconnect/subgraph-kit";
+import { buildFederatedSchema, requestLoader } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import { CapabilityRepository } from "./modules/capabilities/capability.repository";
 import { CapabilityResolver } from "./modules/capabilities/capability.resolver";
@@ -40,12 +35,18 @@ export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promi
     resolvers: [ServerResolver, CapabilityResolver, SearchResolver, HistoryResolver, ChangesResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
-      // The gateway resolves many references in one request (e.g. every chat session's servers):
-      // one query for all of them.
-      McpServer: (ref, context) => {
-        const ctx = context as SubgraphContext;
-        const principal = requirePrincipal(ctx);
-        return requestLoader(ctx, "servers", (ids) => serverService.getMany(principal, ids)).load(String(ref.id));
+      // The scopes of `mcpServer` and `mcpServerCapabilities`: a chat-only key that gets a
+      // server reference from `createChatSession` may not read the server through it.
+      McpServer: {
+        scopes: ["servers:read"],
+        // The gateway resolves many references in one request (e.g. every chat session's
+        // servers): one query for all of them.
+        resolve: (ref, principal, context) =>
+          requestLoader(context, "servers", (ids) => serverService.getMany(principal, ids)).load(String(ref.id)),
+      },
+      McpCapability: {
+        scopes: ["servers:read"],
+        resolve: (ref, principal) => capabilityService.find(principal, String(ref.id)),
       },
     },
   });

@@ -17,17 +17,36 @@ export interface AppliedChange {
 const key = (kind: string, name: string) => `${kind}\u0000${name}`;
 
 /**
+ * Kinds whose definitions are held for review when they change or appear: tools are what an
+ * agent runs, and tool poisoning and rug pulls arrive as a new or changed tool definition.
+ */
+const REVIEWED_KINDS: ReadonlySet<McpCapability["kind"]> = new Set(["tool"]);
+
+export interface ReviewPolicy {
+  /**
+   * Whether tools that appear — new, or back after being removed — are held for review. True
+   * after a server's first discovery when the organization's `holdNewCapabilitiesForReview`
+   * is on; the first discovery is the baseline a person registered.
+   */
+  holdNew: boolean;
+}
+
+/**
  * Stores one discovery's capabilities against the last: new ones are added, ones whose
- * definition hash differs are changed (a changed tool is flagged for review: tool poisoning and
- * rug pulls show up as a changed definition), missing ones are marked removed, and removed ones
- * that reappear are added again. Unique (server, kind, name) keeps every capability stored once,
- * however often a discovery is repeated. Runs inside the caller's transaction.
+ * definition hash differs are changed, missing ones are marked removed, and removed ones that
+ * reappear are added again. A changed tool is always held for review (`reviewRequired`); an
+ * added or re-added tool is held when `policy.holdNew` says so, and a re-added one whose
+ * definition differs from the one that was removed, or that was still waiting for review when
+ * it left, is held whatever the policy (coming back must not launder a change). Unique
+ * (server, kind, name) keeps every capability stored once, however often a discovery is
+ * repeated. Runs inside the caller's transaction.
  */
 export async function applyDiscovery(
   tx: Db,
   server: Pick<McpServer, "id" | "organizationId">,
   items: DiscoveredCapability[],
   runId: string,
+  policy: ReviewPolicy,
   now = new Date(),
 ): Promise<AppliedChange[]> {
   const existing = new Map(
@@ -48,8 +67,10 @@ export async function applyDiscovery(
       definitionHash: item.definitionHash,
     };
     const current = existing.get(k);
+    const reviewed = REVIEWED_KINDS.has(item.kind);
     if (!current) {
       const id = randomUUID();
+      const reviewRequired = reviewed && policy.holdNew;
       creates.push({
         id,
         organizationId: server.organizationId,
@@ -57,16 +78,19 @@ export async function applyDiscovery(
         kind: item.kind,
         name: item.name,
         ...fields,
+        reviewRequired,
       });
-      changes.push(change(id, item, "added", null, false));
+      changes.push(change(id, item, "added", null, reviewRequired));
     } else if (current.removedAt) {
+      const reviewRequired =
+        current.reviewRequired || (reviewed && (policy.holdNew || current.definitionHash !== item.definitionHash));
       await tx.mcpCapability.update({
         where: { id: current.id },
-        data: { ...fields, removedAt: null, reviewRequired: false, updatedAt: now },
+        data: { ...fields, removedAt: null, reviewRequired, updatedAt: now },
       });
-      changes.push(change(current.id, item, "added", null, false));
+      changes.push(change(current.id, item, "added", null, reviewRequired));
     } else if (current.definitionHash !== item.definitionHash) {
-      const reviewRequired = item.kind === "tool" || current.reviewRequired;
+      const reviewRequired = reviewed || current.reviewRequired;
       await tx.mcpCapability.update({ where: { id: current.id }, data: { ...fields, reviewRequired, updatedAt: now } });
       changes.push(change(current.id, item, "changed", current.definitionHash, reviewRequired));
     }

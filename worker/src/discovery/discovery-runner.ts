@@ -10,7 +10,7 @@ import {
 } from "@sprintconnect/core";
 import type { discoveryJob, JobPayload } from "@sprintconnect/jobs";
 import { discover, type FetchLike, httpStatusOf } from "@sprintconnect/mcp";
-import { credentialHeaders } from "../credentials";
+import { credentialHeaders, UnusableCredentialsError } from "../credentials";
 import type { Outputs } from "../outputs";
 import { applyDiscovery, changeEvents } from "./capability-store";
 
@@ -25,7 +25,7 @@ export interface DiscoveryRunnerDeps {
 
 /** Errors that another attempt cannot fix. */
 function isFinal(err: unknown): boolean {
-  return err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED;
+  return (err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED) || err instanceof UnusableCredentialsError;
 }
 
 /** A message safe to store and show: no stack, bounded length, the HTTP status when known. */
@@ -73,7 +73,7 @@ export class DiscoveryRunner {
 
     const started = performance.now();
     try {
-      const headers = await credentialHeaders(db, this.deps.secrets, server.id);
+      const headers = await credentialHeaders(db, this.deps.secrets, server);
       const result = await discover(
         { url: server.baseUrl, transport: server.transport, headers },
         { fetch: this.deps.fetch, timeoutMs: this.deps.timeoutMs },
@@ -82,8 +82,15 @@ export class DiscoveryRunner {
       const changes = await db.$transaction(
         async (tx) => {
           // One discovery of a server at a time stores its result.
-          await tx.$executeRaw`SELECT 1 FROM "McpServer" WHERE id = ${server.id}::uuid FOR UPDATE`;
-          const applied = await applyDiscovery(tx, server, result.items, run.id, finishedAt);
+          const [locked] = await tx.$queryRaw<Array<{ lastDiscoveredAt: Date | null }>>`
+            SELECT "lastDiscoveredAt" FROM "McpServer" WHERE id = ${server.id}::uuid FOR UPDATE`;
+          const organization = await tx.organization.findUnique({
+            where: { id: server.organizationId },
+            select: { holdNewCapabilitiesForReview: true },
+          });
+          // The first successful discovery is the baseline; what appears after it waits for review.
+          const holdNew = Boolean(locked?.lastDiscoveredAt) && (organization?.holdNewCapabilitiesForReview ?? true);
+          const applied = await applyDiscovery(tx, server, result.items, run.id, { holdNew }, finishedAt);
           await emitEvents(tx, changeEvents(server, applied));
           const counts = {
             tools: result.items.filter((i) => i.kind === "tool").length,

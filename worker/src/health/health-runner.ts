@@ -1,7 +1,7 @@
 import { emitEvent, type Logger, type PrismaClient, type SecretStore } from "@sprintconnect/core";
 import type { healthCheckJob, JobPayload } from "@sprintconnect/jobs";
-import { type FetchLike, probe } from "@sprintconnect/mcp";
-import { credentialHeaders } from "../credentials";
+import { type FetchLike, type Probe, probe } from "@sprintconnect/mcp";
+import { credentialHeaders, UnusableCredentialsError } from "../credentials";
 import type { Outputs } from "../outputs";
 import { type HealthStatus, nextHealthState } from "./health-state";
 
@@ -30,11 +30,7 @@ export class HealthRunner {
       where: { id: payload.serverId, organizationId: payload.organizationId, deletedAt: null, status: "active" },
     });
     if (!server) return;
-    const headers = await credentialHeaders(db, this.deps.secrets, server.id);
-    const result = await probe(
-      { url: server.baseUrl, transport: server.transport, headers },
-      { fetch: this.deps.fetch, timeoutMs: this.deps.timeoutMs, degradedAfterMs: this.deps.degradedAfterMs },
-    );
+    const result = await this.probe(server);
     const checkedAt = new Date();
     const outcome = await db.$transaction(async (tx) => {
       // Checks of one server apply one at a time, against the state the last one left.
@@ -111,5 +107,21 @@ export class HealthRunner {
         pending: outcome.candidate ? { status: outcome.candidate, consecutive: outcome.candidateRun } : null,
       })
       .catch(() => undefined);
+  }
+
+  /** Unusable stored credentials are `auth_required` without connecting: never a check without them. */
+  private async probe(server: { id: string; baseUrl: string; transport: "streamable_http" | "sse" }): Promise<Probe> {
+    let headers: Record<string, string>;
+    try {
+      headers = await credentialHeaders(this.deps.db, this.deps.secrets, server);
+    } catch (err) {
+      if (err instanceof UnusableCredentialsError)
+        return { result: "auth_required", latencyMs: null, error: err.message };
+      throw err;
+    }
+    return probe(
+      { url: server.baseUrl, transport: server.transport, headers },
+      { fetch: this.deps.fetch, timeoutMs: this.deps.timeoutMs, degradedAfterMs: this.deps.degradedAfterMs },
+    );
   }
 }

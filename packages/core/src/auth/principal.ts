@@ -17,6 +17,8 @@ export const SCOPES = [
   "audit:read",
   "servers:read",
   "servers:write",
+  /** Clear `reviewRequired` on a capability held for review (owner and admin, never developer). */
+  "capabilities:review",
   "chat:read",
   "chat:write",
   "metrics:read",
@@ -25,7 +27,7 @@ export type Scope = (typeof SCOPES)[number];
 
 const VIEWER: Scope[] = ["org:read", "servers:read", "chat:read", "metrics:read"];
 const DEVELOPER: Scope[] = [...VIEWER, "servers:write", "chat:write", "api_keys:write"];
-const ADMIN: Scope[] = [...DEVELOPER, "members:manage", "api_keys:manage", "audit:read"];
+const ADMIN: Scope[] = [...DEVELOPER, "members:manage", "api_keys:manage", "audit:read", "capabilities:review"];
 const OWNER: Scope[] = [...ADMIN, "org:manage"];
 
 /** The scopes each role grants. */

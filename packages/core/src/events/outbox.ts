@@ -9,6 +9,7 @@ export type EventType =
   | "chat.session.created"
   | "chat.session.deleted"
   | "organization.created"
+  | "organization.updated"
   | "api_key.created"
   | "api_key.revoked"
   | "member.added"

@@ -1,16 +1,28 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/prisma";
 
-/** Where credentials live. The API never returns a secret once stored. */
+/**
+ * Where credentials live. The API never returns a secret once stored. `put` and `delete` take
+ * the caller's transaction: a store that keeps secrets in PostgreSQL writes them in it, so a
+ * rollback leaves neither the credential row nor its secret behind.
+ */
 export interface SecretStore {
-  put(ref: string, value: string): Promise<void>;
+  put(ref: string, value: string, tx?: Db): Promise<void>;
   get(ref: string): Promise<string | null>;
-  delete(ref: string): Promise<void>;
+  delete(ref: string, tx?: Db): Promise<void>;
 }
 
 /** Reference of an MCP server's credentials, the same path a Vault store would use. */
 export function serverCredentialRef(serverId: string): string {
   return `secret/sprintconnect/mcp-servers/${serverId}/credentials`;
+}
+
+/**
+ * The origin (scheme, host, port) a credential is bound to: it is sent to this origin only. A
+ * server whose URL moves to another origin loses its credentials (or gets new ones).
+ */
+export function credentialOrigin(url: string): string {
+  return new URL(url).origin;
 }
 
 /**
@@ -29,13 +41,13 @@ export class LocalSecretStore implements SecretStore {
     this.keyId = createHash("sha256").update(key).digest("hex").slice(0, 16);
   }
 
-  async put(ref: string, value: string): Promise<void> {
+  async put(ref: string, value: string, tx: Db = this.db): Promise<void> {
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
     cipher.setAAD(Buffer.from(ref));
     const ciphertext = Buffer.concat([cipher.update(value, "utf8"), cipher.final()]);
     const data = { ciphertext, iv, authTag: cipher.getAuthTag(), keyId: this.keyId };
-    await this.db.secretValue.upsert({ where: { ref }, create: { ref, ...data }, update: data });
+    await tx.secretValue.upsert({ where: { ref }, create: { ref, ...data }, update: data });
   }
 
   async get(ref: string): Promise<string | null> {
@@ -48,7 +60,7 @@ export class LocalSecretStore implements SecretStore {
     return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString("utf8");
   }
 
-  async delete(ref: string): Promise<void> {
-    await this.db.secretValue.deleteMany({ where: { ref } });
+  async delete(ref: string, tx: Db = this.db): Promise<void> {
+    await tx.secretValue.deleteMany({ where: { ref } });
   }
 }

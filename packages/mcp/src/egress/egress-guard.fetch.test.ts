@@ -223,20 +223,38 @@ describe("egress guard fetch", () => {
     }
   });
 
-  it("drops Authorization and Cookie when a redirect leaves the origin, and keeps them within it", async () => {
+  it("drops Authorization, Cookie and custom credential headers when a redirect leaves the origin, and keeps them within it", async () => {
     const other = await startServer(ok);
     const server = await startServer((_req, res, seen) => {
-      if (seen.url === "/same") res.writeHead(302, { location: `${other.origin}/cross` }).end();
-      else res.writeHead(302, { location: "/same" }).end();
+      if (seen.url === "/same") res.writeHead(307, { location: `${other.origin}/cross` }).end();
+      else res.writeHead(307, { location: "/same" }).end();
     });
+    const sent = {
+      authorization: "Bearer secret",
+      cookie: "s=1",
+      "x-api-key": "custom-secret",
+      "x-team": "climate",
+      accept: "application/json, text/event-stream",
+      "content-type": "application/json",
+      "mcp-protocol-version": "2025-06-18",
+    };
     const response = await guardFor(["127.0.0.1"]).fetch(`${server.origin}/start`, {
-      headers: { authorization: "Bearer secret", cookie: "s=1", "x-trace": "t" },
+      method: "POST",
+      body: "{}",
+      headers: sent,
     });
     await response.text();
-    expect(server.requests[1]?.headers).toMatchObject({ authorization: "Bearer secret", cookie: "s=1" });
-    expect(other.requests[0]?.headers.authorization).toBeUndefined();
-    expect(other.requests[0]?.headers.cookie).toBeUndefined();
-    expect(other.requests[0]?.headers["x-trace"]).toBe("t");
+    // Another port is another origin (same loopback host).
+    expect(other.origin).not.toBe(server.origin);
+    expect(server.requests[1]?.headers).toMatchObject(sent);
+    const crossed = other.requests[0]?.headers ?? {};
+    for (const name of ["authorization", "cookie", "x-api-key", "x-team"]) expect(crossed[name]).toBeUndefined();
+    expect(JSON.stringify(crossed)).not.toMatch(/secret|climate/);
+    expect(crossed).toMatchObject({
+      accept: sent.accept,
+      "content-type": "application/json",
+      "mcp-protocol-version": "2025-06-18",
+    });
   });
 
   it("returns a redirect unfollowed when the caller asks for manual redirects, as the MCP SDK does", async () => {

@@ -47,8 +47,11 @@ export type EgressFetch = (url: string | URL, init?: RequestInit) => Promise<Res
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 const REQUEST_BODY_HEADERS = ["content-encoding", "content-language", "content-location", "content-type"];
-// Headers the fetch standard (and undici) drop when a redirect leaves the origin.
-const CROSS_ORIGIN_SENSITIVE_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+// The only headers a redirect that leaves the origin carries on: ones the transport sets, which
+// a credential may not use as a name (server.rules.ts). The fetch standard drops Authorization,
+// Cookie and Proxy-Authorization; custom credential headers (X-Api-Key, …) are secrets too, and
+// nothing here can tell them from harmless ones, so every other header stays behind.
+const CROSS_ORIGIN_HEADERS = new Set(["accept", "content-type", "mcp-protocol-version"]);
 // Connection pools kept, one per pinned address; the least recently used closes beyond this.
 const MAX_AGENTS = 64;
 
@@ -173,7 +176,7 @@ export class EgressGuard {
           );
         }
         if (next.origin !== target.url.origin) {
-          for (const name of CROSS_ORIGIN_SENSITIVE_HEADERS) headers.delete(name);
+          for (const name of [...headers.keys()]) if (!CROSS_ORIGIN_HEADERS.has(name)) headers.delete(name);
         }
         url = next;
       }

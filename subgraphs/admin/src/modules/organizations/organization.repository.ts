@@ -20,6 +20,14 @@ export class OrganizationRepository {
     return new Set(rows.map((r) => r.slug));
   }
 
+  updateSettings(
+    db: Db,
+    organizationId: string,
+    data: { holdNewCapabilitiesForReview?: boolean },
+  ): Promise<OrganizationRow> {
+    return db.organization.update({ where: { id: organizationId }, data });
+  }
+
   create(db: Db, data: { name: string; slug: string }): Promise<OrganizationRow> {
     return db.organization.create({ data });
   }

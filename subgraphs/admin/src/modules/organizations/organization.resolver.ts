@@ -1,5 +1,6 @@
-import { requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
-import { Authorized, Ctx, Query, Resolver } from "type-graphql";
+import { actorOf, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import { UpdateOrganizationSettingsInput } from "./organization.input";
 import type { OrganizationService } from "./organization.service";
 import { Me, Organization } from "./organization.type";
 
@@ -11,6 +12,15 @@ export class OrganizationResolver {
   @Query((_returns) => Organization, { description: "The caller's organization" })
   organization(@Ctx() ctx: SubgraphContext): Promise<Organization> {
     return this.service.get(requirePrincipal(ctx));
+  }
+
+  @Authorized("org:manage")
+  @Mutation((_returns) => Organization, { description: "Changes the caller's organization's settings" })
+  updateOrganizationSettings(
+    @Ctx() ctx: SubgraphContext,
+    @Arg("input", (_type) => UpdateOrganizationSettingsInput) input: UpdateOrganizationSettingsInput,
+  ): Promise<Organization> {
+    return this.service.updateSettings(actorOf(ctx, requirePrincipal(ctx)), input);
   }
 
   // Any authenticated caller may ask who they are; no scope is needed.

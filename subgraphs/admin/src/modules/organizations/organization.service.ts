@@ -12,12 +12,13 @@ import {
   SYSTEM_SOURCE,
   unauthenticated,
 } from "@sprintconnect/core";
-import { isUuid } from "@sprintconnect/subgraph-kit";
+import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import { z } from "zod";
 import type { ApiKeyService } from "../api-keys/api-key.service";
 import type { MemberRepository } from "../members/member.repository";
 import { Role } from "../shared/enums";
 import { emailRule, personNameRule } from "../shared/rules";
+import type { UpdateOrganizationSettingsInput } from "./organization.input";
 import type { OrganizationRepository } from "./organization.repository";
 import type { Me, Organization } from "./organization.type";
 
@@ -26,6 +27,8 @@ const createRules = z.object({
   ownerEmail: emailRule,
   ownerName: personNameRule.nullish(),
 });
+
+const settingsRules = z.object({ holdNewCapabilitiesForReview: z.boolean().nullish() });
 
 export interface CreateOrganizationInput {
   name: string;
@@ -52,6 +55,34 @@ export class OrganizationService {
   async get(principal: Principal): Promise<Organization> {
     const row = await this.organizations.findById(principal.organizationId);
     if (!row) throw notFound("Organization");
+    return toOrganization(row);
+  }
+
+  /** Changes the caller's organization's settings, with an audit entry of before and after. */
+  async updateSettings(actor: Actor, input: UpdateOrganizationSettingsInput): Promise<Organization> {
+    const data = checkInput(settingsRules, input);
+    const { organizationId } = actor.principal;
+    const row = await this.db.$transaction(async (tx) => {
+      const before = await this.organizations.findById(organizationId, tx);
+      if (!before) throw notFound("Organization");
+      const updated = await this.organizations.updateSettings(tx, organizationId, {
+        ...(typeof data.holdNewCapabilitiesForReview === "boolean"
+          ? { holdNewCapabilitiesForReview: data.holdNewCapabilitiesForReview }
+          : {}),
+      });
+      await recordChange(tx, sourceOf(actor), {
+        organizationId,
+        type: "organization.updated",
+        targetType: "organization",
+        targetId: organizationId,
+        data: {
+          before: { holdNewCapabilitiesForReview: before.holdNewCapabilitiesForReview },
+          after: { holdNewCapabilitiesForReview: updated.holdNewCapabilitiesForReview },
+        },
+        payload: { organizationId, holdNewCapabilitiesForReview: updated.holdNewCapabilitiesForReview },
+      });
+      return updated;
+    });
     return toOrganization(row);
   }
 
@@ -161,5 +192,12 @@ function freeSlug(base: string, taken: Set<string>): string {
 }
 
 export function toOrganization(row: OrganizationRow): Organization {
-  return { id: row.id, name: row.name, slug: row.slug, createdAt: row.createdAt, updatedAt: row.updatedAt };
+  return {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    holdNewCapabilitiesForReview: row.holdNewCapabilitiesForReview,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
 }

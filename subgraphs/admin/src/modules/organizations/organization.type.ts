@@ -15,6 +15,12 @@ export class Organization {
   @Field((_type) => String, { description: "Unique, URL-safe name" })
   slug!: string;
 
+  @Field((_type) => Boolean, {
+    description:
+      "After a server's first discovery, tools that appear (new, or back after being removed) are held for review like changed ones",
+  })
+  holdNewCapabilitiesForReview!: boolean;
+
   @Field((_type) => Date)
   createdAt!: Date;
 

@@ -9,6 +9,9 @@ export class UpdateMcpCapabilityInput {
   @Field((_type) => JSONObjectScalar, { nullable: true })
   metadata?: Record<string, unknown> | null;
 
-  @Field((_type) => Boolean, { nullable: true, description: "false marks a changed tool as reviewed" })
+  @Field((_type) => Boolean, {
+    nullable: true,
+    description: "false marks a held tool as reviewed (needs capabilities:review)",
+  })
   reviewRequired?: boolean | null;
 }

@@ -1,5 +1,7 @@
 import {
   checkInput,
+  forbidden,
+  hasScopes,
   type McpCapability as McpCapabilityRow,
   notFound,
   type Principal,
@@ -47,9 +49,23 @@ export class CapabilityService {
     return { items: page.items.map(toMcpCapability), nextCursor: page.nextCursor };
   }
 
+  /**
+   * Changes a capability's configuration. Clearing `reviewRequired` releases a held tool to
+   * agents: that takes `capabilities:review` (owner, admin), not only `servers:write`, so the
+   * developer who can change a server's address cannot also approve what it then offers.
+   */
+  /** A current capability of a live server, for entity references; missing or foreign ids are null. */
+  async find(principal: Principal, id: string): Promise<McpCapability | null> {
+    const row = isUuid(id) ? await this.capabilities.findById(principal.organizationId, id) : null;
+    return row ? toMcpCapability(row) : null;
+  }
+
   async update(actor: Actor, id: string, input: UpdateMcpCapabilityInput): Promise<McpCapability> {
     const data = checkInput(updateRules, input);
     const { principal } = actor;
+    if (data.reviewRequired === false && !hasScopes(principal, ["capabilities:review"])) {
+      throw forbidden("Clearing reviewRequired needs the scope capabilities:review");
+    }
     const row = await this.db.$transaction(async (tx) => {
       const before = isUuid(id) ? await this.capabilities.findById(principal.organizationId, id, tx) : null;
       if (!before) throw notFound("Capability");

@@ -69,4 +69,11 @@ export class UpdateMcpServerInput {
 
   @Field((_type) => McpCredentialsInput, { nullable: true, description: "New credentials; null removes them" })
   credentials?: McpCredentialsInput | null;
+
+  @Field((_type) => Boolean, {
+    nullable: true,
+    description:
+      "Credentials are bound to the origin of the URL they were stored for. A baseUrl on another origin without new credentials drops them; with keepCredentials: true it is refused with CREDENTIALS_REQUIRED instead",
+  })
+  keepCredentials?: boolean | null;
 }

@@ -80,7 +80,7 @@ export class ServerRepository {
   async setCredential(
     db: Db,
     server: { id: string; organizationId: string },
-    credential: { kind: "bearer" | "headers"; secretRef: string; headerNames: string[] } | null,
+    credential: { kind: "bearer" | "headers"; secretRef: string; origin: string; headerNames: string[] } | null,
   ): Promise<void> {
     await db.mcpCredential.deleteMany({ where: { serverId: server.id } });
     if (credential) {

@@ -1,6 +1,7 @@
 import {
   AppError,
   checkInput,
+  credentialOrigin,
   type Db,
   ErrorCode,
   type Logger,
@@ -173,15 +174,19 @@ export class ServerService {
     }
   }
 
+  /**
+   * Replaces (or, with null, removes) a server's credentials, bound to the origin of its URL.
+   * The secret is written in the same transaction as the row.
+   */
   private async storeCredentials(
     tx: Db,
-    server: { id: string; organizationId: string },
+    server: { id: string; organizationId: string; baseUrl: string },
     credentials: { bearerToken?: string | null; headers?: Record<string, string> | null } | null,
   ): Promise<void> {
     const ref = serverCredentialRef(server.id);
     if (!credentials) {
       await this.servers.setCredential(tx, server, null);
-      await this.deps.secrets.delete(ref);
+      await this.deps.secrets.delete(ref, tx);
       return;
     }
     const kind = credentialKind(credentials);
@@ -189,11 +194,18 @@ export class ServerService {
     await this.servers.setCredential(tx, server, {
       kind,
       secretRef: ref,
+      origin: credentialOrigin(server.baseUrl),
       headerNames: credentials.headers ? Object.keys(credentials.headers).map((h) => h.toLowerCase()) : [],
     });
-    await this.deps.secrets.put(ref, value);
+    await this.deps.secrets.put(ref, value, tx);
   }
 
+  /**
+   * Changes a server. Credentials are bound to the origin of the URL they were stored for: a
+   * new origin without new `credentials` in the same request drops them (the result says
+   * `credentialsDropped`, the audit entry too), or is refused with CREDENTIALS_REQUIRED when
+   * the caller asked to `keepCredentials`.
+   */
   async update(actor: Actor, id: string, input: UpdateMcpServerInput): Promise<McpServer> {
     const data = checkInput(updateRules, input);
     const credentials =
@@ -209,6 +221,16 @@ export class ServerService {
       if (data.name && data.name.toLowerCase() !== before.name.toLowerCase()) {
         await this.assertNameFree(tx, organizationId, data.name);
       }
+      const stored = before.credentials[0];
+      const moved = data.baseUrl ? credentialOrigin(data.baseUrl) !== credentialOrigin(before.baseUrl) : false;
+      const dropCredentials = moved && stored !== undefined && credentials === undefined;
+      if (dropCredentials && input.keepCredentials) {
+        throw new AppError(
+          ErrorCode.CREDENTIALS_REQUIRED,
+          `The server's credentials were stored for ${stored.origin}; moving it to ${credentialOrigin(data.baseUrl as string)} needs new credentials in the same request`,
+          { field: "credentials", origin: stored.origin },
+        );
+      }
       const updated = await this.servers.update(tx, before.id, {
         ...(data.name ? { name: data.name } : {}),
         ...(data.description !== undefined ? { description: data.description } : {}),
@@ -219,17 +241,26 @@ export class ServerService {
         ...(data.metadata ? { metadata: data.metadata as object } : {}),
         ...(input.status ? { status: input.status } : {}),
       });
-      if (credentials !== undefined) await this.storeCredentials(tx, updated, credentials);
+      if (credentials !== undefined || dropCredentials) {
+        await this.storeCredentials(tx, updated, credentials ?? null);
+      }
       await record(tx, actor, "server.updated", updated, {
         before: auditView(before),
         after: auditView(updated),
         ...(credentials !== undefined ? { credentials: credentials ? credentialKind(credentials) : "removed" } : {}),
+        ...(dropCredentials
+          ? { credentials: "dropped", credentialsDropped: true, credentialsOrigin: stored.origin }
+          : {}),
       });
       const reconnect =
-        updated.baseUrl !== before.baseUrl || updated.transport !== before.transport || credentials !== undefined;
-      return { row: updated, reconnect };
+        updated.baseUrl !== before.baseUrl ||
+        updated.transport !== before.transport ||
+        credentials !== undefined ||
+        dropCredentials;
+      return { row: updated, reconnect, dropCredentials };
     });
-    if (!result.reconnect) return toMcpServer(result.row);
+    const done = (row: McpServerRow) => ({ ...toMcpServer(row), credentialsDropped: result.dropCredentials });
+    if (!result.reconnect) return done(result.row);
     // A new address, transport or credentials may change what the server offers: look again.
     if (result.row.status === "active") {
       await this.startDiscovery(actor, result.row.id, "update").catch((err: unknown) =>
@@ -237,7 +268,7 @@ export class ServerService {
       );
     }
     // Read once more: the discovery status and any credential metadata changed since `update`.
-    return toMcpServer((await this.servers.findById(organizationId, result.row.id)) ?? result.row);
+    return done((await this.servers.findById(organizationId, result.row.id)) ?? result.row);
   }
 
   /** Soft delete: the server leaves lists and reads; its row, capabilities and history stay. */
@@ -330,9 +361,11 @@ export function toMcpServer(row: McpServerRow): McpServer {
       ? {
           kind: row.credentials[0].kind as CredentialKind,
           headerNames: row.credentials[0].headerNames,
+          origin: row.credentials[0].origin,
           updatedAt: row.credentials[0].updatedAt,
         }
       : null,
+    credentialsDropped: false,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -30,6 +30,11 @@ export class McpCredentialInfo {
   @Field((_type) => [String], { description: "Names of the headers sent (for custom headers)" })
   headerNames!: string[];
 
+  @Field((_type) => String, {
+    description: "The origin (scheme://host:port) the credentials are sent to, and only there",
+  })
+  origin!: string;
+
   @Field((_type) => Date)
   updatedAt!: Date;
 }
@@ -96,6 +101,12 @@ export class McpServer {
 
   @Field((_type) => McpCredentialInfo, { nullable: true, description: "null when the server has no credentials" })
   credentials!: McpCredentialInfo | null;
+
+  @Field((_type) => Boolean, {
+    description:
+      "true on the result of an update that moved the server to another origin (scheme, host, port) without new credentials: its credentials, bound to the old origin, were removed. false otherwise",
+  })
+  credentialsDropped!: boolean;
 
   @Field((_type) => Date)
   createdAt!: Date;
