@@ -21,6 +21,8 @@ export enum ErrorCode {
   PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE",
   /** An outbound URL is refused by the egress guard. */
   EGRESS_DENIED = "EGRESS_DENIED",
+  /** The organization has reached a configured limit (e.g. MAX_SERVERS_PER_ORGANIZATION). */
+  LIMIT_EXCEEDED = "LIMIT_EXCEEDED",
   /** Too many requests in the current window; retry after `Retry-After` seconds. */
   RATE_LIMITED = "RATE_LIMITED",
   /** The organization's daily request quota is used up. */
@@ -41,6 +43,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.CONFLICT]: 409,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.EGRESS_DENIED]: 422,
+  [ErrorCode.LIMIT_EXCEEDED]: 422,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.QUOTA_EXCEEDED]: 429,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
