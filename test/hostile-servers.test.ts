@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { healthCheckJob } from "@sprintconnect/jobs";
+import { discoveryJob, healthCheckJob } from "@sprintconnect/jobs";
 import { type FixtureHandle, type HostileMode, startFixture } from "./fixtures/mcp";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
@@ -173,7 +173,7 @@ describe("discovery queue fairness", () => {
     await stack.close();
   });
 
-  it("discovers another organization's server promptly while one organization's servers never answer", async () => {
+  it("discovers another organization's server promptly while one organization's servers never answer, and puts the waiting jobs back without using their retries", async () => {
     const greedy = await createTestOrg(stack, "Greedy");
     const patient = await createTestOrg(stack, "Patient");
     const stuck: string[] = [];
@@ -192,7 +192,23 @@ describe("discovery queue fairness", () => {
     const greedyRuns = await runs();
     expect(greedyRuns.every((r) => r.status === "pending" || r.status === "running")).toBe(true);
     expect(greedyRuns.filter((r) => r.status === "running").length).toBeLessThanOrEqual(2);
-    // A deferred job used no attempt.
     expect(greedyRuns.every((r) => r.attempts <= 1)).toBe(true);
+
+    // The jobs over the cap go back to the queue again and again; their retries stay whole.
+    // (Read from Redis: the producer's queue object caches the jobs it created.)
+    const jobs = `${stack.workerEnv.JOB_QUEUE_PREFIX}:${discoveryJob.name}:jobs`;
+    const deferred = await waitFor("a job put back more often than it may be retried", async () => {
+      for (const run of await runs()) {
+        const stored = run.status === "pending" ? await stack.redis.hget(jobs, run.id) : null;
+        const job = stored
+          ? (JSON.parse(stored) as { options: { stacktraces: string[] } & Record<string, unknown> })
+          : null;
+        // Each time it is put back leaves a trace on the job.
+        if (job && job.options.stacktraces.length > discoveryJob.retries) return job;
+      }
+      return undefined;
+    });
+    expect(deferred.options.retries).toBe(discoveryJob.retries);
+    expect(deferred.options.backoff).toMatchObject({ strategy: "exponential" });
   });
 });
