@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { canonicalize } from "json-canonicalize";
 import { type ConnectOptions, connectMcp, type FetchLike, type McpTarget } from "./client";
@@ -73,6 +74,9 @@ class BudgetMeter {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly budget: DiscoveryBudget) {
+    // Every request of the run listens to the deadline (the SDK keeps its listener until the
+    // run ends): many pages are expected here, not a leak.
+    setMaxListeners(0, this.deadline.signal);
     this.timer = setTimeout(
       () =>
         this.abort(
