@@ -23,7 +23,7 @@ async function register(stack: Stack, org: TestOrg, name: string, baseUrl: strin
 }
 
 /** Waits until the server's discovery is no longer pending or running; returns the API's view. */
-function settled(stack: Stack, org: TestOrg, serverId: string, timeoutMs = 20_000) {
+function settled(stack: Stack, org: TestOrg, serverId: string, timeoutMs = 30_000) {
   return waitFor(
     `discovery of ${serverId}`,
     async () => {
@@ -58,7 +58,7 @@ describe("a hostile MCP server", () => {
       {
         DISCOVERY_MAX_CAPABILITIES: "150",
         DISCOVERY_MAX_BYTES: String(4 * 1024 * 1024),
-        DISCOVERY_MAX_SECONDS: "5",
+        DISCOVERY_MAX_SECONDS: "10",
         // Far above the budget: only the budget can end these runs in time.
         DISCOVERY_TIMEOUT_SECONDS: "60",
         HEALTH_CHECK_TIMEOUT_SECONDS: "3",
@@ -83,8 +83,8 @@ describe("a hostile MCP server", () => {
   it.each([
     ["endless-pages", "the server lists more than 150 capabilities"],
     ["huge-pages", `the server sent more than ${4 * 1024 * 1024} bytes`],
-    ["silent", "the run took longer than 5 s"],
-    ["trickle", "the run took longer than 5 s"],
+    ["silent", "the run took longer than 10 s"],
+    ["trickle", "the run took longer than 10 s"],
   ] as const)(
     "fails the discovery of a %s server with a clear budget error at the first attempt",
     async (mode, why) => {
@@ -97,11 +97,13 @@ describe("a hostile MCP server", () => {
       // Over budget is final: no retry spends the budget again.
       const { run, server: row, event } = await failure(id);
       expect(run).toMatchObject({ status: "failed", attempts: 1 });
-      expect(Date.now() - started).toBeLessThan(15_000);
+      // Well before the 60 s request timeout, and no second attempt.
+      expect(Date.now() - started).toBeLessThan(30_000);
       expect(row.discoveryError?.length).toBeLessThanOrEqual(MAX_TEXT);
       expect(longestString(event.payload)).toBeLessThanOrEqual(MAX_TEXT);
       expect(await stack.db.mcpCapability.count({ where: { serverId: id } })).toBe(0);
     },
+    60_000,
   );
 
   it("stores at most 1,000 characters of the server's name, title, instructions and capability titles", async () => {
@@ -210,5 +212,5 @@ describe("discovery queue fairness", () => {
     });
     expect(deferred.options.retries).toBe(discoveryJob.retries);
     expect(deferred.options.backoff).toMatchObject({ strategy: "exponential" });
-  });
+  }, 60_000);
 });
