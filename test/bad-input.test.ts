@@ -9,7 +9,8 @@ let org: TestOrg;
 let serverId: string;
 
 beforeAll(async () => {
-  stack = await startStack({ MAX_BODY_BYTES: "4096" });
+  // One live server ("keep") is the organization's limit: registering another is LIMIT_EXCEEDED.
+  stack = await startStack({ MAX_BODY_BYTES: "4096", MAX_SERVERS_PER_ORGANIZATION: "1" });
   org = await createTestOrg(stack, "Bad input");
   serverId = (
     await request(stack.url, "POST", "/v1/mcp/servers", {
@@ -339,6 +340,14 @@ const cases: Array<{
     code: "NOT_FOUND",
   },
   { name: "an unknown route", method: "GET", path: () => "/v1/nothing-here", status: 404, code: "NOT_FOUND" },
+  {
+    name: "a server beyond MAX_SERVERS_PER_ORGANIZATION",
+    method: "POST",
+    path: () => "/v1/mcp/servers",
+    body: { name: "one too many", baseUrl: "http://x.example.com/mcp" },
+    status: 422,
+    code: "LIMIT_EXCEEDED",
+  },
 ];
 
 describe("bad input", () => {

@@ -521,6 +521,7 @@ describe("subscriptions across instances", () => {
         secrets: new LocalSecretStore(stack.db, randomBytes(32)),
         requestDiscovery: null,
         logger,
+        maxServersPerOrganization: 500,
       }),
       verifier: new InternalTokenVerifier(stack.keys),
       logger,

@@ -19,6 +19,7 @@ import {
   type Redis,
   type Role,
   resolveKeys,
+  subgraphEnvSchema,
   type WorkerEnv,
   workerEnvSchema,
 } from "@sprintconnect/core";
@@ -124,6 +125,7 @@ export async function startStack(
       secrets,
       requestDiscovery: (request) => requestDiscovery(db, queues, request),
       logger,
+      maxServersPerOrganization: parseEnv(subgraphEnvSchema, baseEnv).MAX_SERVERS_PER_ORGANIZATION,
     }),
     chat: await buildChatSchema(db),
     metrics: await buildMetricsSchema(db),

@@ -42,6 +42,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     stallIntervalMs: env.WORKER_STALL_INTERVAL_MS,
     prefix: env.JOB_QUEUE_PREFIX,
     onError: (err, queue) => logger.warn({ err, queue }, "job queue error"),
+    groupConcurrency: { redis: deps.redis, limit: env.WORKER_ORG_CONCURRENCY },
   });
 
   const discovery = new DiscoveryRunner({
@@ -51,6 +52,11 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     outputs,
     logger: logger.child({ job: discoveryJob.name }),
     timeoutMs: env.DISCOVERY_TIMEOUT_SECONDS * 1000,
+    budget: {
+      maxCapabilities: env.DISCOVERY_MAX_CAPABILITIES,
+      maxBytes: env.DISCOVERY_MAX_BYTES,
+      maxMs: env.DISCOVERY_MAX_SECONDS * 1000,
+    },
   });
   const health = new HealthRunner({
     db,

@@ -152,6 +152,11 @@ const gatewayShape = {
 const subgraphShape = {
   ...commonShape,
   HOST: gatewayShape.HOST,
+  /**
+   * Live (not deregistered) MCP servers one organization may register; one more is refused
+   * with `LIMIT_EXCEEDED`. Bounds what one tenant can make the workers discover and check.
+   */
+  MAX_SERVERS_PER_ORGANIZATION: positiveInt.default(500),
   /** Port of this subgraph; each subgraph process has its own default (4001–4004). */
   PORT: port.optional(),
   SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,
@@ -171,10 +176,22 @@ const workerShape = {
   DISCOVERY_INTERVAL_SECONDS: positiveInt.default(3600),
   /** Timeout of each request a discovery makes. */
   DISCOVERY_TIMEOUT_SECONDS: positiveInt.default(30),
+  /** Capabilities (all kinds together) one discovery run may list; more fails the run. */
+  DISCOVERY_MAX_CAPABILITIES: positiveInt.default(5000),
+  /** Response bytes one discovery run may read across all its requests; more fails the run. */
+  DISCOVERY_MAX_BYTES: positiveInt.default(50 * 1024 * 1024),
+  /** Wall time of one discovery run, connection included; a slower run fails. */
+  DISCOVERY_MAX_SECONDS: positiveInt.default(120),
   /** Discovery jobs one worker runs at once. */
   WORKER_DISCOVERY_CONCURRENCY: positiveInt.default(4),
   /** Health-check jobs one worker runs at once. */
   WORKER_HEALTH_CONCURRENCY: positiveInt.default(16),
+  /**
+   * Discovery jobs of one organization running at once across all workers (counted in Redis).
+   * A job over the cap waits in the queue without using a retry or a worker slot, so one
+   * tenant's slow servers cannot hold every slot while other organizations wait.
+   */
+  WORKER_ORG_CONCURRENCY: positiveInt.default(2),
   /** A job whose worker has not renewed its lock for this long is re-queued (worker crash). */
   WORKER_STALL_INTERVAL_MS: positiveInt.default(5000),
   /** How often the outbox relay looks for unpublished events when it found none. */

@@ -27,6 +27,8 @@ export enum ErrorCode {
    * stored for, so give new ones in the same request.
    */
   CREDENTIALS_REQUIRED = "CREDENTIALS_REQUIRED",
+  /** The organization has reached a configured limit (e.g. MAX_SERVERS_PER_ORGANIZATION). */
+  LIMIT_EXCEEDED = "LIMIT_EXCEEDED",
   /** Too many requests in the current window; retry after `Retry-After` seconds. */
   RATE_LIMITED = "RATE_LIMITED",
   /** The organization's daily request quota is used up. */
@@ -48,6 +50,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.EGRESS_DENIED]: 422,
   [ErrorCode.CREDENTIALS_REQUIRED]: 422,
+  [ErrorCode.LIMIT_EXCEEDED]: 422,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.QUOTA_EXCEEDED]: 429,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,

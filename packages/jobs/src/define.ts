@@ -9,6 +9,12 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   backoffMs: number;
   /** An attempt that runs longer than this fails (and may be retried). */
   timeoutMs: number;
+  /**
+   * The group a job belongs to (e.g. its organization). Where the queues have a group cap
+   * (`QueueOptions.groupConcurrency`), at most that many jobs of one group run at once across
+   * all workers; the others wait in the queue without using a retry or a worker slot.
+   */
+  group?: (payload: z.infer<S>) => string;
 }
 
 export type JobPayload<D extends JobDefinition> = z.infer<D["schema"]>;

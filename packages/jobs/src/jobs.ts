@@ -3,7 +3,8 @@ import { defineJob } from "./define";
 
 /**
  * Discover what a server offers. The job id is the run id: one DiscoveryRun row, one job,
- * however often it is retried or recovered from a stalled worker.
+ * however often it is retried or recovered from a stalled worker. Grouped by organization, so
+ * one tenant's slow servers cannot take every worker slot (WORKER_ORG_CONCURRENCY).
  */
 export const discoveryJob = defineJob({
   name: "discovery",
@@ -11,6 +12,7 @@ export const discoveryJob = defineJob({
   retries: 2,
   backoffMs: 5_000,
   timeoutMs: 5 * 60_000,
+  group: (payload) => payload.organizationId,
 });
 
 /**

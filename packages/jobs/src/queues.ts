@@ -1,5 +1,7 @@
+import type { Redis } from "@sprintconnect/core";
 import BeeQueue from "bee-queue";
 import { type JobDefinition, type JobPayload, parsePayload } from "./define";
+import { DEFERRED, deferJob, enableDeferral, GroupSlots } from "./group-slots";
 import { reloadScriptsWhenLost } from "./script-cache";
 
 /**
@@ -26,6 +28,8 @@ export interface QueueOptions {
   retryBackoffMs?: number;
   /** Queue-level errors (Redis trouble, a job finishing after close); by default ignored. */
   onError?: (err: Error, queue: string) => void;
+  /** Workers: cap on running jobs per group of a grouped job definition, counted in `redis`. */
+  groupConcurrency?: { redis: Redis; limit: number };
 }
 
 export interface EnqueueOptions {
@@ -39,8 +43,12 @@ export interface EnqueueOptions {
  */
 export class JobQueues {
   private readonly queues = new Map<string, BeeQueue>();
+  private readonly groupSlots: GroupSlots | null;
 
-  constructor(private readonly options: QueueOptions) {}
+  constructor(private readonly options: QueueOptions) {
+    const group = options.groupConcurrency;
+    this.groupSlots = group ? new GroupSlots(group.redis, options.prefix ?? "sc:bq", group.limit) : null;
+  }
 
   queue(definition: JobDefinition): BeeQueue {
     let queue = this.queues.get(definition.name);
@@ -91,10 +99,17 @@ export class JobQueues {
     handler: (payload: JobPayload<D>, job: { id: string; attempt: number }) => Promise<unknown>,
   ): void {
     const queue = this.queue(definition);
+    const slots = definition.group ? this.groupSlots : null;
+    if (slots) enableDeferral(queue);
     queue.process(concurrency, async (job) => {
       const payload = parsePayload(definition, job.data);
       const attempt = definition.retries - ((job.options as { retries?: number }).retries ?? 0) + 1;
-      return handler(payload, { id: job.id, attempt });
+      const run = () => handler(payload, { id: job.id, attempt });
+      if (!slots || !definition.group) return run();
+      // A group at its cap: the job goes back to the queue and frees this worker slot.
+      const result = await slots.run(definition.name, definition.group(payload), job.id, run);
+      if (result === DEFERRED) throw deferJob(job);
+      return result;
     });
     // Stalled jobs (a worker died mid-job) go back to the queue; check twice per interval.
     void queue.checkStalledJobs(Math.max(500, Math.floor((this.options.stallIntervalMs ?? 5_000) / 2)));

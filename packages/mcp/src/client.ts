@@ -2,6 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { truncateRemoteText } from "./remote-text";
 
 /** The `fetch` every connection uses: the egress guard's, so every hop is checked and pinned. */
 export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
@@ -18,6 +19,41 @@ export interface ConnectOptions {
   fetch: FetchLike;
   /** Timeout of `initialize` and of each request made through the client. */
   timeoutMs: number;
+  /** Aborts `initialize` (e.g. a discovery run's overall deadline). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Bytes of an HTTP error body we read. The SDK puts the whole body of a refused request into
+ * its error message; a server could answer every request with megabytes of it.
+ */
+export const MAX_ERROR_BODY_BYTES = 4096;
+
+/** `fetch` whose 4xx/5xx bodies are cut to `MAX_ERROR_BODY_BYTES` (the rest is never read). */
+export function limitErrorBodies(fetch: FetchLike): FetchLike {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    if (response.status < 400 || !response.body) return response;
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      while (size < MAX_ERROR_BODY_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value.subarray(0, MAX_ERROR_BODY_BYTES - size));
+        size += Math.min(value.byteLength, MAX_ERROR_BODY_BYTES - size);
+      }
+    } catch {
+      // A body that fails half-way still has a status; what arrived is enough.
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    const headers = new Headers(response.headers);
+    headers.delete("content-length");
+    headers.delete("content-encoding");
+    return new Response(Buffer.concat(chunks), { status: response.status, statusText: response.statusText, headers });
+  };
 }
 
 /** A connected client and what `initialize` told us. */
@@ -39,21 +75,32 @@ export function httpStatusOf(err: unknown): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/**
+ * An error from a connection as text safe to store and show: the message (no stack), the HTTP
+ * status when the message does not already name it, at most MAX_REMOTE_TEXT_CHARS characters.
+ */
+export function describeRemoteError(err: unknown): string {
+  const status = httpStatusOf(err);
+  const text = err instanceof Error ? err.message : String(err);
+  return truncateRemoteText(status && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text);
+}
+
 function streamable(target: McpTarget, options: ConnectOptions): Transport {
   return new StreamableHTTPClientTransport(new URL(target.url), {
-    fetch: options.fetch,
+    fetch: limitErrorBodies(options.fetch),
     requestInit: { headers: target.headers ?? {} },
   });
 }
 
 function sse(target: McpTarget, options: ConnectOptions): Transport {
   const headers = target.headers ?? {};
+  const fetch = limitErrorBodies(options.fetch);
   return new SSEClientTransport(new URL(target.url), {
-    fetch: options.fetch,
+    fetch,
     requestInit: { headers },
     // The event stream itself also needs the credentials.
     eventSourceInit: {
-      fetch: (url, init) => options.fetch(url, { ...init, headers: { ...(init?.headers as object), ...headers } }),
+      fetch: (url, init) => fetch(url, { ...init, headers: { ...(init?.headers as object), ...headers } }),
     },
   });
 }
@@ -72,7 +119,10 @@ async function open(
     setVersion?.(version);
   };
   try {
-    await client.connect(transport, { timeout: options.timeoutMs });
+    await client.connect(transport, {
+      timeout: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch (err) {
     await client.close().catch(() => undefined);
     throw err;

@@ -1,5 +1,6 @@
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { type ConnectOptions, connectMcp, httpStatusOf, type McpTarget } from "./client";
+import { type ConnectOptions, connectMcp, describeRemoteError, httpStatusOf, type McpTarget } from "./client";
+import { truncateRemoteText } from "./remote-text";
 
 /** What one check saw, before any threshold is applied. */
 export type ProbeResult = "healthy" | "degraded" | "unhealthy" | "auth_required";
@@ -8,6 +9,7 @@ export interface Probe {
   result: ProbeResult;
   /** Time to connect, initialize and answer `ping`; null when it failed. */
   latencyMs: number | null;
+  /** What went wrong, as the server or the network told it: at most MAX_REMOTE_TEXT_CHARS characters. */
   error: string | null;
 }
 
@@ -29,7 +31,7 @@ export async function probe(target: McpTarget, options: ConnectOptions & { degra
         return {
           result: "degraded",
           latencyMs: Math.round(performance.now() - start),
-          error: `partial: ping failed: ${err.message}`,
+          error: truncateRemoteText(`partial: ping failed: ${err.message}`),
         };
       }
       throw err;
@@ -38,7 +40,7 @@ export async function probe(target: McpTarget, options: ConnectOptions & { degra
     return { result: latencyMs > options.degradedAfterMs ? "degraded" : "healthy", latencyMs, error: null };
   } catch (err) {
     const status = httpStatusOf(err);
-    const message = (err as Error)?.message ?? String(err);
+    const message = describeRemoteError(err);
     if (status === 401 || status === 403) return { result: "auth_required", latencyMs: null, error: message };
     return { result: "unhealthy", latencyMs: null, error: message };
   } finally {

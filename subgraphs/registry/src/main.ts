@@ -14,6 +14,7 @@ void runSubgraph({
       secrets: new LocalSecretStore(db, secretStoreKey),
       requestDiscovery: (request) => requestDiscovery(db, queues, request),
       logger,
+      maxServersPerOrganization: env.MAX_SERVERS_PER_ORGANIZATION,
     });
   },
 });

@@ -9,7 +9,13 @@ import {
   SYSTEM_SOURCE,
 } from "@sprintconnect/core";
 import type { discoveryJob, JobPayload } from "@sprintconnect/jobs";
-import { discover, type FetchLike, httpStatusOf } from "@sprintconnect/mcp";
+import {
+  type DiscoveryBudget,
+  DiscoveryBudgetExceededError,
+  describeRemoteError,
+  discover,
+  type FetchLike,
+} from "@sprintconnect/mcp";
 import { credentialHeaders, UnusableCredentialsError } from "../credentials";
 import type { Outputs } from "../outputs";
 import { applyDiscovery, changeEvents } from "./capability-store";
@@ -21,19 +27,17 @@ export interface DiscoveryRunnerDeps {
   outputs: Outputs;
   logger: Logger;
   timeoutMs: number;
+  /** What one run may cost (DISCOVERY_MAX_CAPABILITIES, DISCOVERY_MAX_BYTES, DISCOVERY_MAX_SECONDS). */
+  budget: DiscoveryBudget;
 }
 
-/** Errors that another attempt cannot fix. */
+/** Errors that another attempt cannot fix: a refused URL, a server that exceeds the budget. */
 function isFinal(err: unknown): boolean {
-  return (err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED) || err instanceof UnusableCredentialsError;
-}
-
-/** A message safe to store and show: no stack, bounded length, the HTTP status when known. */
-function describe(err: unknown): string {
-  const status = httpStatusOf(err);
-  const text = err instanceof Error ? err.message : String(err);
-  const message = status && !text.includes(String(status)) ? `HTTP ${status}: ${text}` : text;
-  return message.length > 1000 ? `${message.slice(0, 1000)}…` : message;
+  return (
+    (err instanceof AppError && err.code === ErrorCode.EGRESS_DENIED) ||
+    err instanceof DiscoveryBudgetExceededError ||
+    err instanceof UnusableCredentialsError
+  );
 }
 
 /**
@@ -76,7 +80,7 @@ export class DiscoveryRunner {
       const headers = await credentialHeaders(db, this.deps.secrets, server);
       const result = await discover(
         { url: server.baseUrl, transport: server.transport, headers },
-        { fetch: this.deps.fetch, timeoutMs: this.deps.timeoutMs },
+        { fetch: this.deps.fetch, timeoutMs: this.deps.timeoutMs, budget: this.deps.budget },
       );
       const finishedAt = new Date();
       const changes = await db.$transaction(
@@ -147,7 +151,7 @@ export class DiscoveryRunner {
         })
         .catch((err: unknown) => log.warn({ err }, "could not write the discovery result file"));
     } catch (err) {
-      const error = describe(err);
+      const error = describeRemoteError(err);
       if (!job.finalAttempt && !isFinal(err)) {
         await db.discoveryRun.update({ where: { id: run.id }, data: { status: "pending", error } });
         log.warn({ error }, "discovery attempt failed; it will be retried");

@@ -95,6 +95,11 @@ export class ServerRepository {
     return this.db.healthCheck.findMany({ where: { serverId }, orderBy: { checkedAt: "desc" }, take });
   }
 
+  /** Live (not deregistered) servers of the organization. */
+  countLive(db: Db, organizationId: string): Promise<number> {
+    return db.mcpServer.count({ where: { organizationId, deletedAt: null } });
+  }
+
   /** Serializes writers of one organization's server names for the rest of the transaction. */
   async lockNames(db: Db, organizationId: string): Promise<void> {
     await db.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`server-names:${organizationId}`}, 0))`;

@@ -38,6 +38,8 @@ export interface RegistryDeps {
   /** Queues a discovery for a server; null where no queue is configured. */
   requestDiscovery: ((request: DiscoveryRequestInput) => Promise<DiscoveryRequested>) | null;
   logger: Logger;
+  /** Live servers one organization may have (MAX_SERVERS_PER_ORGANIZATION). */
+  maxServersPerOrganization: number;
 }
 
 export interface DiscoveryRequestInput {
@@ -110,6 +112,7 @@ export class ServerService {
     const { organizationId } = actor.principal;
     const row = await this.db.$transaction(async (tx) => {
       await this.assertNameFree(tx, organizationId, data.name);
+      await this.assertBelowServerLimit(tx, organizationId);
       const created = await this.servers.create(tx, {
         organizationId,
         name: data.name,
@@ -287,6 +290,18 @@ export class ServerService {
     const row = isUuid(id) ? await this.servers.findById(organizationId, id, db) : null;
     if (!row) throw notFound("MCP server");
     return row;
+  }
+
+  /** Runs under `assertNameFree`'s lock, so concurrent registrations cannot pass the limit together. */
+  private async assertBelowServerLimit(tx: Db, organizationId: string): Promise<void> {
+    const limit = this.deps.maxServersPerOrganization;
+    if ((await this.servers.countLive(tx, organizationId)) >= limit) {
+      throw new AppError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `The organization already has ${limit} servers, the most allowed; deregister one first`,
+        { limit, setting: "MAX_SERVERS_PER_ORGANIZATION" },
+      );
+    }
   }
 
   private async assertNameFree(tx: Db, organizationId: string, name: string): Promise<void> {
