@@ -10,6 +10,7 @@ export * from "./db/migrate";
 export * from "./db/prisma";
 export * from "./dev-secrets";
 export * from "./errors";
+export * from "./events/chat-events";
 export * from "./events/outbox";
 export * from "./logger";
 export * from "./redis";

@@ -4,7 +4,10 @@ import { PrismaClient } from "@prisma/client";
 export type {
   ApiKey,
   AuditLog,
+  ChatMessage,
   ChatSession,
+  ChatToolCall,
+  ChatTurn,
   Event,
   McpCapability,
   McpCredential,
