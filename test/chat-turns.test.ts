@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "graphql-ws";
+import WebSocket from "ws";
 import { type ChangingFixture, type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
@@ -330,5 +331,64 @@ describe("a chat turn", () => {
     expect((await send(sessionId, "hi", other.ownerKey)).status).toBe(404);
     const cancel = await request(stack.url, "POST", `/v1/chat/sessions/${sessionId}/cancel`, { auth: other.ownerKey });
     expect(cancel.status).toBe(404);
+  });
+});
+
+/** A raw WebSocket to the chat stream; frames are collected as parsed JSON. */
+function openStream(sessionId: string, options: { header?: string; query?: string } = {}) {
+  const url = `${stack.url.replace(/^http/, "ws")}/v1/chat/sessions/${sessionId}/stream${options.query ?? ""}`;
+  const socket = new WebSocket(url, options.header ? { headers: { authorization: `Bearer ${options.header}` } } : {});
+  const frames: any[] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  socket.on("message", (raw) => frames.push(JSON.parse(raw.toString())));
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  return { socket, frames, closed, opened };
+}
+
+describe("the chat WebSocket /v1/chat/sessions/{id}/stream", () => {
+  it("takes a message frame and streams the same events as the GraphQL subscription", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const feed = watch(sessionId);
+    const stream = openStream(sessionId, { header: org.ownerKey, query: "?after=0" });
+    await stream.opened;
+    await waitFor("ready", async () => stream.frames.some((f) => f.type === "ready"));
+    stream.socket.send(JSON.stringify({ type: "message", id: "m1", content: 'echo {"text":"over ws"}' }));
+    await waitFor("done on the socket", async () => stream.frames.some((f) => f.type === "done"));
+    await untilDone(feed);
+    expect(stream.frames.find((f) => f.type === "reply")).toMatchObject({ id: "m1", data: { status: "queued" } });
+    const events = stream.frames.filter((f) => typeof f.seq === "number");
+    expect(events.map((e) => [e.seq, e.type])).toEqual(feed.items.map((e) => [e.seq, e.type]));
+    expect(events.find((e) => e.type === "tool_call_finished").result).toBe("echo: over ws");
+    stream.socket.close();
+  });
+
+  it("authenticates a browser by its first frame, and refuses no credentials, another organization and bad frames", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const browser = openStream(sessionId);
+    await browser.opened;
+    browser.socket.send(JSON.stringify({ type: "auth", token: org.ownerKey }));
+    await waitFor("ready", async () => browser.frames.some((f) => f.type === "ready"));
+    browser.socket.send("not json");
+    browser.socket.send(JSON.stringify({ type: "launch", id: 9 }));
+    await waitFor("two replies", async () => browser.frames.filter((f) => f.type === "reply").length === 2);
+    expect(browser.frames.filter((f) => f.type === "reply").map((f) => f.error.code)).toEqual([
+      "BAD_REQUEST",
+      "BAD_REQUEST",
+    ]);
+    browser.socket.close();
+
+    const anonymous = openStream(sessionId);
+    await anonymous.opened;
+    anonymous.socket.send(JSON.stringify({ type: "message", content: "hi" }));
+    expect((await anonymous.closed).code).toBe(4401);
+
+    const theirs = openStream(sessionId, { header: other.ownerKey });
+    expect((await theirs.closed).code).toBe(4404);
+    expect(theirs.frames.filter((f) => f.type !== "ready")).toEqual([]);
   });
 });

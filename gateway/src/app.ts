@@ -19,6 +19,7 @@ import {
 } from "@sprintconnect/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Authenticator } from "./auth/authenticate";
+import { serveChatStream } from "./chat-stream";
 import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql";
 import { registerHealthRoutes } from "./health";
 import { GatewayMetrics } from "./metrics";
@@ -205,6 +206,17 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     metrics,
     production,
     validationRules: createArmor(production).validationRules,
+    maxPayload: env.MAX_BODY_BYTES,
+  });
+
+  // The seed's chat socket, WS /v1/chat/sessions/{id}/stream: the same operations and events.
+  serveChatStream(app, {
+    apollo,
+    authenticator,
+    limits,
+    signer,
+    chatSubgraphUrl: env.CHAT_SUBGRAPH_URL,
+    logger,
     maxPayload: env.MAX_BODY_BYTES,
   });
 
