@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "graphql-ws";
@@ -390,5 +390,87 @@ describe("the chat WebSocket /v1/chat/sessions/{id}/stream", () => {
     const theirs = openStream(sessionId, { header: other.ownerKey });
     expect((await theirs.closed).code).toBe(4404);
     expect(theirs.frames.filter((f) => f.type !== "ready")).toEqual([]);
+  });
+});
+
+/** RFC 4180 rows (quoted fields, doubled quotes, CRLF). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      row.push(field);
+      field = "";
+    } else if (c === "\r" && text[i + 1] === "\n") {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+      i++;
+    } else field += c;
+  }
+  return rows;
+}
+
+function findExports(sessionId: string): string[] {
+  const root = join(__dirname, "..", "outputs", "test");
+  return readdirSync(root, { recursive: true, encoding: "utf8" })
+    .filter((f) => !f.startsWith("latest") && f.includes("chat-exports") && f.split("/").pop()?.startsWith(sessionId))
+    .map((f) => join(root, f));
+}
+
+describe("chat export", () => {
+  it("streams the conversation as JSON and CSV that parse back to the history, and writes the same file to outputs", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const feed = watch(sessionId);
+    await send(sessionId, 'echo {"text":"a, \\"quoted\\"\\nline"} please');
+    await untilDone(feed);
+    const stored = await history(sessionId);
+
+    const json = await request(stack.url, "GET", `/v1/chat/sessions/${sessionId}/export?format=json`, {
+      auth: org.ownerKey,
+    });
+    expect(json.status).toBe(200);
+    expect(json.headers.get("content-type")).toContain("application/json");
+    expect(json.body.session).toMatchObject({ id: sessionId, serverIds: [toolsServerId] });
+    expect(json.body.messages).toEqual(stored);
+
+    const csv = await fetch(`${stack.url}/v1/chat/sessions/${sessionId}/export?format=csv`, {
+      headers: { authorization: `Bearer ${org.ownerKey}` },
+    });
+    expect(csv.status).toBe(200);
+    const text = await csv.text();
+    const [header, ...rows] = parseCsv(text);
+    expect(rows).toHaveLength(stored.length);
+    const parsed = rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]])));
+    parsed.forEach((row, i) => {
+      const m = stored[i];
+      expect(row).toMatchObject({ id: m.id, role: m.role, content: m.content, costUsd: m.costUsd });
+      expect(JSON.parse(row.toolCalls as string)).toEqual(m.toolCalls);
+      expect(Number(row.inputTokens)).toBe(m.inputTokens);
+    });
+
+    const files = findExports(sessionId);
+    expect(files.filter((f) => f.endsWith(".json")).map((f) => JSON.parse(readFileSync(f, "utf8")))).toEqual([
+      json.body,
+    ]);
+    expect(files.filter((f) => f.endsWith(".csv")).map((f) => readFileSync(f, "utf8"))).toEqual([text]);
+
+    const theirs = await request(stack.url, "GET", `/v1/chat/sessions/${sessionId}/export`, { auth: other.ownerKey });
+    expect(theirs.status).toBe(404);
+    const bad = await request(stack.url, "GET", `/v1/chat/sessions/${sessionId}/export?format=xml`, {
+      auth: org.ownerKey,
+    });
+    expect(bad.status).toBe(400);
   });
 });

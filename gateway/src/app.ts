@@ -13,6 +13,7 @@ import {
   type KeyRing,
   type Logger,
   normalizeErrorCode,
+  Outputs,
   type Principal,
   type PrismaClient,
   type Redis,
@@ -24,6 +25,7 @@ import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql
 import { registerHealthRoutes } from "./health";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
+import { registerChatExport } from "./rest/chat-export";
 import { compileRoutes } from "./rest/compile";
 import { buildOpenApi } from "./rest/openapi";
 import { registerRestRoutes } from "./rest/register";
@@ -221,6 +223,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   });
 
   registerRestRoutes(app, routes, apollo, contextOf, replyError);
+  registerChatExport(app, apollo, contextOf, replyError, new Outputs(env.OUTPUTS_DIR));
   app.get("/v1/openapi.json", async () => openApi);
   app.get("/.well-known/jwks.json", async (_request, reply) => {
     reply.header("cache-control", "public, max-age=300");

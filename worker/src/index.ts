@@ -1,7 +1,6 @@
 export { applyDiscovery, changeEvents } from "./discovery/capability-store";
 export { nextHealthState } from "./health/health-state";
 export { WorkerMetrics } from "./metrics";
-export { Outputs } from "./outputs";
 export { OutboxRelay } from "./relay/outbox-relay";
 export { LeaderLock } from "./scheduler/leader-lock";
 export { applyRetention } from "./scheduler/retention";

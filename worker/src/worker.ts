@@ -2,6 +2,7 @@ import {
   ChatEventLog,
   LocalSecretStore,
   type Logger,
+  Outputs,
   type PrismaClient,
   type Redis,
   type WorkerEnv,
@@ -15,7 +16,6 @@ import { ChatTurnRunner } from "./chat/turn-runner";
 import { DiscoveryRunner } from "./discovery/discovery-runner";
 import { HealthRunner } from "./health/health-runner";
 import { WorkerMetrics } from "./metrics";
-import { Outputs } from "./outputs";
 import { OutboxRelay } from "./relay/outbox-relay";
 
 export interface WorkerDeps {

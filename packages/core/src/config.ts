@@ -120,6 +120,8 @@ const gatewayShape = {
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   SHUTDOWN_TIMEOUT_SECONDS: positiveInt.default(10),
+  /** Where discovery results, health reports and chat exports are written. Relative: to the checkout. */
+  OUTPUTS_DIR: z.string().default("outputs"),
 };
 
 /** Chat limits the API enforces and the worker's event log shares. */
@@ -200,8 +202,7 @@ const workerShape = {
   WORKER_STALL_INTERVAL_MS: positiveInt.default(5000),
   /** How often the outbox relay looks for unpublished events when it found none. */
   OUTBOX_POLL_INTERVAL_MS: positiveInt.default(250),
-  /** Where discovery results, health reports and exports are written. Relative: to the checkout. */
-  OUTPUTS_DIR: z.string().default("outputs"),
+  OUTPUTS_DIR: gatewayShape.OUTPUTS_DIR,
   /** Raw health check results older than this many days are deleted (the state stays). */
   RETENTION_HEALTH_CHECKS_DAYS: positiveInt.default(7),
   /** Published outbox events older than this many days are deleted. */

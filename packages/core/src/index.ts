@@ -13,6 +13,7 @@ export * from "./errors";
 export * from "./events/chat-events";
 export * from "./events/outbox";
 export * from "./logger";
+export * from "./outputs";
 export * from "./redis";
 export * from "./secrets/secret-store";
 export * from "./validation";

@@ -9,6 +9,7 @@ void runSubgraph({
   defaultPort: 4002,
   buildSchema: ({ env, db, logger }) => {
     const publisher = createRedis(env.REDIS_URL, "chat-publisher");
+    publisher.on("error", (err: Error) => logger.warn({ err }, "chat publisher connection error"));
     const events = new ChatEventLog(publisher, {
       size: env.CHAT_EVENT_LOG_SIZE,
       ttlSeconds: env.CHAT_EVENT_LOG_TTL_SECONDS,

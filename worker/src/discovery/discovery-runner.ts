@@ -3,6 +3,7 @@ import {
   ErrorCode,
   emitEvents,
   type Logger,
+  type Outputs,
   type PrismaClient,
   recordChange,
   type SecretStore,
@@ -11,7 +12,6 @@ import {
 import type { discoveryJob, JobPayload } from "@sprintconnect/jobs";
 import { discover, type FetchLike, httpStatusOf } from "@sprintconnect/mcp";
 import { credentialHeaders } from "../credentials";
-import type { Outputs } from "../outputs";
 import { applyDiscovery, changeEvents } from "./capability-store";
 
 export interface DiscoveryRunnerDeps {
