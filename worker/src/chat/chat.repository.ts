@@ -78,6 +78,14 @@ export class ChatRepository {
     return count === 1;
   }
 
+  /** Ends the tool calls a dead worker left running or awaiting approval. */
+  async failUnfinishedToolCalls(turnId: string, error: string): Promise<void> {
+    await this.db.chatToolCall.updateMany({
+      where: { turnId, status: { in: ["running", "awaiting_approval"] } },
+      data: { status: "failed", error, finishedAt: new Date() },
+    });
+  }
+
   async recordUsage(data: Prisma.UsageEventUncheckedCreateInput): Promise<void> {
     await this.db.usageEvent.create({ data });
   }

@@ -126,6 +126,7 @@ export class ChatTurnRunner {
     const { repo } = this.deps;
     const message = "The worker running this turn stopped; the turn was interrupted";
     if (await repo.transition(turn.id, ["running"], { status: "interrupted", error: message, finishedAt: new Date() })) {
+      await repo.failUnfinishedToolCalls(turn.id, message);
       const state = new TurnState(turn, turn.model ?? "", (e) => this.deps.events.publish(e), this.deps.logger);
       state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
       state.emit({ type: "done", status: "interrupted" });
