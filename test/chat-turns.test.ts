@@ -474,3 +474,22 @@ describe("chat export", () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe("two gateway instances", () => {
+  it("deliver a turn sent through one to a subscriber of the other", async () => {
+    const second = await startStack();
+    try {
+      const sessionId = await newSession([toolsServerId]);
+      const client = connectWs(second.url, org.ownerKey);
+      clients.push(client);
+      const feed = collect(client, EVENTS, { sessionId, after: 0 });
+      const sent = await send(sessionId, 'echo {"text":"across"}');
+      expect(sent.status).toBe(202);
+      const events = await untilDone(feed);
+      expect(events.find((e) => e.type === "tool_call_finished")).toMatchObject({ result: "echo: across" });
+      expect(events.every((e) => e.turnId === sent.body.id)).toBe(true);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+});
