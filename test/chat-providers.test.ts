@@ -44,7 +44,12 @@ function openAi(res: ServerResponse): void {
       {
         ...openAiChunk({}),
         choices: [],
-        usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 } },
+        usage: {
+          prompt_tokens: 12,
+          completion_tokens: 3,
+          total_tokens: 15,
+          prompt_tokens_details: { cached_tokens: 4 },
+        },
       },
     ],
     [null, "[DONE]"],

@@ -313,7 +313,8 @@ describe("a chat turn", () => {
     for (const event of model) {
       expect(event).toMatchObject({ organizationId: org.organizationId, userId: org.ownerId, model: "local" });
       expect(event.inputTokens).toBeGreaterThan(0);
-      const expected = (event.inputTokens * PRICES.inputPerMillion + event.outputTokens * PRICES.outputPerMillion) / 1e6;
+      const expected =
+        (event.inputTokens * PRICES.inputPerMillion + event.outputTokens * PRICES.outputPerMillion) / 1e6;
       expect(event.costUsd.toFixed(8)).toBe(expected.toFixed(8));
     }
     const assistant = messages.filter((m) => m.role === "assistant");

@@ -52,7 +52,14 @@ const OPERATIONS: Record<string, { document: string; variables: (sessionId: stri
   },
 };
 
-type Frame = { type?: unknown; id?: unknown; content?: unknown; toolCallId?: unknown; approve?: unknown; token?: unknown };
+type Frame = {
+  type?: unknown;
+  id?: unknown;
+  content?: unknown;
+  toolCallId?: unknown;
+  approve?: unknown;
+  token?: unknown;
+};
 
 export interface ChatStreamOptions {
   apollo: ApolloServer<GatewayContext>;
@@ -168,7 +175,11 @@ export function serveChatStream(app: FastifyInstance, options: ChatStreamOptions
     const operation = typeof frame.type === "string" ? OPERATIONS[frame.type] : undefined;
     if (!operation) {
       const message = `Unknown frame type; send one of ${Object.keys(OPERATIONS).join(", ")}`;
-      send(socket, { type: "reply", ...(id !== undefined ? { id } : {}), error: { code: ErrorCode.BAD_REQUEST, message } });
+      send(socket, {
+        type: "reply",
+        ...(id !== undefined ? { id } : {}),
+        error: { code: ErrorCode.BAD_REQUEST, message },
+      });
       return;
     }
     try {
@@ -184,7 +195,9 @@ export function serveChatStream(app: FastifyInstance, options: ChatStreamOptions
   };
 
   wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
-    const sessionId = decodeURIComponent(PATH.exec(new URL(request.url ?? "/", "http://localhost").pathname)?.[1] ?? "");
+    const sessionId = decodeURIComponent(
+      PATH.exec(new URL(request.url ?? "/", "http://localhost").pathname)?.[1] ?? "",
+    );
     const header = request.headers.authorization;
     if (header) {
       void start(socket, request, sessionId, header);
@@ -207,10 +220,15 @@ export function serveChatStream(app: FastifyInstance, options: ChatStreamOptions
     });
   });
 
-  routeUpgrades(app, (pathname) => PATH.test(pathname), wss, () => {
-    for (const client of upstreams) void Promise.resolve(client.dispose()).catch(() => undefined);
-    upstreams.clear();
-  });
+  routeUpgrades(
+    app,
+    (pathname) => PATH.test(pathname),
+    wss,
+    () => {
+      for (const client of upstreams) void Promise.resolve(client.dispose()).catch(() => undefined);
+      upstreams.clear();
+    },
+  );
 }
 
 /** A graphql-ws client to the chat subgraph carrying the caller's principal in a fresh internal token. */

@@ -1,3 +1,6 @@
+export { costOf, loadAgentConfig } from "./chat/agent-config";
+export { jsonObjectsIn, LocalChatModel, planReply } from "./chat/local-model";
+export { createChatModel, defaultModel, usageOf } from "./chat/providers";
 export { applyDiscovery, changeEvents } from "./discovery/capability-store";
 export { nextHealthState } from "./health/health-state";
 export { WorkerMetrics } from "./metrics";
@@ -6,6 +9,3 @@ export { LeaderLock } from "./scheduler/leader-lock";
 export { applyRetention } from "./scheduler/retention";
 export { Scheduler } from "./scheduler/scheduler";
 export { type RunningWorker, startWorker, type WorkerDeps } from "./worker";
-export { costOf, loadAgentConfig } from "./chat/agent-config";
-export { jsonObjectsIn, LocalChatModel, planReply } from "./chat/local-model";
-export { createChatModel, defaultModel, usageOf } from "./chat/providers";

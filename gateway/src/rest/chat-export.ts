@@ -76,8 +76,9 @@ export function registerChatExport(
       const { data, errors } = response.body.singleResult;
       const first = errors?.[0];
       if (first) return { error: { code: normalizeErrorCode(first.extensions?.code), message: first.message } };
-      const session = (data as { chatSession: Record<string, unknown> & { messages: { items: Message[]; nextCursor: string | null } } })
-        .chatSession;
+      const session = (
+        data as { chatSession: Record<string, unknown> & { messages: { items: Message[]; nextCursor: string | null } } }
+      ).chatSession;
       return { session };
     };
 
@@ -88,9 +89,7 @@ export function registerChatExport(
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const file = await outputs.open("chat-exports", `${session.id}-${stamp}.${format}`);
     const header =
-      format === "json"
-        ? `{"session":${JSON.stringify(session)},"messages":[`
-        : `${CSV_COLUMNS.join(",")}\r\n`;
+      format === "json" ? `{"session":${JSON.stringify(session)},"messages":[` : `${CSV_COLUMNS.join(",")}\r\n`;
     reply.hijack();
     reply.raw.writeHead(200, {
       "content-type": format === "json" ? "application/json; charset=utf-8" : "text/csv; charset=utf-8",

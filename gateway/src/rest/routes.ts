@@ -267,7 +267,8 @@ export const ROUTES: RestRoute[] = [
     method: "POST",
     path: "/v1/chat/sessions/:id/messages",
     operationId: "sendChatMessage",
-    summary: "Send a message: starts a turn (202); the answer streams on chatEvents or WS /v1/chat/sessions/{id}/stream",
+    summary:
+      "Send a message: starts a turn (202); the answer streams on chatEvents or WS /v1/chat/sessions/{id}/stream",
     tag: "Chat",
     status: 202,
     document: `mutation SendChatMessage($id: ID!, $input: SendChatMessageInput!) {

@@ -233,7 +233,11 @@ export const workerEnvSchema = z
   .object(workerShape)
   .superRefine((env, ctx) => {
     if (env.LLM_PROVIDER !== "local" && !env.LLM_API_KEY) {
-      ctx.addIssue({ code: "custom", path: ["LLM_API_KEY"], message: `required when LLM_PROVIDER=${env.LLM_PROVIDER}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["LLM_API_KEY"],
+        message: `required when LLM_PROVIDER=${env.LLM_PROVIDER}`,
+      });
     }
     if (env.LLM_PROVIDER === "azure") {
       for (const key of ["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT"] as const) {

@@ -53,8 +53,7 @@ export class Outputs {
     });
     return {
       path: file,
-      write: (text) =>
-        new Promise<void>((done, fail) => stream.write(text, (err) => (err ? fail(err) : done()))),
+      write: (text) => new Promise<void>((done, fail) => stream.write(text, (err) => (err ? fail(err) : done()))),
       commit: async () => {
         stream.end();
         await finished;

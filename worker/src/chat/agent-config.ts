@@ -20,7 +20,10 @@ export const agentConfigSchema = z
   .object({
     systemPrompt: z.string().min(1).max(20_000).optional(),
     /** Tools that always wait for a person's approval, as `tool` or `<serverId>/<tool>`; `destructiveHint: true` tools always do. */
-    approval: z.object({ tools: z.array(z.string().min(1)).default([]) }).strict().optional(),
+    approval: z
+      .object({ tools: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .optional(),
     /** Price per model name. */
     prices: z.record(z.string(), price).default({}),
   })

@@ -163,8 +163,10 @@ export function classifyToolFailure(
     if (reason === "response_too_large") return { code: ErrorCode.PAYLOAD_TOO_LARGE, message: transport.message };
     return { code: transport.code, message: transport.message };
   }
-  if (transport) return { code: ErrorCode.SERVICE_UNAVAILABLE, message: `The server is unreachable: ${describe(transport)}` };
-  if (timedOut) return { code: ErrorCode.SERVICE_UNAVAILABLE, message: `The tool call timed out after ${timeoutMs} ms` };
+  if (transport)
+    return { code: ErrorCode.SERVICE_UNAVAILABLE, message: `The server is unreachable: ${describe(transport)}` };
+  if (timedOut)
+    return { code: ErrorCode.SERVICE_UNAVAILABLE, message: `The tool call timed out after ${timeoutMs} ms` };
   return { code: ErrorCode.VALIDATION_FAILED, message: describe(err) };
 }
 

@@ -74,7 +74,10 @@ export class ChatRepository {
 
   /** Moves a call awaiting approval to `status` (approval timed out); false when a person decided first. */
   async decideToolCall(id: string, status: "denied"): Promise<boolean> {
-    const { count } = await this.db.chatToolCall.updateMany({ where: { id, status: "awaiting_approval" }, data: { status } });
+    const { count } = await this.db.chatToolCall.updateMany({
+      where: { id, status: "awaiting_approval" },
+      data: { status },
+    });
     return count === 1;
   }
 

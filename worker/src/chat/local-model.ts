@@ -92,7 +92,10 @@ export function planReply(messages: BaseMessage[], toolNames: readonly string[])
   const content = textOf(last.content);
   if (last.getType() === "human") {
     const named = toolNames
-      .map((name) => ({ name, at: new RegExp(`(^|[^A-Za-z0-9_-])${escape(name)}($|[^A-Za-z0-9_-])`).exec(content) }))
+      .map((name) => ({
+        name,
+        at: new RegExp(`(^|[^A-Za-z0-9_-])${escapeRegExp(name)}($|[^A-Za-z0-9_-])`).exec(content),
+      }))
       .filter((t): t is { name: string; at: RegExpExecArray } => t.at !== null)
       .sort((a, b) => a.at.index - b.at.index);
     if (named.length > 0) {
@@ -106,7 +109,7 @@ export function planReply(messages: BaseMessage[], toolNames: readonly string[])
   return { text: `You said: ${content.trim()}`, toolCalls: [] };
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 

@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, type AIMessageChunk, type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
+import {
+  AIMessage,
+  type AIMessageChunk,
+  type BaseMessage,
+  HumanMessage,
+  SystemMessage,
+} from "@langchain/core/messages";
 import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
 import {
@@ -125,7 +131,9 @@ export class ChatTurnRunner {
   private async interrupted(turn: TurnRow): Promise<void> {
     const { repo } = this.deps;
     const message = "The worker running this turn stopped; the turn was interrupted";
-    if (await repo.transition(turn.id, ["running"], { status: "interrupted", error: message, finishedAt: new Date() })) {
+    if (
+      await repo.transition(turn.id, ["running"], { status: "interrupted", error: message, finishedAt: new Date() })
+    ) {
       await repo.failUnfinishedToolCalls(turn.id, message);
       const state = new TurnState(turn, turn.model ?? "", (e) => this.deps.events.publish(e), this.deps.logger);
       state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
@@ -333,7 +341,7 @@ export class ChatTurnRunner {
     try {
       for (;;) {
         const row = await this.deps.repo.getToolCall(toolCallId);
-        if (!row || row.status !== "awaiting_approval") return;
+        if (row?.status !== "awaiting_approval") return;
         if (Date.now() >= deadline) {
           await this.deps.repo.decideToolCall(toolCallId, "denied");
           continue;
@@ -372,7 +380,13 @@ export class ChatTurnRunner {
     const base = { serverId: tool.serverId, toolName: tool.toolName };
     if (row?.status === "denied") {
       await repo.updateToolCall(row.id, { error: "Denied by a person", finishedAt: new Date() });
-      state.emit({ type: "tool_call_failed", toolCallId: row.id, ...base, code: ErrorCode.FORBIDDEN, message: "Denied" });
+      state.emit({
+        type: "tool_call_failed",
+        toolCallId: row.id,
+        ...base,
+        code: ErrorCode.FORBIDDEN,
+        message: "Denied",
+      });
       return "A person denied this tool call; it was not run.";
     }
     if (state.toolCallsUsed >= env.CHAT_MAX_TOOL_CALLS_PER_TURN) {
@@ -398,9 +412,7 @@ export class ChatTurnRunner {
     // guard's size cap); a transport failure of this server ends the call at once.
     const cut = new AbortController();
     const unwatch = tool.onFailure(() => cut.abort());
-    let outcome:
-      | { ok: true; text: string; truncated: boolean }
-      | { ok: false; code: ErrorCode; message: string };
+    let outcome: { ok: true; text: string; truncated: boolean } | { ok: false; code: ErrorCode; message: string };
     try {
       const output = await tool.inner.invoke(args, {
         signal: AbortSignal.any([state.abort.signal, timeout, cut.signal]),
@@ -422,7 +434,12 @@ export class ChatTurnRunner {
       const failure = tool.lastFailure();
       outcome = {
         ok: false,
-        ...classifyToolFailure(err, failure && failure.at >= startedAt ? failure.error : null, timeout.aborted, timeoutMs),
+        ...classifyToolFailure(
+          err,
+          failure && failure.at >= startedAt ? failure.error : null,
+          timeout.aborted,
+          timeoutMs,
+        ),
       };
     } finally {
       unwatch();
@@ -462,7 +479,14 @@ export class ChatTurnRunner {
     if (outcome.ok) {
       state.emit({ type: "tool_call_finished", toolCallId: row.id, ...base, result: outcome.text, durationMs });
     } else {
-      state.emit({ type: "tool_call_failed", toolCallId: row.id, ...base, code: outcome.code, message: outcome.message, durationMs });
+      state.emit({
+        type: "tool_call_failed",
+        toolCallId: row.id,
+        ...base,
+        code: outcome.code,
+        message: outcome.message,
+        durationMs,
+      });
     }
     state.emit({ type: "message", messageId: toolMessage.id });
     return outcome.ok ? outcome.text : `Error: ${outcome.message}`;

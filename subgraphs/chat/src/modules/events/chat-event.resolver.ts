@@ -1,6 +1,6 @@
 import type { ChatEventRecord } from "@sprintconnect/core";
-import type { GraphQLResolveInfo, GraphQLSchema } from "graphql";
 import { requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
+import type { GraphQLResolveInfo, GraphQLSchema } from "graphql";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Resolver, Root, Subscription } from "type-graphql";
 import type { ChatMessage } from "../messages/message.type";
 import { ChatMessage as ChatMessageType } from "../messages/message.type";

@@ -13,7 +13,9 @@ export class ChatEvent {
   @Field((_type) => ID)
   turnId!: string;
 
-  @Field((_type) => Int, { description: "Strictly increasing per session; pass the last one seen as `after` to resume" })
+  @Field((_type) => Int, {
+    description: "Strictly increasing per session; pass the last one seen as `after` to resume",
+  })
   seq!: number;
 
   @Field((_type) => ChatEventType)

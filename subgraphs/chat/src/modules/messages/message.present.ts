@@ -39,4 +39,3 @@ export function toChatMessage(row: ChatMessageRow): ChatMessage {
     createdAt: row.createdAt,
   };
 }
-

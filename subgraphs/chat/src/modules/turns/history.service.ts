@@ -1,6 +1,6 @@
 import { type Principal, pageSize } from "@sprintconnect/core";
-import { encodeMessageCursor, type MessageRepository } from "../messages/message.repository";
 import { toChatMessage } from "../messages/message.present";
+import { encodeMessageCursor, type MessageRepository } from "../messages/message.repository";
 import type { ChatMessage, ChatMessageConnection } from "../messages/message.type";
 
 /** Reads a session's history. Callers have checked the session is the caller's. */

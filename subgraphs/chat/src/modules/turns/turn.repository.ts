@@ -49,7 +49,10 @@ export class TurnRepository {
 
   /** Moves a tool call awaiting approval to `status`; false when it was not awaiting one. */
   async decideToolCall(db: Db, id: string, status: "running" | "denied"): Promise<boolean> {
-    const { count } = await db.chatToolCall.updateMany({ where: { id, status: "awaiting_approval" }, data: { status } });
+    const { count } = await db.chatToolCall.updateMany({
+      where: { id, status: "awaiting_approval" },
+      data: { status },
+    });
     return count === 1;
   }
 }

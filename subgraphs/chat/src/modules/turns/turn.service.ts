@@ -1,7 +1,7 @@
 import {
   AppError,
-  type ChatEventLog,
   type ChatControl,
+  type ChatEventLog,
   type ChatTurn as ChatTurnRow,
   chatControlChannel,
   checkInput,
