@@ -16,7 +16,7 @@ import WebSocket, { WebSocketServer } from "ws";
 import type { Authenticator } from "./auth/authenticate";
 import type { GatewayContext } from "./graphql";
 import type { RateLimits } from "./rate-limit";
-import { toWebSocketUrl } from "./subscriptions";
+import { toWebSocketUrl } from "./subscriptions/forwarding";
 
 const PATH = /^\/v1\/chat\/sessions\/([^/]+)\/stream$/;
 /** A browser that cannot set headers sends `{"type":"auth","token":…}` first, within this time. */

@@ -52,7 +52,7 @@ export class TurnService {
     const { content } = checkInput(sendRules(this.runtime.maxMessageChars), input);
     const { principal } = actor;
     const session = await this.sessions.require(principal, sessionId);
-    const { turn, message } = await this.db.$transaction(async (tx) => {
+    const { turn, message } = await this.startTurn(async (tx) => {
       await this.turns.lockOrganization(tx, principal.organizationId);
       const active = await this.turns.countActive(tx, principal.organizationId);
       if (active >= this.runtime.maxConcurrentTurnsPerOrg) {
@@ -109,6 +109,23 @@ export class TurnService {
       });
     }
     return toChatTurn(turn, toChatMessage(message));
+  }
+
+  /**
+   * Runs the turn-starting transaction. Starts are serialized per organization (the cap, the
+   * audit chain), so a burst waits its turn; a wait longer than the transaction allows is
+   * SERVICE_UNAVAILABLE (retry), never INTERNAL.
+   */
+  private async startTurn<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.$transaction(work, { maxWait: 10_000, timeout: 20_000 });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === "P2028" || code === "P2034") {
+        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Chat is busy; retry the message", { retryAfter: 1 });
+      }
+      throw err;
+    }
   }
 
   /**
