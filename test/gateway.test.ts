@@ -1,6 +1,5 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { buildChatSchema } from "@sprintconnect/chat-subgraph";
 import {
   createKeyRing,
   createLogger,
@@ -9,6 +8,7 @@ import {
   issueAccessToken,
 } from "@sprintconnect/core";
 import { createGatewayApp, MAX_OPERATION_NAMES, ROUTES } from "@sprintconnect/gateway";
+import { buildMetricsSchema } from "@sprintconnect/metrics-subgraph";
 import { createSubgraphApp } from "@sprintconnect/subgraph-kit";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
@@ -96,18 +96,18 @@ describe("health, readiness, metrics and keys", () => {
       DATABASE_POOL_SIZE: 1,
       DATABASE_MAX_OVERFLOW: 0,
     });
-    const chat = await createSubgraphApp({
-      name: "chat",
-      schema: await buildChatSchema(deadDb),
+    const metrics = await createSubgraphApp({
+      name: "metrics",
+      schema: await buildMetricsSchema(deadDb),
       verifier: new InternalTokenVerifier(stack.keys),
       logger: createLogger("test", "silent"),
       production: false,
       readiness: { postgres: () => deadDb.$queryRaw`SELECT 1`, redis: () => stack.redis.ping() },
     });
-    await chat.listen({ port: 0, host: "127.0.0.1" });
-    const chatUrl = `http://127.0.0.1:${(chat.server.address() as AddressInfo).port}/graphql`;
+    await metrics.listen({ port: 0, host: "127.0.0.1" });
+    const metricsUrl = `http://127.0.0.1:${(metrics.server.address() as AddressInfo).port}/graphql`;
     const gateway = await createGatewayApp({
-      env: { ...stack.env, CHAT_SUBGRAPH_URL: chatUrl },
+      env: { ...stack.env, METRICS_SUBGRAPH_URL: metricsUrl },
       db: stack.db,
       redis: stack.redis,
       keys: stack.keys,
@@ -121,14 +121,14 @@ describe("health, readiness, metrics and keys", () => {
       expect(res.status).toBe(503);
       const body = res.body;
       expect(body.status).toBe("degraded");
-      expect(body.checks.subgraphs.chat).toMatchObject({
+      expect(body.checks.subgraphs.metrics).toMatchObject({
         status: "down",
         checks: { postgres: { status: "down" }, redis: { status: "ok" } },
       });
       expect(body.checks.subgraphs.registry.status).toBe("ok");
     } finally {
       await gateway.close();
-      await chat.close();
+      await metrics.close();
       await deadDb.$disconnect();
     }
   });

@@ -46,6 +46,7 @@ beforeAll(async () => {
     queues: stack.queues,
     env: stack.workerEnv,
     logger: createLogger("scheduler", "silent"),
+    keys: stack.keys,
   });
   scheduler.start();
   org = await createTestOrg(stack, "Drill");

@@ -14,17 +14,20 @@ import {
   type KeyRing,
   type Logger,
   normalizeErrorCode,
+  Outputs,
   type Principal,
   type PrismaClient,
   type Redis,
 } from "@sprintconnect/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Authenticator } from "./auth/authenticate";
+import { serveChatStream } from "./chat-stream";
 import { drainRequest } from "./drain";
 import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql";
 import { registerHealthRoutes, requireOperationsAccess } from "./health";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
+import { registerChatExport } from "./rest/chat-export";
 import { compileRoutes } from "./rest/compile";
 import { buildOpenApi } from "./rest/openapi";
 import { registerRestRoutes } from "./rest/register";
@@ -220,7 +223,19 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     maxPayload: env.MAX_BODY_BYTES,
   });
 
+  // The seed's chat socket, WS /v1/chat/sessions/{id}/stream: the same operations and events.
+  serveChatStream(app, {
+    apollo,
+    authenticator,
+    limits,
+    signer,
+    chatSubgraphUrl: env.CHAT_SUBGRAPH_URL,
+    logger,
+    maxPayload: env.MAX_BODY_BYTES,
+  });
+
   registerRestRoutes(app, routes, apollo, contextOf, replyError);
+  registerChatExport(app, apollo, contextOf, replyError, new Outputs(env.OUTPUTS_DIR));
   app.get("/v1/openapi.json", async () => openApi);
   app.get("/.well-known/jwks.json", async (_request, reply) => {
     reply.header("cache-control", "public, max-age=300");

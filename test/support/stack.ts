@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { buildAdminSchema, createOrganization } from "@sprintconnect/admin-subgraph";
-import { buildChatSchema } from "@sprintconnect/chat-subgraph";
+import { buildChatSchema, ChatEventHub } from "@sprintconnect/chat-subgraph";
 import {
+  ChatEventLog,
   createKeyRing,
   createLogger,
   createPrisma,
@@ -119,6 +120,11 @@ export async function startStack(
     retryBackoffMs: 100,
   });
   const secrets = new LocalSecretStore(db, material.secretStoreKey);
+  const chatEvents = new ChatEventLog(redis, {
+    size: workerEnv.CHAT_EVENT_LOG_SIZE,
+    ttlSeconds: workerEnv.CHAT_EVENT_LOG_TTL_SECONDS,
+  });
+  const chatHub = new ChatEventHub(TEST_REDIS_URL, chatEvents, logger);
   const subgraphs: Record<string, GraphQLSchema> = {
     registry: await buildRegistrySchema(db, {
       egress: new EgressGuard(parseEgressPolicy(workerEnv.ALLOWED_EGRESS_HOSTS)),
@@ -127,7 +133,15 @@ export async function startStack(
       logger,
       maxServersPerOrganization: parseEnv(subgraphEnvSchema, baseEnv).MAX_SERVERS_PER_ORGANIZATION,
     }),
-    chat: await buildChatSchema(db),
+    chat: await buildChatSchema(db, {
+      queues,
+      events: chatEvents,
+      publisher: redis,
+      hub: chatHub,
+      logger,
+      maxMessageChars: workerEnv.CHAT_MAX_MESSAGE_CHARS,
+      maxConcurrentTurnsPerOrg: workerEnv.CHAT_MAX_CONCURRENT_TURNS_PER_ORG,
+    }),
     metrics: await buildMetricsSchema(db),
     admin: await buildAdminSchema(db, { apiKeyPepper: material.apiKeyPepper, keys }),
   };
@@ -183,6 +197,7 @@ export async function startStack(
       await gateway.close();
       for (const app of apps) await app.close();
       await events.close();
+      await chatHub.close();
       await db.$disconnect();
       redis.disconnect();
     },

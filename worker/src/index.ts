@@ -1,8 +1,10 @@
+export { costOf, loadAgentConfig } from "./chat/agent-config";
+export { jsonObjectsIn, LocalChatModel, planReply } from "./chat/local-model";
+export { createChatModel, defaultModel, usageOf } from "./chat/providers";
 export { applyDiscovery, changeEvents } from "./discovery/capability-store";
 export { nextHealthState } from "./health/health-state";
 export { WorkerMetrics } from "./metrics";
 export { serveOperations } from "./operations-server";
-export { Outputs } from "./outputs";
 export { OutboxRelay } from "./relay/outbox-relay";
 export { LeaderLock } from "./scheduler/leader-lock";
 export { applyRetention } from "./scheduler/retention";

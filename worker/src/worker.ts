@@ -1,10 +1,21 @@
-import { LocalSecretStore, type Logger, type PrismaClient, type Redis, type WorkerEnv } from "@sprintconnect/core";
-import { discoveryJob, healthCheckJob, JobQueues } from "@sprintconnect/jobs";
+import {
+  ChatEventLog,
+  LocalSecretStore,
+  type Logger,
+  Outputs,
+  type PrismaClient,
+  type Redis,
+  type WorkerEnv,
+} from "@sprintconnect/core";
+import { chatTurnJob, discoveryJob, healthCheckJob, JobQueues } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
+import { loadAgentConfig } from "./chat/agent-config";
+import { ChatRepository } from "./chat/chat.repository";
+import { ChatControlHub } from "./chat/control-hub";
+import { ChatTurnRunner } from "./chat/turn-runner";
 import { DiscoveryRunner } from "./discovery/discovery-runner";
 import { HealthRunner } from "./health/health-runner";
 import { WorkerMetrics } from "./metrics";
-import { Outputs } from "./outputs";
 import { OutboxRelay } from "./relay/outbox-relay";
 
 export interface WorkerDeps {
@@ -25,12 +36,14 @@ export interface RunningWorker {
 }
 
 /**
- * The worker: Bee-Queue consumers for discovery and health checks, and the outbox relay.
+ * The worker: Bee-Queue consumers for discovery, health checks and chat turns, and the outbox relay.
  * Every outbound connection goes through one egress guard built from ALLOWED_EGRESS_HOSTS.
  */
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const { env, db, logger } = deps;
-  const guard = new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), {
+  const policy = parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS);
+  const agentConfig = loadAgentConfig(env.LANGGRAPH_CONFIG_PATH);
+  const guard = new EgressGuard(policy, {
     timeoutMs: Math.max(env.DISCOVERY_TIMEOUT_SECONDS, env.HEALTH_CHECK_TIMEOUT_SECONDS) * 1000,
     logger,
   });
@@ -68,6 +81,21 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     degradedAfterMs: env.HEALTH_CHECK_DEGRADED_LATENCY_MS,
     threshold: env.HEALTH_CHECK_FAILURE_THRESHOLD,
   });
+  const chatGuard = new EgressGuard(policy, { timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000 });
+  const llmGuard = new EgressGuard(policy, { timeoutMs: env.CHAT_TURN_TIMEOUT_SECONDS * 1000 });
+  const chatControl = new ChatControlHub(env.REDIS_URL, logger);
+  const chat = new ChatTurnRunner({
+    env,
+    db,
+    repo: new ChatRepository(db),
+    secrets,
+    mcpFetch: chatGuard.fetch,
+    llmFetch: llmGuard.fetch,
+    events: new ChatEventLog(deps.redis, { size: env.CHAT_EVENT_LOG_SIZE, ttlSeconds: env.CHAT_EVENT_LOG_TTL_SECONDS }),
+    control: chatControl,
+    config: agentConfig,
+    logger: logger.child({ job: chatTurnJob.name }),
+  });
   const metrics = new WorkerMetrics({ queues, db });
   queues.process(
     discoveryJob,
@@ -80,6 +108,11 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     healthCheckJob,
     env.WORKER_HEALTH_CONCURRENCY,
     metrics.timed(healthCheckJob.name, (payload) => health.check(payload)),
+  );
+  queues.process(
+    chatTurnJob,
+    env.WORKER_CHAT_CONCURRENCY,
+    metrics.timed(chatTurnJob.name, (payload) => chat.run(payload)),
   );
   await queues.ready();
 
@@ -100,7 +133,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       const unfinished = await queues.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       if (unfinished > 0) logger.warn("jobs were still running at shutdown; another worker will recover them");
       await relay.stop();
-      await guard.close();
+      await chatControl.close();
+      await Promise.all([guard.close(), chatGuard.close(), llmGuard.close()]);
     },
   };
 }

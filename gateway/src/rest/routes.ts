@@ -40,8 +40,21 @@ const API_KEY_FIELDS = `fragment ApiKeyFields on ApiKey {
 }`;
 
 const CHAT_SESSION_FIELDS = `fragment ChatSessionFields on ChatSession {
-  id title status serverIds createdAt updatedAt
+  id title status serverIds model activeTurnId createdAt updatedAt
 }`;
+
+const CHAT_TOOL_CALL_FIELDS = `fragment ChatToolCallFields on ChatToolCall {
+  id turnId messageId serverId toolName arguments result resultTruncated status durationMs error createdAt finishedAt
+}`;
+
+const CHAT_MESSAGE_FIELDS = `fragment ChatMessageFields on ChatMessage {
+  id turnId role content status model inputTokens outputTokens cachedTokens costUsd toolCallId createdAt
+  toolCalls { ...ChatToolCallFields }
+} ${CHAT_TOOL_CALL_FIELDS}`;
+
+const CHAT_TURN_FIELDS = `fragment ChatTurnFields on ChatTurn {
+  id sessionId status model error createdAt finishedAt userMessage { ...ChatMessageFields }
+} ${CHAT_MESSAGE_FIELDS}`;
 
 export const ROUTES: RestRoute[] = [
   // MCP server registry
@@ -234,7 +247,12 @@ export const ROUTES: RestRoute[] = [
     summary: "Get a chat session",
     tag: "Chat",
     status: 200,
-    document: `query GetChatSession($id: ID!) { chatSession(id: $id) { ...ChatSessionFields } } ${CHAT_SESSION_FIELDS}`,
+    document: `query GetChatSession($id: ID!, $limit: Int, $cursor: String) {
+      chatSession(id: $id) {
+        ...ChatSessionFields
+        messages(limit: $limit, cursor: $cursor) { items { ...ChatMessageFields } nextCursor }
+      }
+    } ${CHAT_SESSION_FIELDS} ${CHAT_MESSAGE_FIELDS}`,
   },
   {
     method: "DELETE",
@@ -244,6 +262,38 @@ export const ROUTES: RestRoute[] = [
     tag: "Chat",
     status: 204,
     document: `mutation DeleteChatSession($id: ID!) { deleteChatSession(id: $id) }`,
+  },
+  {
+    method: "POST",
+    path: "/v1/chat/sessions/:id/messages",
+    operationId: "sendChatMessage",
+    summary:
+      "Send a message: starts a turn (202); the answer streams on chatEvents or WS /v1/chat/sessions/{id}/stream",
+    tag: "Chat",
+    status: 202,
+    document: `mutation SendChatMessage($id: ID!, $input: SendChatMessageInput!) {
+      sendChatMessage(sessionId: $id, input: $input) { ...ChatTurnFields }
+    } ${CHAT_TURN_FIELDS}`,
+  },
+  {
+    method: "POST",
+    path: "/v1/chat/sessions/:id/cancel",
+    operationId: "cancelChatTurn",
+    summary: "Stop the session's running turn (the partial answer is kept)",
+    tag: "Chat",
+    status: 200,
+    document: `mutation CancelChatTurn($id: ID!) { cancelChatTurn(sessionId: $id) { ...ChatTurnFields } } ${CHAT_TURN_FIELDS}`,
+  },
+  {
+    method: "POST",
+    path: "/v1/chat/sessions/:id/tool-calls/:toolCallId/approval",
+    operationId: "resolveToolApproval",
+    summary: "Approve or deny a tool call that waits for a person",
+    tag: "Chat",
+    status: 200,
+    document: `mutation ResolveToolApproval($id: ID!, $toolCallId: ID!, $input: ResolveToolApprovalInput!) {
+      resolveToolApproval(sessionId: $id, toolCallId: $toolCallId, input: $input) { ...ChatToolCallFields }
+    } ${CHAT_TOOL_CALL_FIELDS}`,
   },
 
   // Authentication and administration

@@ -1,6 +1,6 @@
 import { composeServices } from "@apollo/composition";
 import { buildAdminSchema } from "@sprintconnect/admin-subgraph";
-import { buildChatSchema } from "@sprintconnect/chat-subgraph";
+import { buildChatSchema, type ChatSchemaDeps } from "@sprintconnect/chat-subgraph";
 import { type CliEnv, cliEnvSchema, type KeyRing, type PrismaClient, parseEnv } from "@sprintconnect/core";
 import { buildMetricsSchema } from "@sprintconnect/metrics-subgraph";
 import { buildRegistrySchema, type RegistryDeps } from "@sprintconnect/registry-subgraph";
@@ -36,7 +36,7 @@ const NO_DB = {} as PrismaClient;
 const builders: Record<SubgraphName, () => Promise<GraphQLSchema>> = {
   // Only the types matter here: no resolver runs while composing.
   registry: () => buildRegistrySchema(NO_DB, {} as RegistryDeps),
-  chat: () => buildChatSchema(NO_DB),
+  chat: () => buildChatSchema(NO_DB, {} as ChatSchemaDeps),
   metrics: () => buildMetricsSchema(NO_DB),
   admin: () =>
     buildAdminSchema(NO_DB, {

@@ -147,10 +147,25 @@ const gatewayShape = {
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   SHUTDOWN_TIMEOUT_SECONDS: positiveInt.default(10),
+  /** Where discovery results, health reports and chat exports are written. Relative: to the checkout. */
+  OUTPUTS_DIR: z.string().default("outputs"),
+};
+
+/** Chat limits the API enforces and the worker's event log shares. */
+const chatShape = {
+  /** Longest user message, in characters (VALIDATION_FAILED beyond). */
+  CHAT_MAX_MESSAGE_CHARS: positiveInt.default(32_000),
+  /** Turns an organization may have queued or running at once (RATE_LIMITED beyond). */
+  CHAT_MAX_CONCURRENT_TURNS_PER_ORG: positiveInt.default(10),
+  /** Chat events kept per session for clients that reconnect with `after`. */
+  CHAT_EVENT_LOG_SIZE: positiveInt.default(2_000),
+  /** Seconds an idle session's event log is kept. */
+  CHAT_EVENT_LOG_TTL_SECONDS: positiveInt.default(86_400),
 };
 
 const subgraphShape = {
   ...commonShape,
+  ...chatShape,
   HOST: gatewayShape.HOST,
   /**
    * Live (not deregistered) MCP servers one organization may register; one more is refused
@@ -164,6 +179,41 @@ const subgraphShape = {
 
 const workerShape = {
   ...commonShape,
+  ...chatShape,
+  /** Chat turns one worker runs at once. */
+  WORKER_CHAT_CONCURRENCY: positiveInt.default(8),
+  /** Tool calls the agent may make in one turn; further calls are refused and the model answers. */
+  CHAT_MAX_TOOL_CALLS_PER_TURN: positiveInt.default(10),
+  /** A turn running longer than this is stopped (its partial answer kept) and reported with an `error` event. */
+  CHAT_TURN_TIMEOUT_SECONDS: positiveInt.default(300),
+  /** Timeout of one MCP tool call (connect and call). */
+  CHAT_TOOL_TIMEOUT_SECONDS: positiveInt.default(30),
+  /** Characters of a tool result that are stored and passed to the model; the rest is cut. */
+  CHAT_TOOL_RESULT_MAX_CHARS: positiveInt.default(16_000),
+  /** Seconds a tool call waits for a person's approval before it is denied. */
+  CHAT_APPROVAL_TIMEOUT_SECONDS: positiveInt.default(600),
+  /**
+   * The chat model's provider: `local` (a deterministic offline model, no key needed), `openai`,
+   * `anthropic` or `azure` (Azure OpenAI).
+   */
+  LLM_PROVIDER: z.enum(["local", "openai", "anthropic", "azure"]).default("local"),
+  /** Model name (a deployment's model for Azure). Default per provider: `local`, `gpt-4o-mini`, `claude-3-5-haiku-latest`. */
+  LLM_MODEL: z.string().min(1).optional(),
+  /** API key of the provider. Required for every provider but `local`; never logged. */
+  LLM_API_KEY: z.string().min(1).optional(),
+  /** Base URL of the provider's API (a proxy, or a local server in tests). Default: the provider's own. */
+  LLM_BASE_URL: z.url().optional(),
+  /** Azure OpenAI: the resource endpoint, e.g. `https://<resource>.openai.azure.com`. */
+  AZURE_OPENAI_ENDPOINT: z.url().optional(),
+  /** Azure OpenAI: the deployment name. */
+  AZURE_OPENAI_DEPLOYMENT: z.string().min(1).optional(),
+  /** Azure OpenAI: the API version. */
+  AZURE_OPENAI_API_VERSION: z.string().min(1).default("2024-10-21"),
+  /**
+   * A JSON file with the agent's system prompt, approval rules and model prices (see README,
+   * "Chat agent configuration"). Default: built-in prompt, no extra approval rules, prices 0.
+   */
+  LANGGRAPH_CONFIG_PATH: z.string().min(1).optional(),
   /** Seconds between health checks of each active server. */
   HEALTH_CHECK_INTERVAL_SECONDS: positiveInt.default(60),
   /** A check that takes longer than this is a failure. */
@@ -196,8 +246,7 @@ const workerShape = {
   WORKER_STALL_INTERVAL_MS: positiveInt.default(5000),
   /** How often the outbox relay looks for unpublished events when it found none. */
   OUTBOX_POLL_INTERVAL_MS: positiveInt.default(250),
-  /** Where discovery results, health reports and exports are written. Relative: to the checkout. */
-  OUTPUTS_DIR: z.string().default("outputs"),
+  OUTPUTS_DIR: gatewayShape.OUTPUTS_DIR,
   /** Raw health check results older than this many days are deleted (the state stays). */
   RETENTION_HEALTH_CHECKS_DAYS: positiveInt.default(7),
   /** Published outbox events older than this many days are deleted. */
@@ -232,7 +281,23 @@ export const cliEnvSchema = z
   .object({ ...commonShape, ...subgraphUrls, GATEWAY_PORT: gatewayShape.GATEWAY_PORT, HOST: gatewayShape.HOST })
   .transform((env) => withLogLevel(env));
 
-export const workerEnvSchema = z.object(workerShape).transform((env) => withLogLevel(env));
+export const workerEnvSchema = z
+  .object(workerShape)
+  .superRefine((env, ctx) => {
+    if (env.LLM_PROVIDER !== "local" && !env.LLM_API_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["LLM_API_KEY"],
+        message: `required when LLM_PROVIDER=${env.LLM_PROVIDER}`,
+      });
+    }
+    if (env.LLM_PROVIDER === "azure") {
+      for (const key of ["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT"] as const) {
+        if (!env[key]) ctx.addIssue({ code: "custom", path: [key], message: "required when LLM_PROVIDER=azure" });
+      }
+    }
+  })
+  .transform((env) => withLogLevel(env));
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

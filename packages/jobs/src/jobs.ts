@@ -25,3 +25,16 @@ export const healthCheckJob = defineJob({
   retries: 0,
   timeoutMs: 60_000,
 });
+
+/**
+ * Run one chat turn: the agent answers the turn's user message. The job id is the turn id. A
+ * turn is never retried: a worker that dies mid-turn leaves it `running`, and the worker that
+ * picks the stalled job up marks it `interrupted` instead of running tools a second time.
+ */
+export const chatTurnJob = defineJob({
+  name: "chat-turn",
+  schema: z.object({ turnId: z.uuid(), sessionId: z.uuid(), organizationId: z.uuid() }).strict(),
+  retries: 0,
+  // Above CHAT_TURN_TIMEOUT_SECONDS' maximum sensible value; the worker enforces the real limit.
+  timeoutMs: 60 * 60_000,
+});

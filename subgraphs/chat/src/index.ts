@@ -1,1 +1,2 @@
-export { buildChatSchema } from "./schema";
+export { ChatEventHub } from "./modules/events/chat-event.hub";
+export { buildChatSchema, type ChatSchemaDeps } from "./schema";

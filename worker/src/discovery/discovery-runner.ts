@@ -3,6 +3,7 @@ import {
   ErrorCode,
   emitEvents,
   type Logger,
+  type Outputs,
   type PrismaClient,
   recordChange,
   type SecretStore,
@@ -17,7 +18,6 @@ import {
   type FetchLike,
 } from "@sprintconnect/mcp";
 import { credentialHeaders, UnusableCredentialsError } from "../credentials";
-import type { Outputs } from "../outputs";
 import { applyDiscovery, changeEvents } from "./capability-store";
 
 export interface DiscoveryRunnerDeps {

@@ -1,8 +1,7 @@
-import { emitEvent, type Logger, type PrismaClient, type SecretStore } from "@sprintconnect/core";
+import { emitEvent, type Logger, type Outputs, type PrismaClient, type SecretStore } from "@sprintconnect/core";
 import type { healthCheckJob, JobPayload } from "@sprintconnect/jobs";
 import { type FetchLike, type Probe, probe } from "@sprintconnect/mcp";
 import { credentialHeaders, UnusableCredentialsError } from "../credentials";
-import type { Outputs } from "../outputs";
 import { type HealthStatus, nextHealthState } from "./health-state";
 
 export interface HealthRunnerDeps {

@@ -7,4 +7,7 @@ export class CreateChatSessionInput {
 
   @Field((_type) => [ID], { description: "1 to 20 distinct live servers of the caller's organization" })
   serverIds!: string[];
+
+  @Field((_type) => String, { nullable: true, description: "Model for this session's turns instead of LLM_MODEL" })
+  model?: string | null;
 }

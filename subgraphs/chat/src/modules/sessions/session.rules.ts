@@ -8,4 +8,9 @@ export const createRules = z.object({
     .min(1, "select at least one server")
     .max(20, "select at most 20 servers")
     .refine((ids) => new Set(ids).size === ids.length, "must not contain the same server twice"),
+  model: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._:/-]{1,100}$/, "1 to 100 letters, digits and . _ : / -")
+    .nullish(),
 });

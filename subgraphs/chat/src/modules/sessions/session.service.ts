@@ -61,6 +61,7 @@ export class SessionService {
         apiKeyId: principal.apiKeyId,
         title: data.title ?? `Chat ${new Date().toISOString()}`,
         serverIds: data.serverIds,
+        model: data.model ?? null,
       });
       await record(tx, actor, "chat.session.created", created, { after: auditView(created) });
       return created;
@@ -68,7 +69,7 @@ export class SessionService {
     return toChatSession(row, new Set(row.serverIds));
   }
 
-  /** Hard delete: the session and (once they exist) its messages are gone. */
+  /** Hard delete: the session, its turns, messages and tool calls are gone. */
   async delete(actor: Actor, id: string): Promise<boolean> {
     const { principal } = actor;
     await this.db.$transaction(async (tx) => {
@@ -79,7 +80,8 @@ export class SessionService {
     return true;
   }
 
-  private async require(principal: Principal, id: string, db?: Db): Promise<ChatSessionRow> {
+  /** The caller's own session; NOT_FOUND otherwise (also for another organization's). */
+  async require(principal: Principal, id: string, db?: Db): Promise<ChatSessionRow> {
     const row = isUuid(id) ? await this.sessions.findOwn(principal.organizationId, principal.userId, id, db) : null;
     if (!row) throw notFound("Chat session");
     return row;
@@ -137,6 +139,8 @@ export function toChatSession(row: ChatSessionRow, liveServerIds: ReadonlySet<st
     title: row.title,
     status: row.status as ChatSessionStatus,
     serverIds: row.serverIds,
+    model: row.model,
+    activeTurnId: row.activeTurnId,
     servers: row.serverIds.filter((id) => liveServerIds.has(id)).map((id) => ({ id })),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

@@ -22,6 +22,12 @@ export class ChatSession {
   })
   servers!: McpServerRef[];
 
+  @Field((_type) => String, { nullable: true, description: "Model of this session's turns; null: LLM_MODEL" })
+  model!: string | null;
+
+  @Field((_type) => ID, { nullable: true, description: "The turn queued or running now, if any" })
+  activeTurnId!: string | null;
+
   @Field((_type) => Date)
   createdAt!: Date;
 

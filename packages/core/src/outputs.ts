@@ -1,3 +1,4 @@
+import { createWriteStream } from "node:fs";
 import { mkdir, rename, symlink, unlink, writeFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 
@@ -14,7 +15,8 @@ export class Outputs {
   private linked = false;
 
   constructor(dir: string, now = new Date()) {
-    this.root = isAbsolute(dir) ? dir : resolve(__dirname, "../..", dir);
+    // packages/core/{src,dist} → the checkout.
+    this.root = isAbsolute(dir) ? dir : resolve(__dirname, "../../..", dir);
     this.runDir = join(
       this.root,
       now
@@ -35,6 +37,37 @@ export class Outputs {
     return file;
   }
 
+  /**
+   * A file written piece by piece (an export as it streams): `write` appends, `commit` renames
+   * it into place, `abort` removes it. Returns the final path with the writer.
+   */
+  async open(kind: OutputKind, name: string): Promise<OutputFile> {
+    const folder = join(this.runDir, kind);
+    await mkdir(folder, { recursive: true });
+    const file = join(folder, name);
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    const stream = createWriteStream(tmp);
+    const finished = new Promise<void>((done, fail) => {
+      stream.once("finish", done);
+      stream.once("error", fail);
+    });
+    return {
+      path: file,
+      write: (text) => new Promise<void>((done, fail) => stream.write(text, (err) => (err ? fail(err) : done()))),
+      commit: async () => {
+        stream.end();
+        await finished;
+        await rename(tmp, file);
+        if (!this.linked) await this.linkLatest();
+        return file;
+      },
+      abort: async () => {
+        stream.destroy();
+        await unlink(tmp).catch(() => undefined);
+      },
+    };
+  }
+
   private async linkLatest(): Promise<void> {
     const latest = join(this.root, "latest");
     const tmp = `${latest}.${process.pid}.tmp`;
@@ -43,4 +76,12 @@ export class Outputs {
     await rename(tmp, latest);
     this.linked = true;
   }
+}
+
+/** A file being written under a temporary name. */
+export interface OutputFile {
+  path: string;
+  write(text: string): Promise<void>;
+  commit(): Promise<string>;
+  abort(): Promise<void>;
 }

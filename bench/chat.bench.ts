@@ -1,0 +1,209 @@
+import { connectMcp, EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
+import type { Client } from "graphql-ws";
+import { type FixtureHandle, startFixture } from "../test/fixtures/mcp";
+import { graphql, request } from "../test/support/http";
+import { createTestOrg, type Stack, type TestOrg } from "../test/support/stack";
+import { waitFor } from "../test/support/wait";
+import { type Collected, collect, connectWs } from "../test/support/ws";
+import { conditionsNote, printTable, writeResults } from "./support/report";
+import { progress, startBenchStack } from "./support/stack";
+import { epochMs, summarize } from "./support/stats";
+
+const FIRST_TOKEN_TURNS = 40;
+const TOOL_TURNS = 20;
+const CONCURRENT_SESSIONS = 100;
+/** Words of each answer in the concurrent run (the local model streams one token per word). */
+const WORDS = 100;
+
+const EVENTS = `subscription($sessionId: ID!, $after: Int) {
+  chatEvents(sessionId: $sessionId, after: $after) { turnId seq type text occurredAt }
+}`;
+const SEND = `mutation($id: ID!, $content: String!) { sendChatMessage(sessionId: $id, input: { content: $content }) { id } }`;
+
+let stack: Stack;
+let org: TestOrg;
+let tools: FixtureHandle;
+let serverId: string;
+const clients: Client[] = [];
+
+/** Each received item with the time it arrived. */
+type Timed = Collected & { at: number[] };
+
+function watch(client: Client, sessionId: string): Timed {
+  const feed = collect(client, EVENTS, { sessionId, after: 0 }) as Timed;
+  feed.at = [];
+  const push = feed.items.push.bind(feed.items);
+  feed.items.push = (...items: unknown[]) => {
+    for (const _ of items) feed.at.push(epochMs());
+    return push(...items);
+  };
+  return feed;
+}
+
+async function session(): Promise<string> {
+  const res = await request(stack.url, "POST", "/v1/chat/sessions", {
+    auth: org.ownerKey,
+    body: { serverIds: [serverId] },
+  });
+  return res.body.id;
+}
+
+async function send(sessionId: string, content: string): Promise<string> {
+  const res = await graphql(stack.url, org.ownerKey, SEND, { id: sessionId, content });
+  if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
+  return res.body.data.sendChatMessage.id;
+}
+
+const doneCount = (feed: Timed) => feed.items.filter((e) => e.type === "done").length;
+
+beforeAll(async () => {
+  stack = await startBenchStack(
+    { worker: true },
+    {
+      WORKER_CHAT_CONCURRENCY: String(CONCURRENT_SESSIONS),
+      CHAT_MAX_CONCURRENT_TURNS_PER_ORG: String(CONCURRENT_SESSIONS * 2),
+      ALLOWED_EGRESS_HOSTS: "*,127.0.0.1",
+    },
+  );
+  org = await createTestOrg(stack, "Bench chat");
+  tools = await startFixture("tools");
+  const res = await request(stack.url, "POST", "/v1/mcp/servers", {
+    auth: org.ownerKey,
+    body: { name: "bench-tools", baseUrl: tools.url },
+  });
+  serverId = res.body.id;
+  await waitFor(
+    "discovery",
+    async () =>
+      (await stack.db.mcpServer.findUniqueOrThrow({ where: { id: serverId } })).discoveryStatus === "succeeded",
+  );
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of clients) await Promise.resolve(client.dispose()).catch(() => undefined);
+  await stack?.close();
+  await tools?.close();
+});
+
+describe("chat", () => {
+  it("first token from sendChatMessage to the subscriber, through the whole path (local model)", async () => {
+    const sessionId = await session();
+    const client = connectWs(stack.url, org.ownerKey);
+    clients.push(client);
+    const feed = watch(client, sessionId);
+    // A warm-up turn proves the subscription live and loads every lazy path.
+    await send(sessionId, "warm up");
+    await waitFor("warm-up", async () => doneCount(feed) === 1, 60_000);
+    const latencies: number[] = [];
+    for (let i = 0; i < FIRST_TOKEN_TURNS; i++) {
+      const sent = epochMs();
+      const turnId = await send(sessionId, `hello number ${i}`);
+      await waitFor("the turn", async () => doneCount(feed) === i + 2, 30_000, 2);
+      const index = feed.items.findIndex((e) => e.turnId === turnId && e.type === "token");
+      latencies.push((feed.at[index] as number) - sent);
+    }
+    const s = summarize(latencies);
+    printTable(
+      "Chat: first token, sendChatMessage (HTTP) → graphql-ws subscriber at the gateway",
+      ["turns", "p50 ms", "p95 ms", "p99 ms", "max ms", "goal p95"],
+      [[s.count, s.p50, s.p95, s.p99, s.max, "≤ 50 ms"]],
+      `Gateway, subgraphs, worker and subscriber in one process. ${conditionsNote()}`,
+    );
+    await writeResults("chat-first-token", { summary: s });
+  }, 300_000);
+
+  it("agent overhead per tool call over a direct callTool", async () => {
+    const guard = new EgressGuard(parseEgressPolicy(["127.0.0.1"]));
+    const connection = await connectMcp(
+      { url: tools.url, transport: "streamable_http" },
+      { fetch: guard.fetch, timeoutMs: 10_000 },
+    );
+    const direct: number[] = [];
+    for (let i = 0; i < TOOL_TURNS * 2; i++) {
+      const t = performance.now();
+      await connection.client.callTool({ name: "echo", arguments: { text: "x" } });
+      direct.push(performance.now() - t);
+    }
+    await connection.close();
+    await guard.close();
+
+    const sessionId = await session();
+    const client = connectWs(stack.url, org.ownerKey);
+    clients.push(client);
+    const feed = watch(client, sessionId);
+    await send(sessionId, "warm up");
+    await waitFor("warm-up", async () => doneCount(feed) === 1, 60_000);
+    const withTool: number[] = [];
+    const without: number[] = [];
+    const stepped: number[] = [];
+    for (let i = 0; i < TOOL_TURNS; i++) {
+      for (const [content, into] of [
+        ['echo {"text":"x"}', withTool],
+        ["no tools here", without],
+      ] as const) {
+        const t = epochMs();
+        await send(sessionId, content);
+        const expected = doneCount(feed) + 1;
+        await waitFor("the turn", async () => doneCount(feed) === expected, 30_000, 2);
+        into.push(epochMs() - t);
+      }
+    }
+    const calls = await stack.db.chatToolCall.findMany({ where: { sessionId }, select: { durationMs: true } });
+    for (const c of calls) stepped.push(c.durationMs ?? Number.NaN);
+    const d = summarize(direct);
+    const w = summarize(withTool);
+    const n = summarize(without);
+    const s = summarize(stepped);
+    printTable(
+      "Chat: a tool call through the agent vs a direct callTool (echo on a local fixture)",
+      ["measure", "p50 ms", "p95 ms"],
+      [
+        ["direct client.callTool (open connection)", d.p50, d.p95],
+        ["agent tool step (ChatToolCall.durationMs: adapter + call)", s.p50, s.p95],
+        ["turn with one tool call (send → done)", w.p50, w.p95],
+        ["turn without tools (send → done)", n.p50, n.p95],
+        ["overhead per tool call (turn diff − direct)", w.p50 - n.p50 - d.p50, null],
+      ],
+      `The turn difference includes the second model round (an assistant message and a usage event) that a tool call causes; goal ≤ 5 ms. ${conditionsNote()}`,
+    );
+    await writeResults("chat-tool-overhead", { direct: d, step: s, withTool: w, without: n });
+  }, 300_000);
+
+  it(`${CONCURRENT_SESSIONS} sessions streaming at once`, async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < CONCURRENT_SESSIONS; i++) ids.push(await session());
+    const connections = Array.from({ length: 10 }, () => connectWs(stack.url, org.ownerKey));
+    clients.push(...connections);
+    const feeds = ids.map((id, i) => watch(connections[i % connections.length] as Client, id));
+    progress("warming up every session");
+    await Promise.all(ids.map((id) => send(id, "warm up")));
+    await waitFor("warm-up", async () => feeds.every((f) => doneCount(f) === 1), 120_000);
+    const text = Array.from({ length: WORDS }, (_, i) => `word${i}`).join(" ");
+    const started = epochMs();
+    await Promise.all(ids.map((id) => send(id, text)));
+    await waitFor("every session's answer", async () => feeds.every((f) => doneCount(f) === 2), 240_000, 20);
+    let tokens = 0;
+    let last = started;
+    const latencies: number[] = [];
+    for (const feed of feeds) {
+      // Tokens of the second turn: everything after the warm-up's `done`.
+      const warmUpDone = feed.items.findIndex((e) => e.type === "done");
+      feed.items.forEach((e, i) => {
+        if (i <= warmUpDone || e.type !== "token") return;
+        tokens += 1;
+        const at = feed.at[i] as number;
+        last = Math.max(last, at);
+        latencies.push(at - Date.parse(e.occurredAt));
+      });
+    }
+    const seconds = (last - started) / 1000;
+    const s = summarize(latencies);
+    printTable(
+      `Chat: ${CONCURRENT_SESSIONS} sessions streaming at once (${WORDS}-word answers, local model)`,
+      ["sessions", "tokens", "seconds", "tokens/s", "event p50 ms", "event p99 ms"],
+      [[CONCURRENT_SESSIONS, tokens, seconds, tokens / seconds, s.p50, s.p99]],
+      `Event latency: from the worker's publish (occurredAt, ms precision) to the subscriber. ${conditionsNote()}`,
+    );
+    await writeResults("chat-concurrent", { sessions: CONCURRENT_SESSIONS, tokens, seconds, latency: s });
+  }, 600_000);
+});

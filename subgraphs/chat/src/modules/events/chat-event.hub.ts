@@ -1,0 +1,181 @@
+import {
+  AppError,
+  type ChatEventLog,
+  type ChatEventRecord,
+  chatChannel,
+  createRedis,
+  ErrorCode,
+  type Logger,
+  parseChatEvent,
+  type Redis,
+} from "@sprintconnect/core";
+
+/** Events a slow subscriber may have waiting before its subscription ends with an error. */
+const BUFFER_LIMIT = 10_000;
+
+/**
+ * One subscriber's stream: replayed events (seq > after) first, then live ones, each seq once
+ * and in order. `return()` unsubscribes at once, even while a `next()` is pending.
+ */
+class ChatEventStream implements AsyncIterableIterator<ChatEventRecord> {
+  private readonly queue: ChatEventRecord[] = [];
+  /** Live events that arrived while the replay was being read. */
+  private early: ChatEventRecord[] | null = [];
+  private waiting: { resolve: (r: IteratorResult<ChatEventRecord>) => void; reject: (e: unknown) => void } | null =
+    null;
+  private done = false;
+  private failure: unknown = null;
+
+  constructor(
+    private last: number,
+    private readonly onEnd: () => void,
+  ) {}
+
+  /** Ends the replay phase: `replayed` and the early live events, deduplicated and in order. */
+  replayed(events: ChatEventRecord[]): void {
+    const early = this.early ?? [];
+    this.early = null;
+    for (const event of [...events, ...early].sort((a, b) => a.seq - b.seq)) this.push(event);
+  }
+
+  push(event: ChatEventRecord): void {
+    if (this.done) return;
+    if (this.early) {
+      this.early.push(event);
+      return;
+    }
+    if (event.seq <= this.last) return;
+    this.last = event.seq;
+    if (this.waiting) {
+      const { resolve } = this.waiting;
+      this.waiting = null;
+      resolve({ value: event, done: false });
+    } else if (this.queue.length >= BUFFER_LIMIT) {
+      this.fail(new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Subscriber too slow; subscribe again with `after`"));
+    } else {
+      this.queue.push(event);
+    }
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.failure = error;
+    this.finish();
+  }
+
+  next(): Promise<IteratorResult<ChatEventRecord>> {
+    const value = this.queue.shift();
+    if (value) return Promise.resolve({ value, done: false });
+    if (this.failure) {
+      const failure = this.failure;
+      this.failure = null;
+      return Promise.reject(failure);
+    }
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<ChatEventRecord>> {
+    this.queue.length = 0;
+    this.failure = null;
+    this.finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<ChatEventRecord>> {
+    this.queue.length = 0;
+    this.finish();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ChatEventRecord> {
+    return this;
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onEnd();
+    if (this.waiting) {
+      const { resolve, reject } = this.waiting;
+      this.waiting = null;
+      if (this.failure) {
+        const failure = this.failure;
+        this.failure = null;
+        reject(failure);
+      } else {
+        resolve({ value: undefined, done: true });
+      }
+    }
+  }
+}
+
+/**
+ * The process's view of the chat channels: ONE Redis subscriber connection; a session's
+ * channel is subscribed while someone in this process listens to it.
+ */
+export class ChatEventHub {
+  private readonly listeners = new Map<string, Set<ChatEventStream>>();
+  private connection: Redis | null = null;
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly log: ChatEventLog,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Live events of a session, after replaying the logged ones with `seq > after` (when given). */
+  async subscribe(sessionId: string, after: number | null): Promise<AsyncIterableIterator<ChatEventRecord>> {
+    const connection = this.connect();
+    const channel = chatChannel(sessionId);
+    let set = this.listeners.get(channel);
+    const stream = new ChatEventStream(after ?? 0, () => this.remove(channel, stream));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+    }
+    set.add(stream);
+    try {
+      if (set.size === 1) await connection.subscribe(channel);
+      stream.replayed(after === null ? [] : await this.log.replay(sessionId, after));
+    } catch (err) {
+      void stream.return();
+      this.logger.error({ err }, "cannot subscribe to chat events");
+      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Chat events are unavailable; retry later");
+    }
+    return stream;
+  }
+
+  async close(): Promise<void> {
+    for (const set of this.listeners.values()) for (const stream of [...set]) void stream.return();
+    const connection = this.connection;
+    this.connection = null;
+    if (connection) await connection.quit().catch(() => connection.disconnect());
+  }
+
+  private connect(): Redis {
+    if (!this.connection) {
+      const connection = createRedis(this.redisUrl, "chat-events-subscriber");
+      connection.on("message", (channel: string, message: string) => {
+        const event = parseChatEvent(message);
+        if (!event) return;
+        for (const stream of this.listeners.get(channel) ?? []) stream.push(event);
+      });
+      connection.on("error", (err: Error) => this.logger.warn({ err }, "chat event subscriber connection error"));
+      this.connection = connection;
+    }
+    return this.connection;
+  }
+
+  private remove(channel: string, stream: ChatEventStream): void {
+    const set = this.listeners.get(channel);
+    if (!set) return;
+    set.delete(stream);
+    if (set.size === 0) {
+      this.listeners.delete(channel);
+      void this.connection?.unsubscribe(channel).catch(() => undefined);
+    }
+  }
+}

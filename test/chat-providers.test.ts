@@ -1,0 +1,146 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { AIMessageChunk } from "@langchain/core/messages";
+import { HumanMessage } from "@langchain/core/messages";
+import { parseEnv, workerEnvSchema } from "@sprintconnect/core";
+import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
+import { createChatModel, usageOf } from "@sprintconnect/worker";
+
+/**
+ * OpenAI and Anthropic are outside this machine: a local HTTP server speaks their streaming
+ * wire formats (server-sent events), and the providers' own SDKs talk to it through our
+ * egress guard.
+ */
+let server: Server;
+let baseUrl: string;
+const seen: Array<{ path: string; headers: IncomingMessage["headers"]; body: any }> = [];
+const guard = new EgressGuard(parseEgressPolicy(["127.0.0.1"]));
+
+function sse(res: ServerResponse, events: Array<[string | null, unknown]>): void {
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  for (const [event, data] of events) {
+    res.write(`${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+  }
+  res.end();
+}
+
+const openAiChunk = (delta: object, extra: object = {}) => ({
+  id: "chatcmpl-1",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "gpt-test",
+  choices: [{ index: 0, delta, finish_reason: null }],
+  ...extra,
+});
+
+function openAi(res: ServerResponse): void {
+  sse(res, [
+    [null, openAiChunk({ role: "assistant", content: "Hello" })],
+    [null, openAiChunk({ content: " from" })],
+    [null, openAiChunk({ content: " OpenAI" })],
+    [null, { ...openAiChunk({}), choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }],
+    [
+      null,
+      {
+        ...openAiChunk({}),
+        choices: [],
+        usage: {
+          prompt_tokens: 12,
+          completion_tokens: 3,
+          total_tokens: 15,
+          prompt_tokens_details: { cached_tokens: 4 },
+        },
+      },
+    ],
+    [null, "[DONE]"],
+  ]);
+}
+
+function anthropic(res: ServerResponse): void {
+  sse(res, [
+    [
+      "message_start",
+      {
+        type: "message_start",
+        message: {
+          id: "msg_1",
+          type: "message",
+          role: "assistant",
+          model: "claude-test",
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          // The preliminary output count; the final one comes with message_delta.
+          usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 3 },
+        },
+      },
+    ],
+    ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
+    ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hello" } }],
+    ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: " from" } }],
+    ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: " Claude" } }],
+    ["content_block_stop", { type: "content_block_stop", index: 0 }],
+    [
+      "message_delta",
+      { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 7 } },
+    ],
+    ["message_stop", { type: "message_stop" }],
+  ]);
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (c) => {
+      raw += c;
+    });
+    req.on("end", () => {
+      const body = raw ? JSON.parse(raw) : null;
+      seen.push({ path: req.url ?? "", headers: req.headers, body });
+      if (req.url?.endsWith("/chat/completions")) return openAi(res);
+      if (req.url?.endsWith("/v1/messages")) return anthropic(res);
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await guard.close();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+async function streamWith(provider: "openai" | "anthropic", model: string) {
+  const env = parseEnv(workerEnvSchema, {
+    LLM_PROVIDER: provider,
+    LLM_API_KEY: `test-key-${provider}`,
+    LLM_BASE_URL: provider === "openai" ? `${baseUrl}/v1` : baseUrl,
+    ALLOWED_EGRESS_HOSTS: "127.0.0.1",
+  });
+  const chat = createChatModel(env, model, guard.fetch);
+  const chunks: AIMessageChunk[] = [];
+  for await (const chunk of await chat.stream([new HumanMessage("hi")])) chunks.push(chunk as AIMessageChunk);
+  return { chunks, text: chunks.map((c) => (typeof c.content === "string" ? c.content : "")).join("") };
+}
+
+describe("LLM providers over their wire formats", () => {
+  it("streams an OpenAI answer token by token and reads its usage with cached input tokens", async () => {
+    const { chunks, text } = await streamWith("openai", "gpt-test");
+    expect(text).toBe("Hello from OpenAI");
+    expect(chunks.filter((c) => c.content !== "").length).toBe(3);
+    expect(usageOf("openai", chunks)).toEqual({ inputTokens: 12, outputTokens: 3, cachedTokens: 4 });
+    const call = seen.find((s) => s.path.endsWith("/chat/completions"));
+    expect(call?.headers.authorization).toBe("Bearer test-key-openai");
+    expect(call?.body).toMatchObject({ model: "gpt-test", stream: true, stream_options: { include_usage: true } });
+  });
+
+  it("counts Anthropic's output tokens once, though its stream reports them twice", async () => {
+    const { chunks, text } = await streamWith("anthropic", "claude-test");
+    expect(text).toBe("Hello from Claude");
+    // Input tokens include the ones read from the cache (10 + 3), as OpenAI's prompt_tokens do.
+    expect(usageOf("anthropic", chunks)).toEqual({ inputTokens: 13, outputTokens: 7, cachedTokens: 3 });
+    const call = seen.find((s) => s.path.endsWith("/v1/messages"));
+    expect(call?.headers["x-api-key"]).toBe("test-key-anthropic");
+    expect(call?.body).toMatchObject({ model: "claude-test", stream: true });
+  });
+});

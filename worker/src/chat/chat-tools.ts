@@ -1,0 +1,190 @@
+import { DynamicStructuredTool } from "@langchain/core/tools";
+import { loadMcpTools } from "@langchain/mcp-adapters";
+import { AppError, ErrorCode, type Logger, type PrismaClient, type SecretStore } from "@sprintconnect/core";
+import { connectMcp, type FetchLike, type McpConnection } from "@sprintconnect/mcp";
+import { credentialHeaders } from "../credentials";
+import type { ChatRepository } from "./chat.repository";
+
+/** One MCP tool the agent may call, with where it lives and whether a person must approve it. */
+export interface SessionTool {
+  /** The name the model sees (prefixed with the server's name when two servers share a tool name). */
+  name: string;
+  toolName: string;
+  serverId: string;
+  capabilityId: string | null;
+  needsApproval: boolean;
+  /** The adapter's tool over our connected client. */
+  inner: DynamicStructuredTool;
+  /** The last transport failure of the tool's server connection (typed, from the egress guard). */
+  lastFailure(): { error: unknown; at: number } | null;
+  /** Calls `listener` on each transport failure of the server connection until the returned function is called. */
+  onFailure(listener: () => void): () => void;
+}
+
+export interface SessionTools {
+  tools: SessionTool[];
+  /** Servers whose tools could not be loaded (unreachable, refused), with why. */
+  unavailable: Array<{ serverId: string; reason: string }>;
+  close(): Promise<void>;
+}
+
+/** A tool name a provider accepts: letters, digits, `_` and `-`, at most 64 characters. */
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
+}
+
+/**
+ * Connects to each server of the session through OUR MCP client (egress guard, stored
+ * credentials, timeouts, response caps) and loads its tools with `loadMcpTools` over that
+ * client. Only tools discovery has seen and nobody disabled or flagged for review are kept.
+ */
+export async function loadSessionTools(options: {
+  db: PrismaClient;
+  repo: ChatRepository;
+  secrets: SecretStore;
+  fetch: FetchLike;
+  logger: Logger;
+  organizationId: string;
+  serverIds: readonly string[];
+  timeoutMs: number;
+  approvalRules: ReadonlySet<string>;
+}): Promise<SessionTools> {
+  const servers = await options.repo.servers(options.organizationId, options.serverIds);
+  const nameCount = new Map<string, number>();
+  for (const server of servers) {
+    for (const c of server.capabilities) nameCount.set(c.name, (nameCount.get(c.name) ?? 0) + 1);
+  }
+  const connections: McpConnection[] = [];
+  const unavailable: SessionTools["unavailable"] = [];
+  for (const id of options.serverIds) {
+    if (!servers.some((s) => s.id === id)) unavailable.push({ serverId: id, reason: "deregistered" });
+  }
+  const loaded = await Promise.all(
+    servers.map(async (server): Promise<SessionTool[]> => {
+      let failure: { error: unknown; at: number } | null = null;
+      const listeners = new Set<() => void>();
+      const failed = (error: unknown) => {
+        failure = { error, at: Date.now() };
+        for (const listener of [...listeners]) listener();
+      };
+      const fetch: FetchLike = async (url, init) => {
+        const response = await options.fetch(url, init).catch((error: unknown) => {
+          failed(error);
+          throw error;
+        });
+        return response.body ? new Response(watchBody(response.body, failed), response) : response;
+      };
+      try {
+        const headers = await credentialHeaders(options.db, options.secrets, server);
+        const connection = await connectMcp(
+          { url: server.baseUrl, transport: server.transport, headers },
+          { fetch, timeoutMs: options.timeoutMs },
+        );
+        connections.push(connection);
+        const allowed = new Map(server.capabilities.map((c) => [c.name, c.id]));
+        const prefixed = server.capabilities.some((c) => (nameCount.get(c.name) ?? 0) > 1);
+        const tools = await loadMcpTools(safeName(server.name), connection.client, {
+          throwOnLoadError: false,
+          prefixToolNameWithServerName: prefixed,
+          defaultToolTimeout: options.timeoutMs,
+        });
+        return tools.flatMap((inner) => {
+          const toolName = prefixed ? inner.name.slice(safeName(server.name).length + 2) : inner.name;
+          if (!allowed.has(toolName)) return [];
+          const annotations = (inner.metadata?.annotations ?? {}) as { destructiveHint?: unknown };
+          return [
+            {
+              name: inner.name,
+              toolName,
+              serverId: server.id,
+              capabilityId: allowed.get(toolName) ?? null,
+              needsApproval:
+                annotations.destructiveHint === true ||
+                options.approvalRules.has(toolName) ||
+                options.approvalRules.has(`${server.id}/${toolName}`),
+              inner,
+              lastFailure: () => failure,
+              onFailure: (listener: () => void) => {
+                listeners.add(listener);
+                return () => listeners.delete(listener);
+              },
+            },
+          ];
+        });
+      } catch (err) {
+        options.logger.warn({ err, serverId: server.id }, "chat: cannot load the tools of a server");
+        unavailable.push({ serverId: server.id, reason: describe(err) });
+        return [];
+      }
+    }),
+  );
+  return {
+    tools: loaded.flat(),
+    unavailable,
+    async close() {
+      await Promise.allSettled(connections.map((c) => c.close()));
+    },
+  };
+}
+
+/**
+ * The same body, noting a read failure: the SDK reads a response stream in the background, and
+ * a body the egress guard cuts (too large) would otherwise only show as a request that never
+ * answers.
+ */
+function watchBody(body: ReadableStream<Uint8Array>, failed: (error: unknown) => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        failed(error);
+        controller.error(error);
+        return;
+      }
+      if (chunk.done) controller.close();
+      else controller.enqueue(chunk.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** A failure as the agent and the client may see it: a code of the list and a message without internals. */
+export function classifyToolFailure(
+  err: unknown,
+  transport: unknown,
+  timedOut: boolean,
+  timeoutMs: number,
+): { code: ErrorCode; message: string } {
+  if (transport instanceof AppError) {
+    const reason = (transport.extensions.details as { reason?: string } | undefined)?.reason;
+    if (reason === "response_too_large") return { code: ErrorCode.PAYLOAD_TOO_LARGE, message: transport.message };
+    return { code: transport.code, message: transport.message };
+  }
+  if (transport)
+    return { code: ErrorCode.SERVICE_UNAVAILABLE, message: `The server is unreachable: ${describe(transport)}` };
+  if (timedOut)
+    return { code: ErrorCode.SERVICE_UNAVAILABLE, message: `The tool call timed out after ${timeoutMs} ms` };
+  return { code: ErrorCode.VALIDATION_FAILED, message: describe(err) };
+}
+
+function describe(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+}
+
+/** A tool the graph runs: the same name, description and schema as `tool.inner`, calling `run`. */
+export function graphTool(
+  tool: SessionTool,
+  run: (tool: SessionTool, args: Record<string, unknown>, callId: string | undefined) => Promise<string>,
+): DynamicStructuredTool {
+  return new DynamicStructuredTool({
+    name: tool.name,
+    description: tool.inner.description,
+    schema: tool.inner.schema as never,
+    func: async (args: Record<string, unknown>, _runManager, config) =>
+      run(tool, args, (config as { toolCall?: { id?: string } } | undefined)?.toolCall?.id),
+  });
+}

@@ -1,0 +1,95 @@
+import type { ChatMessage, ChatToolCall, ChatTurn, Prisma, PrismaClient } from "@sprintconnect/core";
+
+/** The worker's only Prisma code for chat: turns, messages, tool calls and their usage events. */
+export class ChatRepository {
+  constructor(private readonly db: PrismaClient) {}
+
+  findTurn(turnId: string) {
+    return this.db.chatTurn.findUnique({ where: { id: turnId }, include: { session: true } });
+  }
+
+  /** Moves a turn from one of `from`; false when it was in none of them. */
+  async transition(turnId: string, from: ChatTurn["status"][], data: Prisma.ChatTurnUpdateManyMutationInput) {
+    const { count } = await this.db.chatTurn.updateMany({ where: { id: turnId, status: { in: from } }, data });
+    return count === 1;
+  }
+
+  async releaseSession(sessionId: string, turnId: string): Promise<void> {
+    await this.db.chatSession.updateMany({
+      where: { id: sessionId, activeTurnId: turnId },
+      data: { activeTurnId: null },
+    });
+  }
+
+  /** The session's earlier user and assistant messages (the model's memory), oldest first. */
+  async history(sessionId: string, beforeTurnId: string, limit = 50): Promise<ChatMessage[]> {
+    const rows = await this.db.chatMessage.findMany({
+      where: { sessionId, role: { in: ["user", "assistant"] }, NOT: { turnId: beforeTurnId } },
+      orderBy: { position: "desc" },
+      take: limit,
+    });
+    return rows.reverse();
+  }
+
+  userMessage(turnId: string): Promise<ChatMessage | null> {
+    return this.db.chatMessage.findFirst({ where: { turnId, role: "user" }, orderBy: { position: "asc" } });
+  }
+
+  createMessage(data: Prisma.ChatMessageUncheckedCreateInput): Promise<ChatMessage> {
+    return this.db.chatMessage.create({ data });
+  }
+
+  /** Live servers among `ids` with their tools that agents may use (enabled, reviewed, present). */
+  servers(organizationId: string, ids: readonly string[]) {
+    return this.db.mcpServer.findMany({
+      where: { organizationId, id: { in: [...ids] }, deletedAt: null },
+      select: {
+        id: true,
+        name: true,
+        baseUrl: true,
+        transport: true,
+        capabilities: {
+          where: { kind: "tool", enabled: true, reviewRequired: false, removedAt: null },
+          select: { id: true, name: true },
+        },
+      },
+    });
+  }
+
+  findToolCall(turnId: string, callId: string): Promise<ChatToolCall | null> {
+    return this.db.chatToolCall.findUnique({ where: { turnId_callId: { turnId, callId } } });
+  }
+
+  getToolCall(id: string): Promise<ChatToolCall | null> {
+    return this.db.chatToolCall.findUnique({ where: { id } });
+  }
+
+  createToolCall(data: Prisma.ChatToolCallUncheckedCreateInput): Promise<ChatToolCall> {
+    return this.db.chatToolCall.create({ data });
+  }
+
+  updateToolCall(id: string, data: Prisma.ChatToolCallUncheckedUpdateInput): Promise<ChatToolCall> {
+    return this.db.chatToolCall.update({ where: { id }, data });
+  }
+
+  /** Moves a call awaiting approval to `status` (approval timed out); false when a person decided first. */
+  async decideToolCall(id: string, status: "denied"): Promise<boolean> {
+    const { count } = await this.db.chatToolCall.updateMany({
+      where: { id, status: "awaiting_approval" },
+      data: { status },
+    });
+    return count === 1;
+  }
+
+  /** Ends the tool calls a dead worker left running or awaiting approval. */
+  async failUnfinishedToolCalls(turnId: string, error: string): Promise<void> {
+    await this.db.chatToolCall.updateMany({
+      where: { turnId, status: { in: ["running", "awaiting_approval"] } },
+      data: { status: "failed", error, finishedAt: new Date() },
+    });
+  }
+
+  async recordUsage(data: Prisma.UsageEventUncheckedCreateInput): Promise<void> {
+    await this.db.usageEvent.create({ data });
+  }
+}

@@ -1,0 +1,529 @@
+import { randomUUID } from "node:crypto";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import {
+  AIMessage,
+  type AIMessageChunk,
+  type BaseMessage,
+  HumanMessage,
+  SystemMessage,
+} from "@langchain/core/messages";
+import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
+import {
+  type ChatControl,
+  type ChatEventLog,
+  type ChatEventRecord,
+  ErrorCode,
+  type Logger,
+  type PrismaClient,
+  type SecretStore,
+  type WorkerEnv,
+} from "@sprintconnect/core";
+import type { FetchLike } from "@sprintconnect/mcp";
+import { type AgentConfig, costOf } from "./agent-config";
+import type { ChatRepository } from "./chat.repository";
+import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool } from "./chat-tools";
+import type { ChatControlHub } from "./control-hub";
+import { textOf } from "./local-model";
+import { createChatModel, defaultModel, usageOf } from "./providers";
+
+export interface ChatTurnRunnerDeps {
+  env: WorkerEnv;
+  db: PrismaClient;
+  repo: ChatRepository;
+  secrets: SecretStore;
+  /** The egress guard's fetch for MCP servers (timeouts of CHAT_TOOL_TIMEOUT_SECONDS). */
+  mcpFetch: FetchLike;
+  /** The egress guard's fetch for LLM providers. */
+  llmFetch: FetchLike;
+  events: ChatEventLog;
+  control: ChatControlHub;
+  config: AgentConfig;
+  logger: Logger;
+}
+
+type TurnRow = NonNullable<Awaited<ReturnType<ChatRepository["findTurn"]>>>;
+type EventBody = Omit<ChatEventRecord, "seq" | "occurredAt" | "sessionId" | "organizationId" | "turnId">;
+
+/** Why a turn stopped before the model finished. */
+type StopReason = "cancelled" | "timeout";
+
+/** What one running turn keeps. */
+class TurnState {
+  readonly abort = new AbortController();
+  stopReason: StopReason | null = null;
+  toolCallsUsed = 0;
+  /** The assistant message the running tool calls belong to. */
+  assistantMessageId: string | null = null;
+  /** Text streamed by the model call in progress (kept when the turn is stopped). */
+  partialText = "";
+  /** Approval decisions arriving from the control channel, by tool call id. */
+  readonly approvalWaiters = new Map<string, () => void>();
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly turn: TurnRow,
+    readonly model: string,
+    private readonly publish: (event: Parameters<ChatEventLog["publish"]>[0]) => Promise<number>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Publishes in call order without waiting (tokens must not wait for Redis round trips). */
+  emit(event: EventBody): void {
+    const full = {
+      ...event,
+      sessionId: this.turn.sessionId,
+      organizationId: this.turn.organizationId,
+      turnId: this.turn.id,
+    };
+    this.chain = this.chain.then(
+      () => this.publish(full),
+      () => undefined,
+    );
+    this.chain = this.chain.catch((err: unknown) => this.logger.warn({ err }, "chat: cannot publish an event"));
+  }
+
+  flush(): Promise<unknown> {
+    return this.chain;
+  }
+
+  stop(reason: StopReason): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.abort.abort(new Error(reason));
+  }
+}
+
+/**
+ * Runs chat turns: connects to the session's servers, runs the LangGraph agent (model →
+ * approval → tools → model … until it answers), stores messages and tool calls as they
+ * complete, publishes every step on the session's channel, and writes a usage event per
+ * model call and per tool call.
+ */
+export class ChatTurnRunner {
+  constructor(private readonly deps: ChatTurnRunnerDeps) {}
+
+  async run(payload: { turnId: string }): Promise<void> {
+    const { repo } = this.deps;
+    const turn = await repo.findTurn(payload.turnId);
+    if (!turn) return;
+    if (turn.status === "running") return this.interrupted(turn);
+    if (turn.status !== "queued") return; // cancelled before it started
+    if (!(await repo.transition(turn.id, ["queued"], { status: "running", startedAt: new Date() }))) return;
+    const model = turn.model ?? turn.session.model ?? defaultModel(this.deps.env);
+    const state = new TurnState(turn, model, (e) => this.deps.events.publish(e), this.deps.logger);
+    const unlisten = await this.deps.control.listen(turn.id, (control) => this.onControl(state, control));
+    const timer = setTimeout(() => state.stop("timeout"), this.deps.env.CHAT_TURN_TIMEOUT_SECONDS * 1000);
+    try {
+      // A cancel that arrived before we listened.
+      const latest = await repo.findTurn(turn.id);
+      if (latest?.cancelRequestedAt) state.stop("cancelled");
+      await this.execute(state);
+    } finally {
+      clearTimeout(timer);
+      unlisten();
+      await state.flush();
+      await repo.releaseSession(turn.sessionId, turn.id);
+    }
+  }
+
+  /** The worker that ran this turn died: it is not resumed (no tool call runs twice). */
+  private async interrupted(turn: TurnRow): Promise<void> {
+    const { repo } = this.deps;
+    const message = "The worker running this turn stopped; the turn was interrupted";
+    if (
+      await repo.transition(turn.id, ["running"], { status: "interrupted", error: message, finishedAt: new Date() })
+    ) {
+      await repo.failUnfinishedToolCalls(turn.id, message);
+      const state = new TurnState(turn, turn.model ?? "", (e) => this.deps.events.publish(e), this.deps.logger);
+      state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
+      state.emit({ type: "done", status: "interrupted" });
+      await state.flush();
+    }
+    await repo.releaseSession(turn.sessionId, turn.id);
+  }
+
+  private onControl(state: TurnState, control: ChatControl): void {
+    if (control.type === "cancel") state.stop("cancelled");
+    else state.approvalWaiters.get(control.toolCallId)?.();
+  }
+
+  private async execute(state: TurnState): Promise<void> {
+    const { repo, env, logger } = this.deps;
+    const { turn } = state;
+    const tools = await loadSessionTools({
+      db: this.deps.db,
+      repo,
+      secrets: this.deps.secrets,
+      fetch: this.deps.mcpFetch,
+      logger,
+      organizationId: turn.organizationId,
+      serverIds: turn.session.serverIds,
+      timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
+      approvalRules: this.deps.config.approvalTools,
+    });
+    try {
+      const messages = await this.initialMessages(state);
+      const model = createChatModel(env, state.model, this.deps.llmFetch);
+      const graph = this.graph(state, model, tools.tools);
+      const stream = await graph.stream(
+        { messages },
+        {
+          streamMode: ["updates"],
+          signal: state.abort.signal,
+          recursionLimit: 2 * env.CHAT_MAX_TOOL_CALLS_PER_TURN + 10,
+        },
+      );
+      for await (const _update of stream) {
+        // Steps store and publish themselves, in order; the stream drives the graph.
+      }
+      await this.finish(state, "completed");
+    } catch (err) {
+      await this.stopped(state, err);
+    } finally {
+      await tools.close();
+    }
+  }
+
+  /** The system prompt, the session's earlier messages and this turn's user message. */
+  private async initialMessages(state: TurnState): Promise<BaseMessage[]> {
+    const { repo } = this.deps;
+    const earlier = await repo.history(state.turn.sessionId, state.turn.id);
+    const user = await repo.userMessage(state.turn.id);
+    return [
+      new SystemMessage({ id: randomUUID(), content: this.deps.config.systemPrompt }),
+      ...earlier
+        .filter((m) => m.content.trim() !== "")
+        .map((m) =>
+          m.role === "user"
+            ? new HumanMessage({ id: m.id, content: m.content })
+            : new AIMessage({ id: m.id, content: m.content }),
+        ),
+      new HumanMessage({ id: user?.id ?? randomUUID(), content: user?.content ?? "" }),
+    ];
+  }
+
+  private graph(state: TurnState, model: BaseChatModel, tools: SessionTool[]) {
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    const bound = tools.length > 0 && model.bindTools ? model.bindTools(tools.map((t) => t.inner)) : model;
+    const toolNode = new ToolNode(
+      tools.map((t) => graphTool(t, (tool, args, callId) => this.callTool(state, tool, args, callId))),
+    );
+    return new StateGraph(MessagesAnnotation)
+      .addNode("agent", async (s: typeof MessagesAnnotation.State) => ({
+        messages: [await this.callModel(state, bound, s.messages)],
+      }))
+      .addNode("approval", async (s: typeof MessagesAnnotation.State) => {
+        await this.awaitApprovals(state, s.messages, byName);
+        return {};
+      })
+      .addNode("tools", toolNode)
+      .addEdge(START, "agent")
+      .addConditionalEdges("agent", toolsCondition, { tools: "approval", [END]: END })
+      .addEdge("approval", "tools")
+      .addEdge("tools", "agent")
+      .compile();
+  }
+
+  /** One model call: streams tokens, stores the assistant message, records usage. */
+  private async callModel(
+    state: TurnState,
+    model: Pick<BaseChatModel, "stream">,
+    messages: BaseMessage[],
+  ): Promise<AIMessage> {
+    const { env, repo, config } = this.deps;
+    const started = performance.now();
+    const chunks: AIMessageChunk[] = [];
+    let full: AIMessageChunk | undefined;
+    state.partialText = "";
+    try {
+      const stream = await model.stream(messages, { signal: state.abort.signal });
+      for await (const chunk of stream) {
+        chunks.push(chunk);
+        full = full ? full.concat(chunk) : chunk;
+        const text = textOf(chunk.content);
+        if (text) {
+          state.partialText += text;
+          state.emit({ type: "token", text });
+        }
+      }
+    } catch (err) {
+      await this.recordModelUsage(state, chunks, performance.now() - started, false);
+      throw err;
+    }
+    const usage = usageOf(env.LLM_PROVIDER, chunks);
+    let toolCalls = (full?.tool_calls ?? []).map((c) => ({ ...c, id: c.id || `call_${randomUUID()}` }));
+    const allowance = env.CHAT_MAX_TOOL_CALLS_PER_TURN - state.toolCallsUsed;
+    let content = textOf(full?.content ?? "");
+    if (toolCalls.length > allowance) {
+      toolCalls = toolCalls.slice(0, Math.max(0, allowance));
+      if (toolCalls.length === 0) {
+        content = `${content}${content ? "\n\n" : ""}Stopped: this turn reached its limit of ${env.CHAT_MAX_TOOL_CALLS_PER_TURN} tool calls.`;
+      }
+    }
+    const stored = await repo.createMessage({
+      organizationId: state.turn.organizationId,
+      sessionId: state.turn.sessionId,
+      turnId: state.turn.id,
+      role: "assistant",
+      content,
+      model: state.model,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cachedTokens: usage.cachedTokens,
+      costUsd: costOf(config.prices, state.model, usage),
+    });
+    state.partialText = "";
+    state.assistantMessageId = stored.id;
+    await this.recordModelUsage(state, chunks, performance.now() - started, true);
+    state.emit({ type: "message", messageId: stored.id });
+    return new AIMessage({ id: stored.id, content, tool_calls: toolCalls, usage_metadata: full?.usage_metadata });
+  }
+
+  private async recordModelUsage(state: TurnState, chunks: AIMessageChunk[], ms: number, success: boolean) {
+    const usage = usageOf(this.deps.env.LLM_PROVIDER, chunks);
+    await this.deps.repo
+      .recordUsage({
+        organizationId: state.turn.organizationId,
+        userId: state.turn.userId,
+        apiKeyId: state.turn.apiKeyId,
+        sessionId: state.turn.sessionId,
+        kind: "chat.model_call",
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedTokens: usage.cachedTokens,
+        costUsd: costOf(this.deps.config.prices, state.model, usage),
+        model: state.model,
+        durationMs: Math.round(ms),
+        success,
+        metadata: { turnId: state.turn.id, provider: this.deps.env.LLM_PROVIDER },
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err }, "chat: cannot record model usage"));
+  }
+
+  /** Tool calls that need a person: stored as awaiting_approval, announced, and waited for. */
+  private async awaitApprovals(state: TurnState, messages: BaseMessage[], byName: Map<string, SessionTool>) {
+    const last = messages[messages.length - 1] as AIMessage | undefined;
+    const gated = (last?.tool_calls ?? []).filter((c) => byName.get(c.name)?.needsApproval);
+    await Promise.all(
+      gated.map(async (call) => {
+        const tool = byName.get(call.name) as SessionTool;
+        const callId = call.id as string;
+        let row = await this.deps.repo.findToolCall(state.turn.id, callId);
+        if (!row) {
+          row = await this.deps.repo.createToolCall({
+            organizationId: state.turn.organizationId,
+            sessionId: state.turn.sessionId,
+            turnId: state.turn.id,
+            messageId: state.assistantMessageId as string,
+            callId,
+            serverId: tool.serverId,
+            toolName: tool.toolName,
+            arguments: call.args as object,
+            status: "awaiting_approval",
+          });
+          state.emit({
+            type: "approval_required",
+            toolCallId: row.id,
+            serverId: tool.serverId,
+            toolName: tool.toolName,
+            arguments: call.args,
+          });
+        }
+        await this.waitForDecision(state, row.id);
+      }),
+    );
+  }
+
+  /** Resolves when a person decided (control message, or seen in the database) or the wait timed out. */
+  private async waitForDecision(state: TurnState, toolCallId: string): Promise<void> {
+    const deadline = Date.now() + this.deps.env.CHAT_APPROVAL_TIMEOUT_SECONDS * 1000;
+    try {
+      for (;;) {
+        const row = await this.deps.repo.getToolCall(toolCallId);
+        if (row?.status !== "awaiting_approval") return;
+        if (Date.now() >= deadline) {
+          await this.deps.repo.decideToolCall(toolCallId, "denied");
+          continue;
+        }
+        if (state.abort.signal.aborted) throw state.abort.signal.reason;
+        // Woken by the control channel; the database is checked again at least every second.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(1_000, Math.max(0, deadline - Date.now())));
+          const wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          state.approvalWaiters.set(toolCallId, wake);
+          state.abort.signal.addEventListener("abort", wake, { once: true });
+        });
+      }
+    } finally {
+      state.approvalWaiters.delete(toolCallId);
+    }
+  }
+
+  /**
+   * One tool call, at most once per turn: a call already stored as finished (a retried job)
+   * returns its stored result; a denied one is not run; past the limit it is refused.
+   */
+  private async callTool(
+    state: TurnState,
+    tool: SessionTool,
+    args: Record<string, unknown>,
+    givenCallId: string | undefined,
+  ): Promise<string> {
+    const { repo, env } = this.deps;
+    const callId = givenCallId ?? `call_${randomUUID()}`;
+    let row = await repo.findToolCall(state.turn.id, callId);
+    if (row && (row.status === "succeeded" || row.status === "failed")) return row.result ?? `Error: ${row.error}`;
+    const base = { serverId: tool.serverId, toolName: tool.toolName };
+    if (row?.status === "denied") {
+      await repo.updateToolCall(row.id, { error: "Denied by a person", finishedAt: new Date() });
+      state.emit({
+        type: "tool_call_failed",
+        toolCallId: row.id,
+        ...base,
+        code: ErrorCode.FORBIDDEN,
+        message: "Denied",
+      });
+      return "A person denied this tool call; it was not run.";
+    }
+    if (state.toolCallsUsed >= env.CHAT_MAX_TOOL_CALLS_PER_TURN) {
+      return `Not run: this turn reached its limit of ${env.CHAT_MAX_TOOL_CALLS_PER_TURN} tool calls.`;
+    }
+    state.toolCallsUsed += 1;
+    row ??= await repo.createToolCall({
+      organizationId: state.turn.organizationId,
+      sessionId: state.turn.sessionId,
+      turnId: state.turn.id,
+      messageId: state.assistantMessageId as string,
+      callId,
+      ...base,
+      arguments: args as object,
+      status: "running",
+    });
+    state.emit({ type: "tool_call_started", toolCallId: row.id, ...base, arguments: args });
+    const timeoutMs = env.CHAT_TOOL_TIMEOUT_SECONDS * 1000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const started = performance.now();
+    const startedAt = Date.now();
+    // The SDK waits for its timeout when a response stream breaks (e.g. cut by the egress
+    // guard's size cap); a transport failure of this server ends the call at once.
+    const cut = new AbortController();
+    const unwatch = tool.onFailure(() => cut.abort());
+    let outcome: { ok: true; text: string; truncated: boolean } | { ok: false; code: ErrorCode; message: string };
+    try {
+      const output = await tool.inner.invoke(args, {
+        signal: AbortSignal.any([state.abort.signal, timeout, cut.signal]),
+        timeout: timeoutMs,
+      });
+      const text = typeof output === "string" ? output : JSON.stringify(output);
+      const max = env.CHAT_TOOL_RESULT_MAX_CHARS;
+      outcome = { ok: true, text: text.length > max ? text.slice(0, max) : text, truncated: text.length > max };
+    } catch (err) {
+      if (state.abort.signal.aborted) {
+        await repo.updateToolCall(row.id, {
+          status: "failed",
+          error: `Stopped: the turn was ${state.stopReason === "timeout" ? "timed out" : "cancelled"}`,
+          durationMs: Math.round(performance.now() - started),
+          finishedAt: new Date(),
+        });
+        throw err;
+      }
+      const failure = tool.lastFailure();
+      outcome = {
+        ok: false,
+        ...classifyToolFailure(
+          err,
+          failure && failure.at >= startedAt ? failure.error : null,
+          timeout.aborted,
+          timeoutMs,
+        ),
+      };
+    } finally {
+      unwatch();
+    }
+    const durationMs = Math.round(performance.now() - started);
+    await repo.updateToolCall(row.id, {
+      status: outcome.ok ? "succeeded" : "failed",
+      result: outcome.ok ? outcome.text : null,
+      resultTruncated: outcome.ok ? outcome.truncated : false,
+      error: outcome.ok ? null : outcome.message,
+      durationMs,
+      finishedAt: new Date(),
+    });
+    await repo
+      .recordUsage({
+        organizationId: state.turn.organizationId,
+        userId: state.turn.userId,
+        apiKeyId: state.turn.apiKeyId,
+        sessionId: state.turn.sessionId,
+        serverId: tool.serverId,
+        capabilityId: tool.capabilityId,
+        kind: "chat.tool_call",
+        toolName: tool.toolName,
+        durationMs,
+        success: outcome.ok,
+        metadata: { turnId: state.turn.id, toolCallId: row.id, ...(outcome.ok ? {} : { code: outcome.code }) },
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err }, "chat: cannot record tool usage"));
+    const toolMessage = await repo.createMessage({
+      organizationId: state.turn.organizationId,
+      sessionId: state.turn.sessionId,
+      turnId: state.turn.id,
+      role: "tool",
+      toolCallId: row.id,
+      content: outcome.ok ? outcome.text : `Error: ${outcome.message}`,
+    });
+    if (outcome.ok) {
+      state.emit({ type: "tool_call_finished", toolCallId: row.id, ...base, result: outcome.text, durationMs });
+    } else {
+      state.emit({
+        type: "tool_call_failed",
+        toolCallId: row.id,
+        ...base,
+        code: outcome.code,
+        message: outcome.message,
+        durationMs,
+      });
+    }
+    state.emit({ type: "message", messageId: toolMessage.id });
+    return outcome.ok ? outcome.text : `Error: ${outcome.message}`;
+  }
+
+  private async finish(state: TurnState, status: "completed" | "cancelled" | "failed", error?: string) {
+    await this.deps.repo.transition(state.turn.id, ["running"], {
+      status,
+      finishedAt: new Date(),
+      ...(error ? { error } : {}),
+    });
+    state.emit({ type: "done", status });
+  }
+
+  /** The turn stopped early: keep the partial answer (marked), then report why. */
+  private async stopped(state: TurnState, err: unknown): Promise<void> {
+    const partial = state.partialText;
+    state.partialText = "";
+    if (partial) {
+      const stored = await this.deps.repo.createMessage({
+        organizationId: state.turn.organizationId,
+        sessionId: state.turn.sessionId,
+        turnId: state.turn.id,
+        role: "assistant",
+        content: partial,
+        status: "partial",
+        model: state.model,
+      });
+      state.emit({ type: "message", messageId: stored.id });
+    }
+    if (state.stopReason === "cancelled") return this.finish(state, "cancelled");
+    const timeout = state.stopReason === "timeout";
+    const message = timeout
+      ? `The turn ran longer than CHAT_TURN_TIMEOUT_SECONDS (${this.deps.env.CHAT_TURN_TIMEOUT_SECONDS} s)`
+      : "The model failed to answer; try again";
+    if (!timeout) this.deps.logger.error({ err, turnId: state.turn.id }, "chat turn failed");
+    state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
+    await this.finish(state, "failed", message);
+  }
+}
