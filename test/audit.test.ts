@@ -1,9 +1,9 @@
 import { createLogger, verifyAuditChain } from "@sprintconnect/core";
 import { Scheduler } from "@sprintconnect/worker";
-import { Client } from "pg";
 import { run as auditVerify } from "../packages/cli/src/commands/audit-verify";
 import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL, withEnv } from "./support/env";
 import { graphql, request } from "./support/http";
+import { asDatabaseOwner } from "./support/own-services";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
 let stack: Stack;
@@ -23,16 +23,6 @@ beforeAll(async () => {
   await request(stack.url, "DELETE", `/v1/mcp/servers/${server.id}`, { auth: org.ownerKey });
 });
 afterAll(() => stack.close());
-
-async function superuser<T>(fn: (c: Client) => Promise<T>, connectionString = TEST_DATABASE_URL): Promise<T> {
-  const client = new Client({ connectionString });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe("the audit log", () => {
   it("records every mutation with actor, action, target and request id", async () => {
@@ -55,7 +45,7 @@ describe("the audit log", () => {
   });
 
   it("is refused UPDATE, DELETE and TRUNCATE by PostgreSQL itself", async () => {
-    await superuser(async (c) => {
+    await asDatabaseOwner(async (c) => {
       await expect(
         c.query(`UPDATE "AuditLog" SET action = 'x' WHERE "organizationId" = $1`, [org.organizationId]),
       ).rejects.toThrow(/append-only/);
@@ -77,7 +67,7 @@ describe("the audit log", () => {
     });
     expect((await verifyAuditChain(stack.db, tampered.organizationId)).ok).toBe(true);
     // An operator with table-owner rights switches the guard off, edits, and switches it back.
-    await superuser(async (c) => {
+    await asDatabaseOwner(async (c) => {
       await c.query(`ALTER TABLE "AuditLog" DISABLE TRIGGER "AuditLog_append_only"`);
       try {
         await c.query(
@@ -105,7 +95,7 @@ describe("the audit log", () => {
         body: { name, baseUrl: "http://g.example.com" },
       });
     }
-    await superuser(async (c) => {
+    await asDatabaseOwner(async (c) => {
       await c.query(`ALTER TABLE "AuditLog" DISABLE TRIGGER "AuditLog_append_only"`);
       try {
         await c.query(
@@ -156,7 +146,7 @@ async function auditedOrg(name: string, count: number): Promise<{ org: TestOrg; 
 
 /** What an operator with the owner's rights can do: switch the guard off and cut the newest entries. */
 async function cutNewest(organizationId: string, count: number): Promise<void> {
-  await superuser(async (c) => {
+  await asDatabaseOwner(async (c) => {
     await c.query(`ALTER TABLE "AuditLog" DISABLE TRIGGER "AuditLog_append_only"`);
     try {
       await c.query(
@@ -264,7 +254,7 @@ describe("anchors of the audit log", () => {
 
 describe("the application's database role", () => {
   it("cannot switch the audit log's guard off, change, delete or truncate entries or anchors", async () => {
-    await superuser(async (c) => {
+    await asDatabaseOwner(async (c) => {
       const me = await c.query("SELECT current_user AS role, usesuper FROM pg_user WHERE usename = current_user");
       expect(me.rows[0]).toMatchObject({ role: expect.stringMatching(/_app$/), usesuper: false });
       for (const table of ["AuditLog", "AuditAnchor"]) {

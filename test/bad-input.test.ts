@@ -405,8 +405,10 @@ describe("bad input", () => {
   });
 
   it("keeps GraphQL's list input coercion: a single tag is a list of one (the spec's rule; REST is strict)", async () => {
+    // An organization of its own: this stack allows one server per organization.
+    const coercing = await createTestOrg(stack, "Coercion");
     const res = await request(stack.url, "POST", "/graphql", {
-      auth: org.ownerKey,
+      auth: coercing.ownerKey,
       body: {
         query: "mutation($input: RegisterMcpServerInput!) { registerMcpServer(input: $input) { tags } }",
         variables: { input: { name: "coerced", baseUrl: "http://coerced.example.com", tags: "alpha" } },

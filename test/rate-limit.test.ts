@@ -9,6 +9,13 @@ const AUTH_FAILURES_PER_MINUTE = 5;
 /** A well-formed API key that exists nowhere. */
 const bogusKey = () => generateApiKey(randomBytes(32).toString("hex")).key;
 
+/**
+ * The key and organization limits are exercised from an address of their own: the failed
+ * authentications of other test files (from 127.0.0.1, into the same Redis) count per address,
+ * and this stack's low threshold would otherwise block 127.0.0.1 for the minute.
+ */
+const HERE = freshLoopbackAddress();
+
 let stack: Stack;
 
 beforeAll(async () => {
@@ -27,10 +34,10 @@ describe("rate limits", () => {
     const org = await createTestOrg(stack, "Limited key");
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      statuses.push((await request(stack.url, "GET", "/v1/mcp/servers", { auth: org.ownerKey })).status);
+      statuses.push((await request(stack.url, "GET", "/v1/mcp/servers", { auth: org.ownerKey, from: HERE })).status);
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
-    const limited = await request(stack.url, "GET", "/v1/mcp/servers", { auth: org.ownerKey });
+    const limited = await request(stack.url, "GET", "/v1/mcp/servers", { auth: org.ownerKey, from: HERE });
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe("RATE_LIMITED");
     const retryAfter = Number(limited.headers.get("retry-after"));
@@ -38,7 +45,7 @@ describe("rate limits", () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     // Another key of the same organization still has its own allowance.
     const dev = await org.member("developer");
-    expect((await request(stack.url, "GET", "/v1/mcp/servers", { auth: dev.apiKey })).status).toBe(200);
+    expect((await request(stack.url, "GET", "/v1/mcp/servers", { auth: dev.apiKey, from: HERE })).status).toBe(200);
   });
 
   it("answers 429 for the whole organization once its keys together reach the organization's limit", async () => {
@@ -48,17 +55,19 @@ describe("rate limits", () => {
     const c = await org.member("viewer");
     const results: number[] = [];
     for (const key of [a.apiKey, a.apiKey, a.apiKey, b.apiKey, b.apiKey]) {
-      results.push((await request(stack.url, "GET", "/v1/mcp/servers", { auth: key })).status);
+      results.push((await request(stack.url, "GET", "/v1/mcp/servers", { auth: key, from: HERE })).status);
     }
     expect(results).toEqual([200, 200, 200, 200, 200]);
     // c has not used any of its own allowance, but the organization has used all of its.
-    const res = await request(stack.url, "GET", "/v1/mcp/servers", { auth: c.apiKey });
+    const res = await request(stack.url, "GET", "/v1/mcp/servers", { auth: c.apiKey, from: HERE });
     expect(res.status).toBe(429);
     expect(res.body.error.code).toBe("RATE_LIMITED");
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // A different organization is not affected.
     const elsewhere = await createTestOrg(stack, "Unaffected");
-    expect((await request(stack.url, "GET", "/v1/mcp/servers", { auth: elsewhere.ownerKey })).status).toBe(200);
+    expect((await request(stack.url, "GET", "/v1/mcp/servers", { auth: elsewhere.ownerKey, from: HERE })).status).toBe(
+      200,
+    );
   });
 
   it("limits GraphQL requests too, answering in the GraphQL error shape", async () => {
@@ -69,6 +78,7 @@ describe("rate limits", () => {
       const res = await request(stack.url, "POST", "/graphql", {
         auth: org.ownerKey,
         body: { query: "{ mcpServers { nextCursor } }" },
+        from: HERE,
       });
       last = res.status;
       body = res.body;

@@ -9,6 +9,23 @@ import { appDatabaseUrl, TEST_DATABASE_URL } from "./env";
 import { waitFor } from "./wait";
 
 /**
+ * Runs `fn` on a connection of the database's owner (TEST_DATABASE_URL by default): for what
+ * the application role may not do, such as simulating an operator's tampering or a failure.
+ */
+export async function asDatabaseOwner<T>(
+  fn: (c: Client) => Promise<T>,
+  connectionString = TEST_DATABASE_URL,
+): Promise<T> {
+  const client = new Client({ connectionString });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
  * A new, migrated database beside the test database (`<test database>_<suffix>`), dropped
  * first if a previous run left it. For tests that disturb a whole deployment (kill its
  * connections, run its scheduler over every server) without touching other test files' rows.
