@@ -68,17 +68,22 @@ export function parseEvent(message: string): DomainEvent | null {
   };
 }
 
-/** A subscriber's queue: events wait here until the subscription asks for them. */
-class Subscriber<T> implements AsyncIterableIterator<T> {
+/**
+ * One subscriber's bounded queue: values wait here until the subscription asks for them. A
+ * subscriber that lets more than `limit` values wait is ended with SERVICE_UNAVAILABLE
+ * (`tooSlow`), after the values already queued, rather than holding memory without bound.
+ * `return()` ends it at once, even while a `next()` is pending; `onEnd` runs once either way.
+ */
+export class SubscriberQueue<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
   private waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | null = null;
   private done = false;
   private failure: unknown = null;
 
   constructor(
-    readonly select: (event: DomainEvent) => T | undefined,
     private readonly limit: number,
-    private readonly onEnd: (s: Subscriber<T>) => void,
+    private readonly tooSlow: string,
+    private readonly onEnd: () => void,
   ) {}
 
   push(value: T): void {
@@ -88,15 +93,13 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
       this.waiting = null;
       resolve({ value, done: false });
     } else if (this.queue.length >= this.limit) {
-      this.fail(
-        new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Subscriber too slow: events were dropped; subscribe again"),
-      );
+      this.fail(new AppError(ErrorCode.SERVICE_UNAVAILABLE, this.tooSlow));
     } else {
       this.queue.push(value);
     }
   }
 
-  /** Ends the subscription with an error, after the events already queued. */
+  /** Ends the subscription with an error, after the values already queued. */
   fail(error: unknown): void {
     if (this.done) return;
     this.failure = error;
@@ -137,7 +140,7 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    this.onEnd(this);
+    this.onEnd();
     if (this.waiting) {
       const { resolve, reject } = this.waiting;
       this.waiting = null;
@@ -149,6 +152,17 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
         resolve({ value: undefined, done: true });
       }
     }
+  }
+}
+
+/** A subscriber of the domain events: its selection and its queue. */
+class Subscriber<T> extends SubscriberQueue<T> {
+  constructor(
+    readonly select: (event: DomainEvent) => T | undefined,
+    limit: number,
+    onEnd: () => void,
+  ) {
+    super(limit, "Subscriber too slow: events were dropped; subscribe again", onEnd);
   }
 }
 
@@ -188,7 +202,9 @@ export class RedisEventHub implements EventSource {
       this.options.logger.error({ err }, "cannot subscribe to the event channel");
       throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Events are unavailable; retry later");
     }
-    const subscriber = new Subscriber<T>(select, this.bufferSize, (s) => this.subscribers.delete(s as never));
+    const subscriber: Subscriber<T> = new Subscriber<T>(select, this.bufferSize, () =>
+      this.subscribers.delete(subscriber as Subscriber<unknown>),
+    );
     this.subscribers.add(subscriber as Subscriber<unknown>);
     return subscriber;
   }

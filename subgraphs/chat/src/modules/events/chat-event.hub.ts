@@ -9,6 +9,7 @@ import {
   parseChatEvent,
   type Redis,
 } from "@sprintconnect/core";
+import { SubscriberQueue } from "@sprintconnect/subgraph-kit";
 
 /** Events a slow subscriber may have waiting before its subscription ends with an error. */
 const BUFFER_LIMIT = 10_000;
@@ -17,19 +18,16 @@ const BUFFER_LIMIT = 10_000;
  * One subscriber's stream: replayed events (seq > after) first, then live ones, each seq once
  * and in order. `return()` unsubscribes at once, even while a `next()` is pending.
  */
-class ChatEventStream implements AsyncIterableIterator<ChatEventRecord> {
-  private readonly queue: ChatEventRecord[] = [];
+class ChatEventStream extends SubscriberQueue<ChatEventRecord> {
   /** Live events that arrived while the replay was being read. */
   private early: ChatEventRecord[] | null = [];
-  private waiting: { resolve: (r: IteratorResult<ChatEventRecord>) => void; reject: (e: unknown) => void } | null =
-    null;
-  private done = false;
-  private failure: unknown = null;
 
   constructor(
     private last: number,
-    private readonly onEnd: () => void,
-  ) {}
+    onEnd: () => void,
+  ) {
+    super(BUFFER_LIMIT, "Subscriber too slow; subscribe again with `after`", onEnd);
+  }
 
   /** Ends the replay phase: `replayed` and the early live events, deduplicated and in order. */
   replayed(events: ChatEventRecord[]): void {
@@ -38,77 +36,14 @@ class ChatEventStream implements AsyncIterableIterator<ChatEventRecord> {
     for (const event of [...events, ...early].sort((a, b) => a.seq - b.seq)) this.push(event);
   }
 
-  push(event: ChatEventRecord): void {
-    if (this.done) return;
+  override push(event: ChatEventRecord): void {
     if (this.early) {
       this.early.push(event);
       return;
     }
     if (event.seq <= this.last) return;
     this.last = event.seq;
-    if (this.waiting) {
-      const { resolve } = this.waiting;
-      this.waiting = null;
-      resolve({ value: event, done: false });
-    } else if (this.queue.length >= BUFFER_LIMIT) {
-      this.fail(new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Subscriber too slow; subscribe again with `after`"));
-    } else {
-      this.queue.push(event);
-    }
-  }
-
-  fail(error: unknown): void {
-    if (this.done) return;
-    this.failure = error;
-    this.finish();
-  }
-
-  next(): Promise<IteratorResult<ChatEventRecord>> {
-    const value = this.queue.shift();
-    if (value) return Promise.resolve({ value, done: false });
-    if (this.failure) {
-      const failure = this.failure;
-      this.failure = null;
-      return Promise.reject(failure);
-    }
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
-  }
-
-  return(): Promise<IteratorResult<ChatEventRecord>> {
-    this.queue.length = 0;
-    this.failure = null;
-    this.finish();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<ChatEventRecord>> {
-    this.queue.length = 0;
-    this.finish();
-    return Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<ChatEventRecord> {
-    return this;
-  }
-
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.onEnd();
-    if (this.waiting) {
-      const { resolve, reject } = this.waiting;
-      this.waiting = null;
-      if (this.failure) {
-        const failure = this.failure;
-        this.failure = null;
-        reject(failure);
-      } else {
-        resolve({ value: undefined, done: true });
-      }
-    }
+    super.push(event);
   }
 }
 
