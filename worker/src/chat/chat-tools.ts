@@ -34,9 +34,13 @@ function safeName(text: string): string {
 }
 
 /**
- * Connects to each server of the session through OUR MCP client (egress guard, stored
- * credentials, timeouts, response caps) and loads its tools with `loadMcpTools` over that
- * client. Only tools discovery has seen and nobody disabled or flagged for review are kept.
+ * The session's tools, from the definitions discovery stored (the reviewed ones: a server that
+ * now describes a tool differently cannot change what the model sees), with the adapter's
+ * `loadMcpTools` over a client that connects to a server through OUR MCP client (egress guard,
+ * stored credentials, timeouts, response caps) only when one of its tools is first called. A
+ * turn that calls no tool opens no connection; a server that cannot be reached fails the call
+ * (SERVICE_UNAVAILABLE), not the turn. Only tools discovery has seen and nobody disabled or
+ * flagged for review are kept.
  */
 export async function loadSessionTools(options: {
   db: PrismaClient;
@@ -54,7 +58,7 @@ export async function loadSessionTools(options: {
   for (const server of servers) {
     for (const c of server.capabilities) nameCount.set(c.name, (nameCount.get(c.name) ?? 0) + 1);
   }
-  const connections: McpConnection[] = [];
+  const connecting: Array<Promise<McpConnection>> = [];
   const unavailable: SessionTools["unavailable"] = [];
   for (const id of options.serverIds) {
     if (!servers.some((s) => s.id === id)) unavailable.push({ serverId: id, reason: "deregistered" });
@@ -74,55 +78,77 @@ export async function loadSessionTools(options: {
         });
         return response.body ? new Response(watchBody(response.body, failed), response) : response;
       };
-      try {
-        const headers = await credentialHeaders(options.db, options.secrets, server);
-        const connection = await connectMcp(
-          { url: server.baseUrl, transport: server.transport, headers },
-          { fetch, timeoutMs: options.timeoutMs },
-        );
-        connections.push(connection);
-        const allowed = new Map(server.capabilities.map((c) => [c.name, c.id]));
-        const prefixed = server.capabilities.some((c) => (nameCount.get(c.name) ?? 0) > 1);
-        const tools = await loadMcpTools(safeName(server.name), connection.client, {
-          throwOnLoadError: false,
-          prefixToolNameWithServerName: prefixed,
-          defaultToolTimeout: options.timeoutMs,
+      let connection: Promise<McpConnection> | null = null;
+      const connect = (): Promise<McpConnection> => {
+        if (connection) return connection;
+        const pending = (async () => {
+          const headers = await credentialHeaders(options.db, options.secrets, server);
+          return connectMcp(
+            { url: server.baseUrl, transport: server.transport, headers },
+            { fetch, timeoutMs: options.timeoutMs },
+          );
+        })();
+        connection = pending;
+        connecting.push(pending);
+        // A failed connection is a transport failure of every call waiting on it; the next call tries again.
+        pending.catch((error: unknown) => {
+          if (connection === pending) connection = null;
+          options.logger.warn({ err: error, serverId: server.id }, "chat: cannot connect to a server");
+          failed(error);
         });
-        return tools.flatMap((inner) => {
-          const toolName = prefixed ? inner.name.slice(safeName(server.name).length + 2) : inner.name;
-          if (!allowed.has(toolName)) return [];
-          const annotations = (inner.metadata?.annotations ?? {}) as { destructiveHint?: unknown };
-          return [
-            {
-              name: inner.name,
-              toolName,
-              serverId: server.id,
-              capabilityId: allowed.get(toolName) ?? null,
-              needsApproval:
-                annotations.destructiveHint === true ||
-                options.approvalRules.has(toolName) ||
-                options.approvalRules.has(`${server.id}/${toolName}`),
-              inner,
-              lastFailure: () => failure,
-              onFailure: (listener: () => void) => {
-                listeners.add(listener);
-                return () => listeners.delete(listener);
-              },
+        return pending;
+      };
+      const definitions = server.capabilities.map((c) => ({
+        ...(c.definition as Record<string, unknown>),
+        name: c.name,
+        inputSchema: (c.inputSchema ?? { type: "object" }) as Record<string, unknown>,
+      }));
+      // What loadMcpTools uses of a client: the tool list (ours), and calls (over a lazy connection).
+      const client = {
+        listTools: async () => ({ tools: structuredClone(definitions) }),
+        callTool: async (...args: Parameters<McpConnection["client"]["callTool"]>) =>
+          (await connect()).client.callTool(...args),
+        readResource: async (...args: Parameters<McpConnection["client"]["readResource"]>) =>
+          (await connect()).client.readResource(...args),
+      };
+      const allowed = new Map(server.capabilities.map((c) => [c.name, c.id]));
+      const prefixed = server.capabilities.some((c) => (nameCount.get(c.name) ?? 0) > 1);
+      const tools = await loadMcpTools(safeName(server.name), client as never, {
+        throwOnLoadError: false,
+        prefixToolNameWithServerName: prefixed,
+        defaultToolTimeout: options.timeoutMs,
+      });
+      return tools.flatMap((inner) => {
+        const toolName = prefixed ? inner.name.slice(safeName(server.name).length + 2) : inner.name;
+        if (!allowed.has(toolName)) return [];
+        const annotations = (inner.metadata?.annotations ?? {}) as { destructiveHint?: unknown };
+        return [
+          {
+            name: inner.name,
+            toolName,
+            serverId: server.id,
+            capabilityId: allowed.get(toolName) ?? null,
+            needsApproval:
+              annotations.destructiveHint === true ||
+              options.approvalRules.has(toolName) ||
+              options.approvalRules.has(`${server.id}/${toolName}`),
+            inner,
+            lastFailure: () => failure,
+            onFailure: (listener: () => void) => {
+              listeners.add(listener);
+              return () => listeners.delete(listener);
             },
-          ];
-        });
-      } catch (err) {
-        options.logger.warn({ err, serverId: server.id }, "chat: cannot load the tools of a server");
-        unavailable.push({ serverId: server.id, reason: describe(err) });
-        return [];
-      }
+          },
+        ];
+      });
     }),
   );
   return {
     tools: loaded.flat(),
     unavailable,
     async close() {
-      await Promise.allSettled(connections.map((c) => c.close()));
+      const opened = await Promise.allSettled(connecting);
+      await Promise.allSettled(opened.flatMap((r) => (r.status === "fulfilled" ? [r.value.close()] : [])));
     },
   };
 }

@@ -22,7 +22,7 @@ import {
 import type { FetchLike } from "@sprintconnect/mcp";
 import { type AgentConfig, costOf } from "./agent-config";
 import type { ChatRepository } from "./chat.repository";
-import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool } from "./chat-tools";
+import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool, type SessionTools } from "./chat-tools";
 import type { ChatControlHub } from "./control-hub";
 import { textOf } from "./local-model";
 import { createChatModel, defaultModel, usageOf } from "./providers";
@@ -112,13 +112,16 @@ export class ChatTurnRunner {
     if (!(await repo.transition(turn.id, ["queued"], { status: "running", startedAt: new Date() }))) return;
     const model = turn.model ?? turn.session.model ?? defaultModel(this.deps.env);
     const state = new TurnState(turn, model, (e) => this.deps.events.publish(e), this.deps.logger);
+    // The tools and the history load while the control channel is set up: they are independent reads.
+    const prepared = this.prepare(state);
+    prepared.catch(() => undefined); // awaited (and reported) by execute
     const unlisten = await this.deps.control.listen(turn.id, (control) => this.onControl(state, control));
     const timer = setTimeout(() => state.stop("timeout"), this.deps.env.CHAT_TURN_TIMEOUT_SECONDS * 1000);
     try {
       // A cancel that arrived before we listened.
       const latest = await repo.findTurn(turn.id);
       if (latest?.cancelRequestedAt) state.stop("cancelled");
-      await this.execute(state);
+      await this.execute(state, prepared);
     } finally {
       clearTimeout(timer);
       unlisten();
@@ -148,22 +151,40 @@ export class ChatTurnRunner {
     else state.approvalWaiters.get(control.toolCallId)?.();
   }
 
-  private async execute(state: TurnState): Promise<void> {
+  /** The session's tools (stored definitions, no connection yet) and the model's first messages. */
+  private async prepare(state: TurnState): Promise<{ tools: SessionTools; messages: BaseMessage[] }> {
     const { repo, env, logger } = this.deps;
     const { turn } = state;
-    const tools = await loadSessionTools({
-      db: this.deps.db,
-      repo,
-      secrets: this.deps.secrets,
-      fetch: this.deps.mcpFetch,
-      logger,
-      organizationId: turn.organizationId,
-      serverIds: turn.session.serverIds,
-      timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
-      approvalRules: this.deps.config.approvalTools,
-    });
+    const [tools, messages] = await Promise.all([
+      loadSessionTools({
+        db: this.deps.db,
+        repo,
+        secrets: this.deps.secrets,
+        fetch: this.deps.mcpFetch,
+        logger,
+        organizationId: turn.organizationId,
+        serverIds: turn.session.serverIds,
+        timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
+        approvalRules: this.deps.config.approvalTools,
+      }),
+      this.initialMessages(state),
+    ]);
+    return { tools, messages };
+  }
+
+  private async execute(
+    state: TurnState,
+    prepared: Promise<{ tools: SessionTools; messages: BaseMessage[] }>,
+  ): Promise<void> {
+    const { env } = this.deps;
+    let ready: Awaited<typeof prepared>;
     try {
-      const messages = await this.initialMessages(state);
+      ready = await prepared;
+    } catch (err) {
+      return this.stopped(state, err);
+    }
+    const { tools, messages } = ready;
+    try {
       const model = createChatModel(env, state.model, this.deps.llmFetch);
       const graph = this.graph(state, model, tools.tools);
       const stream = await graph.stream(
@@ -188,8 +209,10 @@ export class ChatTurnRunner {
   /** The system prompt, the session's earlier messages and this turn's user message. */
   private async initialMessages(state: TurnState): Promise<BaseMessage[]> {
     const { repo } = this.deps;
-    const earlier = await repo.history(state.turn.sessionId, state.turn.id);
-    const user = await repo.userMessage(state.turn.id);
+    const [earlier, user] = await Promise.all([
+      repo.history(state.turn.sessionId, state.turn.id),
+      repo.userMessage(state.turn.id),
+    ]);
     return [
       new SystemMessage({ id: randomUUID(), content: this.deps.config.systemPrompt }),
       ...earlier
