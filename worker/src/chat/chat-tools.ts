@@ -1,9 +1,10 @@
 import { DynamicStructuredTool } from "@langchain/core/tools";
 import { loadMcpTools } from "@langchain/mcp-adapters";
 import { AppError, ErrorCode, type Logger, type PrismaClient, type SecretStore } from "@sprintconnect/core";
-import { connectMcp, type FetchLike, type McpConnection } from "@sprintconnect/mcp";
+import type { McpConnection } from "@sprintconnect/mcp";
 import { credentialHeaders } from "../credentials";
 import type { ChatRepository } from "./chat.repository";
+import type { ConnectionLease, McpConnectionPool } from "./connection-pool";
 
 /** One MCP tool the agent may call, with where it lives and whether a person must approve it. */
 export interface SessionTool {
@@ -36,9 +37,9 @@ function safeName(text: string): string {
 /**
  * The session's tools, from the definitions discovery stored (the reviewed ones: a server that
  * now describes a tool differently cannot change what the model sees), with the adapter's
- * `loadMcpTools` over a client that connects to a server through OUR MCP client (egress guard,
- * stored credentials, timeouts, response caps) only when one of its tools is first called. A
- * turn that calls no tool opens no connection; a server that cannot be reached fails the call
+ * `loadMcpTools` over a client that takes a connection to a server from the worker's pool (OUR MCP
+ * client: egress guard, stored credentials, timeouts, response caps) only when one of its tools
+ * is first called. A turn that calls no tool touches no server; a server that cannot be reached fails the call
  * (SERVICE_UNAVAILABLE), not the turn. Only tools discovery has seen and nobody disabled or
  * flagged for review are kept.
  */
@@ -46,7 +47,7 @@ export async function loadSessionTools(options: {
   db: PrismaClient;
   repo: ChatRepository;
   secrets: SecretStore;
-  fetch: FetchLike;
+  pool: McpConnectionPool;
   logger: Logger;
   organizationId: string;
   serverIds: readonly string[];
@@ -58,7 +59,7 @@ export async function loadSessionTools(options: {
   for (const server of servers) {
     for (const c of server.capabilities) nameCount.set(c.name, (nameCount.get(c.name) ?? 0) + 1);
   }
-  const connecting: Array<Promise<McpConnection>> = [];
+  const leases: ConnectionLease[] = [];
   const unavailable: SessionTools["unavailable"] = [];
   for (const id of options.serverIds) {
     if (!servers.some((s) => s.id === id)) unavailable.push({ serverId: id, reason: "deregistered" });
@@ -71,32 +72,36 @@ export async function loadSessionTools(options: {
         failure = { error, at: Date.now() };
         for (const listener of [...listeners]) listener();
       };
-      const fetch: FetchLike = async (url, init) => {
-        const response = await options.fetch(url, init).catch((error: unknown) => {
-          failed(error);
-          throw error;
-        });
-        return response.body ? new Response(watchBody(response.body, failed), response) : response;
-      };
-      let connection: Promise<McpConnection> | null = null;
-      const connect = (): Promise<McpConnection> => {
-        if (connection) return connection;
-        const pending = (async () => {
+      let lease: Promise<ConnectionLease> | null = null;
+      const connect = async (): Promise<McpConnection> => {
+        lease ??= (async () => {
           const headers = await credentialHeaders(options.db, options.secrets, server);
-          return connectMcp(
+          let held: ConnectionLease | undefined;
+          held = await options.pool.acquire(
+            server.id,
             { url: server.baseUrl, transport: server.transport, headers },
-            { fetch, timeoutMs: options.timeoutMs },
+            (error) => {
+              // The pool dropped the connection: this turn's next call takes a new one.
+              lease = null;
+              held?.release();
+              failed(error);
+            },
           );
+          leases.push(held);
+          return held;
         })();
-        connection = pending;
-        connecting.push(pending);
-        // A failed connection is a transport failure of every call waiting on it; the next call tries again.
-        pending.catch((error: unknown) => {
-          if (connection === pending) connection = null;
-          options.logger.warn({ err: error, serverId: server.id }, "chat: cannot connect to a server");
-          failed(error);
-        });
-        return pending;
+        const pending = lease;
+        try {
+          return (await pending).connection;
+        } catch (error) {
+          // Every call waiting on this attempt fails as a transport failure; the next call tries again.
+          if (lease === pending) {
+            lease = null;
+            options.logger.warn({ err: error, serverId: server.id }, "chat: cannot connect to a server");
+            failed(error);
+          }
+          throw error;
+        }
       };
       const definitions = server.capabilities.map((c) => ({
         ...(c.definition as Record<string, unknown>),
@@ -147,34 +152,9 @@ export async function loadSessionTools(options: {
     tools: loaded.flat(),
     unavailable,
     async close() {
-      const opened = await Promise.allSettled(connecting);
-      await Promise.allSettled(opened.flatMap((r) => (r.status === "fulfilled" ? [r.value.close()] : [])));
+      for (const held of leases) held.release();
     },
   };
-}
-
-/**
- * The same body, noting a read failure: the SDK reads a response stream in the background, and
- * a body the egress guard cuts (too large) would otherwise only show as a request that never
- * answers.
- */
-function watchBody(body: ReadableStream<Uint8Array>, failed: (error: unknown) => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        failed(error);
-        controller.error(error);
-        return;
-      }
-      if (chunk.done) controller.close();
-      else controller.enqueue(chunk.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }
 
 /** A failure as the agent and the client may see it: a code of the list and a message without internals. */

@@ -23,6 +23,7 @@ import type { FetchLike } from "@sprintconnect/mcp";
 import { type AgentConfig, costOf } from "./agent-config";
 import type { ChatRepository } from "./chat.repository";
 import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool, type SessionTools } from "./chat-tools";
+import type { McpConnectionPool } from "./connection-pool";
 import type { ChatControlHub } from "./control-hub";
 import { textOf } from "./local-model";
 import { createChatModel, defaultModel, usageOf } from "./providers";
@@ -32,8 +33,8 @@ export interface ChatTurnRunnerDeps {
   db: PrismaClient;
   repo: ChatRepository;
   secrets: SecretStore;
-  /** The egress guard's fetch for MCP servers (timeouts of CHAT_TOOL_TIMEOUT_SECONDS). */
-  mcpFetch: FetchLike;
+  /** Connections to MCP servers, shared by turns (egress guard, timeouts of CHAT_TOOL_TIMEOUT_SECONDS). */
+  pool: McpConnectionPool;
   /** The egress guard's fetch for LLM providers. */
   llmFetch: FetchLike;
   events: ChatEventLog;
@@ -160,7 +161,7 @@ export class ChatTurnRunner {
         db: this.deps.db,
         repo,
         secrets: this.deps.secrets,
-        fetch: this.deps.mcpFetch,
+        pool: this.deps.pool,
         logger,
         organizationId: turn.organizationId,
         serverIds: turn.session.serverIds,
