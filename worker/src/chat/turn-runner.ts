@@ -285,21 +285,24 @@ export class ChatTurnRunner {
         content = `${content}${content ? "\n\n" : ""}Stopped: this turn reached its limit of ${env.CHAT_MAX_TOOL_CALLS_PER_TURN} tool calls.`;
       }
     }
-    const stored = await repo.createMessage({
-      organizationId: state.turn.organizationId,
-      sessionId: state.turn.sessionId,
-      turnId: state.turn.id,
-      role: "assistant",
-      content,
-      model: state.model,
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      cachedTokens: usage.cachedTokens,
-      costUsd: costOf(config.prices, state.model, usage),
-    });
+    // The message and the usage event are independent writes: one round trip, not two.
+    const [stored] = await Promise.all([
+      repo.createMessage({
+        organizationId: state.turn.organizationId,
+        sessionId: state.turn.sessionId,
+        turnId: state.turn.id,
+        role: "assistant",
+        content,
+        model: state.model,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedTokens: usage.cachedTokens,
+        costUsd: costOf(config.prices, state.model, usage),
+      }),
+      this.recordModelUsage(state, chunks, performance.now() - started, true),
+    ]);
     state.partialText = "";
     state.assistantMessageId = stored.id;
-    await this.recordModelUsage(state, chunks, performance.now() - started, true);
     state.emit({ type: "message", messageId: stored.id });
     return new AIMessage({ id: stored.id, content, tool_calls: toolCalls, usage_metadata: full?.usage_metadata });
   }
@@ -469,7 +472,8 @@ export class ChatTurnRunner {
       unwatch();
     }
     const durationMs = Math.round(performance.now() - started);
-    await repo.updateToolCall(row.id, {
+    // Three independent writes, in parallel: the call's outcome, its usage event, the tool message.
+    const finished = repo.updateToolCall(row.id, {
       status: outcome.ok ? "succeeded" : "failed",
       result: outcome.ok ? outcome.text : null,
       resultTruncated: outcome.ok ? outcome.truncated : false,
@@ -477,7 +481,7 @@ export class ChatTurnRunner {
       durationMs,
       finishedAt: new Date(),
     });
-    await repo
+    const usage = repo
       .recordUsage({
         organizationId: state.turn.organizationId,
         userId: state.turn.userId,
@@ -492,14 +496,18 @@ export class ChatTurnRunner {
         metadata: { turnId: state.turn.id, toolCallId: row.id, ...(outcome.ok ? {} : { code: outcome.code }) },
       })
       .catch((err: unknown) => this.deps.logger.warn({ err }, "chat: cannot record tool usage"));
-    const toolMessage = await repo.createMessage({
-      organizationId: state.turn.organizationId,
-      sessionId: state.turn.sessionId,
-      turnId: state.turn.id,
-      role: "tool",
-      toolCallId: row.id,
-      content: outcome.ok ? outcome.text : `Error: ${outcome.message}`,
-    });
+    const [, , toolMessage] = await Promise.all([
+      finished,
+      usage,
+      repo.createMessage({
+        organizationId: state.turn.organizationId,
+        sessionId: state.turn.sessionId,
+        turnId: state.turn.id,
+        role: "tool",
+        toolCallId: row.id,
+        content: outcome.ok ? outcome.text : `Error: ${outcome.message}`,
+      }),
+    ]);
     if (outcome.ok) {
       state.emit({ type: "tool_call_finished", toolCallId: row.id, ...base, result: outcome.text, durationMs });
     } else {
