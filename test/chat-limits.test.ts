@@ -7,13 +7,15 @@ import { type Collected, collect, connectWs } from "./support/ws";
 
 const EVENTS = `subscription($sessionId: ID!, $after: Int) {
   chatEvents(sessionId: $sessionId, after: $after) {
-    turnId seq type toolCallId toolName status code errorMessage
+    turnId seq type text toolCallId toolName status code errorMessage
   }
 }`;
 
 /** Short limits, so the tests wait for them (as conditions) in seconds, not minutes. */
 const TURN_TIMEOUT_SECONDS = 4;
 const APPROVAL_TIMEOUT_SECONDS = 1;
+/** Words of the answer that is cancelled mid-stream: long enough to be streaming still when the cancel arrives. */
+const LONG_ANSWER_WORDS = 10_000;
 
 let stack: Stack;
 let org: TestOrg;
@@ -36,14 +38,14 @@ function watch(sessionId: string): Collected {
   return collect(client, EVENTS, { sessionId, after: 0 });
 }
 
-async function untilDone(feed: Collected): Promise<any[]> {
+async function untilDone(feed: Collected, ms = 20_000): Promise<any[]> {
   await waitFor(
     "the turn to finish",
     async () => {
       if (feed.errors.length > 0) throw new Error(JSON.stringify(feed.errors));
       return feed.items.some((e) => e.type === "done");
     },
-    20_000,
+    ms,
   );
   return feed.items;
 }
@@ -53,6 +55,7 @@ beforeAll(async () => {
     {
       CHAT_TURN_TIMEOUT_SECONDS: String(TURN_TIMEOUT_SECONDS),
       CHAT_APPROVAL_TIMEOUT_SECONDS: String(APPROVAL_TIMEOUT_SECONDS),
+      CHAT_MAX_MESSAGE_CHARS: String(LONG_ANSWER_WORDS * 8),
     },
     { worker: true },
   );
@@ -133,4 +136,35 @@ describe("chat limits", () => {
     });
     expect(next.status).toBe(202);
   }, 30_000);
+
+  it("keeps what was streamed before a cancel as the turn's partial answer, marked partial", async () => {
+    const sessionId = await newSession();
+    const feed = watch(sessionId);
+    const words = Array.from({ length: LONG_ANSWER_WORDS }, (_, i) => `w${i}`).join(" ");
+    const sent = await request(stack.url, "POST", `/v1/chat/sessions/${sessionId}/messages`, {
+      auth: org.ownerKey,
+      body: { content: words },
+    });
+    expect(sent.status).toBe(202);
+    await waitFor("the first token", async () => feed.items.some((e) => e.type === "token"));
+    const cancelled = await request(stack.url, "POST", `/v1/chat/sessions/${sessionId}/cancel`, { auth: org.ownerKey });
+    expect(cancelled.status).toBe(200);
+    const events = await untilDone(feed, 60_000);
+    expect(events[events.length - 1]).toMatchObject({ type: "done", status: "cancelled" });
+    const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
+    expect(turn.status).toBe("cancelled");
+    const answers = await stack.db.chatMessage.findMany({ where: { turnId: turn.id, role: "assistant" } });
+    expect(answers).toHaveLength(1);
+    const partial = answers[0];
+    expect(partial?.status).toBe("partial");
+    // What was stored is exactly what subscribers saw, and less than the whole answer.
+    const streamed = events
+      .filter((e) => e.type === "token")
+      .map((e) => e.text)
+      .join("");
+    expect(partial?.content).toBe(streamed);
+    const whole = `You said: ${words}`;
+    expect(whole.startsWith(streamed)).toBe(true);
+    expect(streamed.length).toBeLessThan(whole.length);
+  }, 90_000);
 });
