@@ -106,28 +106,37 @@ export class ChatTurnRunner {
 
   async run(payload: { turnId: string }): Promise<void> {
     const { repo } = this.deps;
-    const turn = await repo.findTurn(payload.turnId);
-    if (!turn) return;
-    if (turn.status === "running") return this.interrupted(turn);
-    if (turn.status !== "queued") return; // cancelled before it started
-    if (!(await repo.transition(turn.id, ["queued"], { status: "running", startedAt: new Date() }))) return;
-    const model = turn.model ?? turn.session.model ?? defaultModel(this.deps.env);
-    const state = new TurnState(turn, model, (e) => this.deps.events.publish(e), this.deps.logger);
-    // The tools and the history load while the control channel is set up: they are independent reads.
-    const prepared = this.prepare(state);
-    prepared.catch(() => undefined); // awaited (and reported) by execute
-    const unlisten = await this.deps.control.listen(turn.id, (control) => this.onControl(state, control));
-    const timer = setTimeout(() => state.stop("timeout"), this.deps.env.CHAT_TURN_TIMEOUT_SECONDS * 1000);
+    // Listening before the turn is read: a cancel published from now on is heard, one stored
+    // before is in the row (the API stores it, then publishes), so no second read is needed.
+    let deliver: ((control: ChatControl) => void) | null = null;
+    let cancelledEarly = false;
+    const unlisten = await this.deps.control.listen(payload.turnId, (control) => {
+      if (deliver) deliver(control);
+      else if (control.type === "cancel") cancelledEarly = true;
+    });
     try {
-      // A cancel that arrived before we listened.
-      const latest = await repo.findTurn(turn.id);
-      if (latest?.cancelRequestedAt) state.stop("cancelled");
-      await this.execute(state, prepared);
+      const turn = await repo.findTurn(payload.turnId);
+      if (!turn) return;
+      if (turn.status === "running") return await this.interrupted(turn);
+      if (turn.status !== "queued") return; // cancelled before it started
+      // The tools and the history are read while the turn is claimed: independent reads.
+      const prepared = this.prepare(turn);
+      prepared.catch(() => undefined); // awaited (and reported) by execute
+      if (!(await repo.transition(turn.id, ["queued"], { status: "running", startedAt: new Date() }))) return;
+      const model = turn.model ?? turn.session.model ?? defaultModel(this.deps.env);
+      const state = new TurnState(turn, model, (e) => this.deps.events.publish(e), this.deps.logger);
+      deliver = (control) => this.onControl(state, control);
+      if (cancelledEarly || turn.cancelRequestedAt) state.stop("cancelled");
+      const timer = setTimeout(() => state.stop("timeout"), this.deps.env.CHAT_TURN_TIMEOUT_SECONDS * 1000);
+      try {
+        await this.execute(state, prepared);
+      } finally {
+        clearTimeout(timer);
+        await state.flush();
+        await repo.releaseSession(turn.sessionId, turn.id);
+      }
     } finally {
-      clearTimeout(timer);
       unlisten();
-      await state.flush();
-      await repo.releaseSession(turn.sessionId, turn.id);
     }
   }
 
@@ -153,9 +162,8 @@ export class ChatTurnRunner {
   }
 
   /** The session's tools (stored definitions, no connection yet) and the model's first messages. */
-  private async prepare(state: TurnState): Promise<{ tools: SessionTools; messages: BaseMessage[] }> {
+  private async prepare(turn: TurnRow): Promise<{ tools: SessionTools; messages: BaseMessage[] }> {
     const { repo, env, logger } = this.deps;
-    const { turn } = state;
     const [tools, messages] = await Promise.all([
       loadSessionTools({
         db: this.deps.db,
@@ -168,7 +176,7 @@ export class ChatTurnRunner {
         timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
         approvalRules: this.deps.config.approvalTools,
       }),
-      this.initialMessages(state),
+      this.initialMessages(turn),
     ]);
     return { tools, messages };
   }
@@ -208,12 +216,9 @@ export class ChatTurnRunner {
   }
 
   /** The system prompt, the session's earlier messages and this turn's user message. */
-  private async initialMessages(state: TurnState): Promise<BaseMessage[]> {
+  private async initialMessages(turn: TurnRow): Promise<BaseMessage[]> {
     const { repo } = this.deps;
-    const [earlier, user] = await Promise.all([
-      repo.history(state.turn.sessionId, state.turn.id),
-      repo.userMessage(state.turn.id),
-    ]);
+    const [earlier, user] = await Promise.all([repo.history(turn.sessionId, turn.id), repo.userMessage(turn.id)]);
     return [
       new SystemMessage({ id: randomUUID(), content: this.deps.config.systemPrompt }),
       ...earlier
