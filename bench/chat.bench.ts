@@ -125,6 +125,20 @@ describe("chat", () => {
       direct.push(performance.now() - t);
     }
     await connection.close();
+    // What a turn paid per server before tools came from stored definitions and connections from
+    // the worker's pool: initialize and listTools on a fresh connection, then the call.
+    const perTurn: number[] = [];
+    for (let i = 0; i < TOOL_TURNS; i++) {
+      const t = performance.now();
+      const fresh = await connectMcp(
+        { url: tools.url, transport: "streamable_http" },
+        { fetch: guard.fetch, timeoutMs: 10_000 },
+      );
+      await fresh.client.listTools();
+      await fresh.client.callTool({ name: "echo", arguments: { text: "x" } });
+      perTurn.push(performance.now() - t);
+      await fresh.close();
+    }
     await guard.close();
 
     const sessionId = await session();
@@ -154,19 +168,23 @@ describe("chat", () => {
     const w = summarize(withTool);
     const n = summarize(without);
     const s = summarize(stepped);
+    const f = summarize(perTurn);
     printTable(
       "Chat: a tool call through the agent vs a direct callTool (echo on a local fixture)",
       ["measure", "p50 ms", "p95 ms"],
       [
         ["direct client.callTool (open connection)", d.p50, d.p95],
-        ["agent tool step (ChatToolCall.durationMs: adapter + call)", s.p50, s.p95],
+        ["before: connect + listTools + callTool (fresh connection per turn)", f.p50, f.p95],
+        ["agent tool step (ChatToolCall.durationMs: adapter + pooled call)", s.p50, s.p95],
+        ["agent step overhead over direct (step − direct)", s.p50 - d.p50, s.p95 - d.p95],
+        ["before ÷ agent step (× faster)", f.p50 / s.p50, f.p95 / s.p95],
         ["turn with one tool call (send → done)", w.p50, w.p95],
         ["turn without tools (send → done)", n.p50, n.p95],
         ["overhead per tool call (turn diff − direct)", w.p50 - n.p50 - d.p50, null],
       ],
       `The turn difference includes the second model round (an assistant message and a usage event) that a tool call causes; goal ≤ 5 ms. ${conditionsNote()}`,
     );
-    await writeResults("chat-tool-overhead", { direct: d, step: s, withTool: w, without: n });
+    await writeResults("chat-tool-overhead", { direct: d, freshPerTurn: f, step: s, withTool: w, without: n });
   }, 300_000);
 
   it(`${CONCURRENT_SESSIONS} sessions streaming at once`, async () => {

@@ -11,12 +11,16 @@ import { chatTurnJob, discoveryJob, healthCheckJob, JobQueues } from "@sprintcon
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { loadAgentConfig } from "./chat/agent-config";
 import { ChatRepository } from "./chat/chat.repository";
+import { McpConnectionPool } from "./chat/connection-pool";
 import { ChatControlHub } from "./chat/control-hub";
 import { ChatTurnRunner } from "./chat/turn-runner";
 import { DiscoveryRunner } from "./discovery/discovery-runner";
 import { HealthRunner } from "./health/health-runner";
 import { WorkerMetrics } from "./metrics";
 import { OutboxRelay } from "./relay/outbox-relay";
+
+/** How long a chat connection to an MCP server nobody uses stays open for the next turn. */
+const CHAT_CONNECTION_IDLE_MS = 60_000;
 
 export interface WorkerDeps {
   env: WorkerEnv;
@@ -84,12 +88,18 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const chatGuard = new EgressGuard(policy, { timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000 });
   const llmGuard = new EgressGuard(policy, { timeoutMs: env.CHAT_TURN_TIMEOUT_SECONDS * 1000 });
   const chatControl = new ChatControlHub(env.REDIS_URL, logger);
+  const chatPool = new McpConnectionPool({
+    fetch: chatGuard.fetch,
+    timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
+    idleMs: CHAT_CONNECTION_IDLE_MS,
+    logger,
+  });
   const chat = new ChatTurnRunner({
     env,
     db,
     repo: new ChatRepository(db),
     secrets,
-    mcpFetch: chatGuard.fetch,
+    pool: chatPool,
     llmFetch: llmGuard.fetch,
     events: new ChatEventLog(deps.redis, { size: env.CHAT_EVENT_LOG_SIZE, ttlSeconds: env.CHAT_EVENT_LOG_TTL_SECONDS }),
     control: chatControl,
@@ -134,6 +144,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       if (unfinished > 0) logger.warn("jobs were still running at shutdown; another worker will recover them");
       await relay.stop();
       await chatControl.close();
+      await chatPool.close();
       await Promise.all([guard.close(), chatGuard.close(), llmGuard.close()]);
     },
   };

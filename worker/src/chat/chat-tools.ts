@@ -1,9 +1,10 @@
 import { DynamicStructuredTool } from "@langchain/core/tools";
 import { loadMcpTools } from "@langchain/mcp-adapters";
 import { AppError, ErrorCode, type Logger, type PrismaClient, type SecretStore } from "@sprintconnect/core";
-import { connectMcp, type FetchLike, type McpConnection } from "@sprintconnect/mcp";
+import type { McpConnection } from "@sprintconnect/mcp";
 import { credentialHeaders } from "../credentials";
 import type { ChatRepository } from "./chat.repository";
+import type { ConnectionLease, McpConnectionPool } from "./connection-pool";
 
 /** One MCP tool the agent may call, with where it lives and whether a person must approve it. */
 export interface SessionTool {
@@ -34,15 +35,19 @@ function safeName(text: string): string {
 }
 
 /**
- * Connects to each server of the session through OUR MCP client (egress guard, stored
- * credentials, timeouts, response caps) and loads its tools with `loadMcpTools` over that
- * client. Only tools discovery has seen and nobody disabled or flagged for review are kept.
+ * The session's tools, from the definitions discovery stored (the reviewed ones: a server that
+ * now describes a tool differently cannot change what the model sees), with the adapter's
+ * `loadMcpTools` over a client that takes a connection to a server from the worker's pool (OUR MCP
+ * client: egress guard, stored credentials, timeouts, response caps) only when one of its tools
+ * is first called. A turn that calls no tool touches no server; a server that cannot be reached fails the call
+ * (SERVICE_UNAVAILABLE), not the turn. Only tools discovery has seen and nobody disabled or
+ * flagged for review are kept.
  */
 export async function loadSessionTools(options: {
   db: PrismaClient;
   repo: ChatRepository;
   secrets: SecretStore;
-  fetch: FetchLike;
+  pool: McpConnectionPool;
   logger: Logger;
   organizationId: string;
   serverIds: readonly string[];
@@ -54,7 +59,7 @@ export async function loadSessionTools(options: {
   for (const server of servers) {
     for (const c of server.capabilities) nameCount.set(c.name, (nameCount.get(c.name) ?? 0) + 1);
   }
-  const connections: McpConnection[] = [];
+  const leases: ConnectionLease[] = [];
   const unavailable: SessionTools["unavailable"] = [];
   for (const id of options.serverIds) {
     if (!servers.some((s) => s.id === id)) unavailable.push({ serverId: id, reason: "deregistered" });
@@ -67,88 +72,89 @@ export async function loadSessionTools(options: {
         failure = { error, at: Date.now() };
         for (const listener of [...listeners]) listener();
       };
-      const fetch: FetchLike = async (url, init) => {
-        const response = await options.fetch(url, init).catch((error: unknown) => {
-          failed(error);
-          throw error;
-        });
-        return response.body ? new Response(watchBody(response.body, failed), response) : response;
-      };
-      try {
-        const headers = await credentialHeaders(options.db, options.secrets, server);
-        const connection = await connectMcp(
-          { url: server.baseUrl, transport: server.transport, headers },
-          { fetch, timeoutMs: options.timeoutMs },
-        );
-        connections.push(connection);
-        const allowed = new Map(server.capabilities.map((c) => [c.name, c.id]));
-        const prefixed = server.capabilities.some((c) => (nameCount.get(c.name) ?? 0) > 1);
-        const tools = await loadMcpTools(safeName(server.name), connection.client, {
-          throwOnLoadError: false,
-          prefixToolNameWithServerName: prefixed,
-          defaultToolTimeout: options.timeoutMs,
-        });
-        return tools.flatMap((inner) => {
-          const toolName = prefixed ? inner.name.slice(safeName(server.name).length + 2) : inner.name;
-          if (!allowed.has(toolName)) return [];
-          const annotations = (inner.metadata?.annotations ?? {}) as { destructiveHint?: unknown };
-          return [
-            {
-              name: inner.name,
-              toolName,
-              serverId: server.id,
-              capabilityId: allowed.get(toolName) ?? null,
-              needsApproval:
-                annotations.destructiveHint === true ||
-                options.approvalRules.has(toolName) ||
-                options.approvalRules.has(`${server.id}/${toolName}`),
-              inner,
-              lastFailure: () => failure,
-              onFailure: (listener: () => void) => {
-                listeners.add(listener);
-                return () => listeners.delete(listener);
-              },
+      let lease: Promise<ConnectionLease> | null = null;
+      const connect = async (): Promise<McpConnection> => {
+        lease ??= (async () => {
+          const headers = await credentialHeaders(options.db, options.secrets, server);
+          let held: ConnectionLease | undefined;
+          held = await options.pool.acquire(
+            server.id,
+            { url: server.baseUrl, transport: server.transport, headers },
+            (error) => {
+              // The pool dropped the connection: this turn's next call takes a new one.
+              lease = null;
+              held?.release();
+              failed(error);
             },
-          ];
-        });
-      } catch (err) {
-        options.logger.warn({ err, serverId: server.id }, "chat: cannot load the tools of a server");
-        unavailable.push({ serverId: server.id, reason: describe(err) });
-        return [];
-      }
+          );
+          leases.push(held);
+          return held;
+        })();
+        const pending = lease;
+        try {
+          return (await pending).connection;
+        } catch (error) {
+          // Every call waiting on this attempt fails as a transport failure; the next call tries again.
+          if (lease === pending) {
+            lease = null;
+            options.logger.warn({ err: error, serverId: server.id }, "chat: cannot connect to a server");
+            failed(error);
+          }
+          throw error;
+        }
+      };
+      const definitions = server.capabilities.map((c) => ({
+        ...(c.definition as Record<string, unknown>),
+        name: c.name,
+        inputSchema: (c.inputSchema ?? { type: "object" }) as Record<string, unknown>,
+      }));
+      // What loadMcpTools uses of a client: the tool list (ours), and calls (over a lazy connection).
+      const client = {
+        listTools: async () => ({ tools: structuredClone(definitions) }),
+        callTool: async (...args: Parameters<McpConnection["client"]["callTool"]>) =>
+          (await connect()).client.callTool(...args),
+        readResource: async (...args: Parameters<McpConnection["client"]["readResource"]>) =>
+          (await connect()).client.readResource(...args),
+      };
+      const allowed = new Map(server.capabilities.map((c) => [c.name, c.id]));
+      const prefixed = server.capabilities.some((c) => (nameCount.get(c.name) ?? 0) > 1);
+      const tools = await loadMcpTools(safeName(server.name), client as never, {
+        throwOnLoadError: false,
+        prefixToolNameWithServerName: prefixed,
+        defaultToolTimeout: options.timeoutMs,
+      });
+      return tools.flatMap((inner) => {
+        const toolName = prefixed ? inner.name.slice(safeName(server.name).length + 2) : inner.name;
+        if (!allowed.has(toolName)) return [];
+        const annotations = (inner.metadata?.annotations ?? {}) as { destructiveHint?: unknown };
+        return [
+          {
+            name: inner.name,
+            toolName,
+            serverId: server.id,
+            capabilityId: allowed.get(toolName) ?? null,
+            needsApproval:
+              annotations.destructiveHint === true ||
+              options.approvalRules.has(toolName) ||
+              options.approvalRules.has(`${server.id}/${toolName}`),
+            inner,
+            lastFailure: () => failure,
+            onFailure: (listener: () => void) => {
+              listeners.add(listener);
+              return () => listeners.delete(listener);
+            },
+          },
+        ];
+      });
     }),
   );
   return {
     tools: loaded.flat(),
     unavailable,
     async close() {
-      await Promise.allSettled(connections.map((c) => c.close()));
+      for (const held of leases) held.release();
     },
   };
-}
-
-/**
- * The same body, noting a read failure: the SDK reads a response stream in the background, and
- * a body the egress guard cuts (too large) would otherwise only show as a request that never
- * answers.
- */
-function watchBody(body: ReadableStream<Uint8Array>, failed: (error: unknown) => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        failed(error);
-        controller.error(error);
-        return;
-      }
-      if (chunk.done) controller.close();
-      else controller.enqueue(chunk.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }
 
 /** A failure as the agent and the client may see it: a code of the list and a message without internals. */

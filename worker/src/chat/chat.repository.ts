@@ -39,7 +39,7 @@ export class ChatRepository {
     return this.db.chatMessage.create({ data });
   }
 
-  /** Live servers among `ids` with their tools that agents may use (enabled, reviewed, present). */
+  /** Live servers among `ids` with the stored definitions of the tools agents may use (enabled, reviewed, present). */
   servers(organizationId: string, ids: readonly string[]) {
     return this.db.mcpServer.findMany({
       where: { organizationId, id: { in: [...ids] }, deletedAt: null },
@@ -50,7 +50,7 @@ export class ChatRepository {
         transport: true,
         capabilities: {
           where: { kind: "tool", enabled: true, reviewRequired: false, removedAt: null },
-          select: { id: true, name: true },
+          select: { id: true, name: true, inputSchema: true, definition: true },
         },
       },
     });

@@ -22,7 +22,8 @@ import {
 import type { FetchLike } from "@sprintconnect/mcp";
 import { type AgentConfig, costOf } from "./agent-config";
 import type { ChatRepository } from "./chat.repository";
-import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool } from "./chat-tools";
+import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool, type SessionTools } from "./chat-tools";
+import type { McpConnectionPool } from "./connection-pool";
 import type { ChatControlHub } from "./control-hub";
 import { textOf } from "./local-model";
 import { createChatModel, defaultModel, usageOf } from "./providers";
@@ -32,8 +33,8 @@ export interface ChatTurnRunnerDeps {
   db: PrismaClient;
   repo: ChatRepository;
   secrets: SecretStore;
-  /** The egress guard's fetch for MCP servers (timeouts of CHAT_TOOL_TIMEOUT_SECONDS). */
-  mcpFetch: FetchLike;
+  /** Connections to MCP servers, shared by turns (egress guard, timeouts of CHAT_TOOL_TIMEOUT_SECONDS). */
+  pool: McpConnectionPool;
   /** The egress guard's fetch for LLM providers. */
   llmFetch: FetchLike;
   events: ChatEventLog;
@@ -105,25 +106,37 @@ export class ChatTurnRunner {
 
   async run(payload: { turnId: string }): Promise<void> {
     const { repo } = this.deps;
-    const turn = await repo.findTurn(payload.turnId);
-    if (!turn) return;
-    if (turn.status === "running") return this.interrupted(turn);
-    if (turn.status !== "queued") return; // cancelled before it started
-    if (!(await repo.transition(turn.id, ["queued"], { status: "running", startedAt: new Date() }))) return;
-    const model = turn.model ?? turn.session.model ?? defaultModel(this.deps.env);
-    const state = new TurnState(turn, model, (e) => this.deps.events.publish(e), this.deps.logger);
-    const unlisten = await this.deps.control.listen(turn.id, (control) => this.onControl(state, control));
-    const timer = setTimeout(() => state.stop("timeout"), this.deps.env.CHAT_TURN_TIMEOUT_SECONDS * 1000);
+    // Listening before the turn is read: a cancel published from now on is heard, one stored
+    // before is in the row (the API stores it, then publishes), so no second read is needed.
+    let deliver: ((control: ChatControl) => void) | null = null;
+    let cancelledEarly = false;
+    const unlisten = await this.deps.control.listen(payload.turnId, (control) => {
+      if (deliver) deliver(control);
+      else if (control.type === "cancel") cancelledEarly = true;
+    });
     try {
-      // A cancel that arrived before we listened.
-      const latest = await repo.findTurn(turn.id);
-      if (latest?.cancelRequestedAt) state.stop("cancelled");
-      await this.execute(state);
+      const turn = await repo.findTurn(payload.turnId);
+      if (!turn) return;
+      if (turn.status === "running") return await this.interrupted(turn);
+      if (turn.status !== "queued") return; // cancelled before it started
+      // The tools and the history are read while the turn is claimed: independent reads.
+      const prepared = this.prepare(turn);
+      prepared.catch(() => undefined); // awaited (and reported) by execute
+      if (!(await repo.transition(turn.id, ["queued"], { status: "running", startedAt: new Date() }))) return;
+      const model = turn.model ?? turn.session.model ?? defaultModel(this.deps.env);
+      const state = new TurnState(turn, model, (e) => this.deps.events.publish(e), this.deps.logger);
+      deliver = (control) => this.onControl(state, control);
+      if (cancelledEarly || turn.cancelRequestedAt) state.stop("cancelled");
+      const timer = setTimeout(() => state.stop("timeout"), this.deps.env.CHAT_TURN_TIMEOUT_SECONDS * 1000);
+      try {
+        await this.execute(state, prepared);
+      } finally {
+        clearTimeout(timer);
+        await state.flush();
+        await repo.releaseSession(turn.sessionId, turn.id);
+      }
     } finally {
-      clearTimeout(timer);
       unlisten();
-      await state.flush();
-      await repo.releaseSession(turn.sessionId, turn.id);
     }
   }
 
@@ -148,22 +161,39 @@ export class ChatTurnRunner {
     else state.approvalWaiters.get(control.toolCallId)?.();
   }
 
-  private async execute(state: TurnState): Promise<void> {
+  /** The session's tools (stored definitions, no connection yet) and the model's first messages. */
+  private async prepare(turn: TurnRow): Promise<{ tools: SessionTools; messages: BaseMessage[] }> {
     const { repo, env, logger } = this.deps;
-    const { turn } = state;
-    const tools = await loadSessionTools({
-      db: this.deps.db,
-      repo,
-      secrets: this.deps.secrets,
-      fetch: this.deps.mcpFetch,
-      logger,
-      organizationId: turn.organizationId,
-      serverIds: turn.session.serverIds,
-      timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
-      approvalRules: this.deps.config.approvalTools,
-    });
+    const [tools, messages] = await Promise.all([
+      loadSessionTools({
+        db: this.deps.db,
+        repo,
+        secrets: this.deps.secrets,
+        pool: this.deps.pool,
+        logger,
+        organizationId: turn.organizationId,
+        serverIds: turn.session.serverIds,
+        timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
+        approvalRules: this.deps.config.approvalTools,
+      }),
+      this.initialMessages(turn),
+    ]);
+    return { tools, messages };
+  }
+
+  private async execute(
+    state: TurnState,
+    prepared: Promise<{ tools: SessionTools; messages: BaseMessage[] }>,
+  ): Promise<void> {
+    const { env } = this.deps;
+    let ready: Awaited<typeof prepared>;
     try {
-      const messages = await this.initialMessages(state);
+      ready = await prepared;
+    } catch (err) {
+      return this.stopped(state, err);
+    }
+    const { tools, messages } = ready;
+    try {
       const model = createChatModel(env, state.model, this.deps.llmFetch);
       const graph = this.graph(state, model, tools.tools);
       const stream = await graph.stream(
@@ -186,10 +216,9 @@ export class ChatTurnRunner {
   }
 
   /** The system prompt, the session's earlier messages and this turn's user message. */
-  private async initialMessages(state: TurnState): Promise<BaseMessage[]> {
+  private async initialMessages(turn: TurnRow): Promise<BaseMessage[]> {
     const { repo } = this.deps;
-    const earlier = await repo.history(state.turn.sessionId, state.turn.id);
-    const user = await repo.userMessage(state.turn.id);
+    const [earlier, user] = await Promise.all([repo.history(turn.sessionId, turn.id), repo.userMessage(turn.id)]);
     return [
       new SystemMessage({ id: randomUUID(), content: this.deps.config.systemPrompt }),
       ...earlier
@@ -261,21 +290,24 @@ export class ChatTurnRunner {
         content = `${content}${content ? "\n\n" : ""}Stopped: this turn reached its limit of ${env.CHAT_MAX_TOOL_CALLS_PER_TURN} tool calls.`;
       }
     }
-    const stored = await repo.createMessage({
-      organizationId: state.turn.organizationId,
-      sessionId: state.turn.sessionId,
-      turnId: state.turn.id,
-      role: "assistant",
-      content,
-      model: state.model,
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      cachedTokens: usage.cachedTokens,
-      costUsd: costOf(config.prices, state.model, usage),
-    });
+    // The message and the usage event are independent writes: one round trip, not two.
+    const [stored] = await Promise.all([
+      repo.createMessage({
+        organizationId: state.turn.organizationId,
+        sessionId: state.turn.sessionId,
+        turnId: state.turn.id,
+        role: "assistant",
+        content,
+        model: state.model,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedTokens: usage.cachedTokens,
+        costUsd: costOf(config.prices, state.model, usage),
+      }),
+      this.recordModelUsage(state, chunks, performance.now() - started, true),
+    ]);
     state.partialText = "";
     state.assistantMessageId = stored.id;
-    await this.recordModelUsage(state, chunks, performance.now() - started, true);
     state.emit({ type: "message", messageId: stored.id });
     return new AIMessage({ id: stored.id, content, tool_calls: toolCalls, usage_metadata: full?.usage_metadata });
   }
@@ -445,7 +477,8 @@ export class ChatTurnRunner {
       unwatch();
     }
     const durationMs = Math.round(performance.now() - started);
-    await repo.updateToolCall(row.id, {
+    // Three independent writes, in parallel: the call's outcome, its usage event, the tool message.
+    const finished = repo.updateToolCall(row.id, {
       status: outcome.ok ? "succeeded" : "failed",
       result: outcome.ok ? outcome.text : null,
       resultTruncated: outcome.ok ? outcome.truncated : false,
@@ -453,7 +486,7 @@ export class ChatTurnRunner {
       durationMs,
       finishedAt: new Date(),
     });
-    await repo
+    const usage = repo
       .recordUsage({
         organizationId: state.turn.organizationId,
         userId: state.turn.userId,
@@ -468,14 +501,18 @@ export class ChatTurnRunner {
         metadata: { turnId: state.turn.id, toolCallId: row.id, ...(outcome.ok ? {} : { code: outcome.code }) },
       })
       .catch((err: unknown) => this.deps.logger.warn({ err }, "chat: cannot record tool usage"));
-    const toolMessage = await repo.createMessage({
-      organizationId: state.turn.organizationId,
-      sessionId: state.turn.sessionId,
-      turnId: state.turn.id,
-      role: "tool",
-      toolCallId: row.id,
-      content: outcome.ok ? outcome.text : `Error: ${outcome.message}`,
-    });
+    const [, , toolMessage] = await Promise.all([
+      finished,
+      usage,
+      repo.createMessage({
+        organizationId: state.turn.organizationId,
+        sessionId: state.turn.sessionId,
+        turnId: state.turn.id,
+        role: "tool",
+        toolCallId: row.id,
+        content: outcome.ok ? outcome.text : `Error: ${outcome.message}`,
+      }),
+    ]);
     if (outcome.ok) {
       state.emit({ type: "tool_call_finished", toolCallId: row.id, ...base, result: outcome.text, durationMs });
     } else {
