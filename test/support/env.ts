@@ -4,6 +4,8 @@ import { cliEnvSchema, parseEnv, resolveAppDatabaseUrl } from "../../packages/co
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/sprintconnect_test";
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15";
+/** The in-process stacks' log level (`TEST_LOG_LEVEL=error npx jest …` shows why a request failed). */
+export const TEST_LOG_LEVEL = (process.env.TEST_LOG_LEVEL ?? "silent") as "silent";
 
 /**
  * How the application connects to the test database, as in a deployment: the role

@@ -33,7 +33,7 @@ import { createSubgraphApp, RedisEventHub } from "@sprintconnect/subgraph-kit";
 import { type RunningWorker, startWorker } from "@sprintconnect/worker";
 import type { FastifyInstance } from "fastify";
 import type { GraphQLSchema } from "graphql";
-import { appDatabaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL } from "./env";
+import { appDatabaseUrl, TEST_DATABASE_URL, TEST_LOG_LEVEL, TEST_REDIS_URL } from "./env";
 
 /** A whole SprintConnect stack in this process: four subgraphs and the gateway on free ports. */
 export interface Stack {
@@ -96,7 +96,7 @@ export async function startStack(
   };
   const material = resolveKeys(parseEnv(gatewayEnvSchema, baseEnv));
   const keys = await createKeyRing(material.jwtPrivateJwk);
-  const logger = createLogger("test", "silent");
+  const logger = createLogger("test", TEST_LOG_LEVEL);
   // As the application role, like every process: the suite proves its grants are enough.
   const db = createPrisma({
     DATABASE_URL: appDatabaseUrl(baseEnv.DATABASE_URL),

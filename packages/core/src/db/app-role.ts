@@ -51,7 +51,8 @@ export async function grantAppRole(
         `the application role ${role} must be an ordinary role: not a superuser, not a member of ${owner}`,
       );
     }
-    await client.query(
+    await alterRoleRetrying(
+      client,
       `ALTER ROLE ${id} WITH LOGIN NOCREATEDB NOCREATEROLE NOREPLICATION${
         password ? ` PASSWORD ${client.escapeLiteral(scramVerifier(password))}` : ""
       }`,
@@ -112,4 +113,24 @@ export function scramVerifier(password: string, iterations = 4096, salt = random
   const storedKey = createHash("sha256").update(clientKey).digest();
   const serverKey = createHmac("sha256", salted).update("Server Key").digest();
   return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
+}
+
+/**
+ * Runs an ALTER ROLE, again when another session changed the same role at the same moment.
+ * Roles are cluster-wide while the migration lock is per database, so two databases migrating
+ * at once may alter one role together; PostgreSQL then fails one with "tuple concurrently
+ * updated", which has no SQLSTATE of its own (XX000, internal error): the message is all there is.
+ */
+async function alterRoleRetrying(client: Client, sql: string, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query(sql);
+      return;
+    } catch (err) {
+      const concurrent =
+        (err as { code?: unknown }).code === "XX000" && /tuple concurrently updated/.test((err as Error).message);
+      if (!concurrent || attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.floor(Math.random() * 20)));
+    }
+  }
 }

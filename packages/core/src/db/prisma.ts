@@ -105,6 +105,19 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
     connectionTimeoutMillis: 5_000,
   });
   pool.on("connect", guardConnection);
+  // A query through the pool itself can also meet a connection killed while it was being opened
+  // or handed out ("Connection terminated unexpectedly"). Every error PostgreSQL returns for a
+  // statement carries a SQLSTATE; one without a code is the connection's, so it is lost, not wrong.
+  const poolQuery = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown> | undefined;
+  (pool as { query: unknown }).query = (...args: unknown[]) => {
+    const result = poolQuery(...args);
+    if (typeof args[args.length - 1] === "function" || !result) return result; // the callback form
+    return result.catch((err: unknown) => {
+      const connectionLevel =
+        err instanceof Error && !(err instanceof TypeError) && (err as { code?: unknown }).code === undefined;
+      throw connectionLevel ? new DatabaseConnectionLost(err) : err;
+    });
+  };
   const factory = new PrismaPg(pool, { disposeExternalPool: true });
   const connect = factory.connect.bind(factory);
   factory.connect = async () => {
