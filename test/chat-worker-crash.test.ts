@@ -1,53 +1,27 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { join, resolve } from "node:path";
 import type { Client } from "graphql-ws";
 import { type FixtureHandle, startFixture } from "./fixtures/mcp";
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from "./support/env";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 import { waitFor } from "./support/wait";
+import { buildWorker, WorkerProcesses } from "./support/worker-process";
 import { collect, connectWs } from "./support/ws";
 
-const ROOT = resolve(__dirname, "..");
 let stack: Stack;
 let org: TestOrg;
 let tools: FixtureHandle;
-const children: ChildProcess[] = [];
+let workers: WorkerProcesses;
 const clients: Client[] = [];
 
-/** A real worker process (the built one, as `npm start` runs it) on this stack's queues. */
-function spawnWorker(): ChildProcess {
-  const child = spawn(process.execPath, [join(ROOT, "worker/dist/main.js")], {
-    env: {
-      ...process.env,
-      DATABASE_URL: TEST_DATABASE_URL,
-      REDIS_URL: TEST_REDIS_URL,
-      JOB_QUEUE_PREFIX: stack.workerEnv.JOB_QUEUE_PREFIX,
-      ALLOWED_EGRESS_HOSTS: "*,127.0.0.1",
-      WORKER_STALL_INTERVAL_MS: "1000",
-      OUTPUTS_DIR: "outputs/test",
-      LOG_LEVEL: "warn",
-      PROMETHEUS_METRICS_PORT: "0",
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  children.push(child);
-  return child;
-}
-
 beforeAll(async () => {
-  execFileSync("npx", ["turbo", "run", "build", "--filter=@sprintconnect/worker...", "--output-logs=errors-only"], {
-    cwd: ROOT,
-    stdio: "ignore",
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
-  });
+  buildWorker();
   stack = await startStack();
+  workers = new WorkerProcesses(stack);
   org = await createTestOrg(stack, "Chat crash");
   tools = await startFixture("tools");
 }, 180_000);
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  workers.killAll();
   for (const client of clients) await Promise.resolve(client.dispose()).catch(() => undefined);
   await stack.close();
   await tools.close();
@@ -55,7 +29,7 @@ afterAll(async () => {
 
 describe("a worker killed in the middle of a chat turn", () => {
   it("leaves the turn interrupted with an error event, never runs its tool call again, and frees the session", async () => {
-    let worker = spawnWorker();
+    let worker = workers.spawn();
     const server = await request(stack.url, "POST", "/v1/mcp/servers", {
       auth: org.ownerKey,
       body: { name: "crash-tools", baseUrl: tools.url },
@@ -88,7 +62,7 @@ describe("a worker killed in the middle of a chat turn", () => {
     worker.kill("SIGKILL");
     await new Promise((r) => worker.once("exit", r));
     const requestsBefore = tools.requests;
-    worker = spawnWorker();
+    worker = workers.spawn();
 
     await waitFor("the interruption", async () => feed.items.some((i) => i.type === "done"), 30_000);
     const mine = feed.items.filter((i) => i.turnId === sent.body.id);
