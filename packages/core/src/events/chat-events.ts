@@ -69,6 +69,8 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('PUBLISH', KEYS[3], json)
 return seq`;
 
+const PUBLISH_COMMAND = "scPublishChatEvent";
+
 export interface ChatEventLogOptions {
   /** Events kept per session for replay. */
   size: number;
@@ -81,14 +83,20 @@ export class ChatEventLog {
   constructor(
     private readonly redis: Redis,
     private readonly options: ChatEventLogOptions,
-  ) {}
+  ) {
+    // A command of the connection: EVALSHA on every token (the script is not sent each time),
+    // EVAL once more when Redis answers NOSCRIPT (after a restart).
+    if (!(PUBLISH_COMMAND in redis)) redis.defineCommand(PUBLISH_COMMAND, { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+  }
 
   /** Logs and publishes one event; returns its sequence number. */
   async publish(event: Omit<ChatEventRecord, "seq" | "occurredAt"> & { occurredAt?: string }): Promise<number> {
     const body = JSON.stringify({ ...event, occurredAt: event.occurredAt ?? new Date().toISOString() });
-    const seq = await this.redis.eval(
-      PUBLISH_SCRIPT,
-      3,
+    const publish = (this.redis as unknown as Record<typeof PUBLISH_COMMAND, (...args: string[]) => Promise<unknown>>)[
+      PUBLISH_COMMAND
+    ];
+    const seq = await publish.call(
+      this.redis,
       seqKey(event.sessionId),
       logKey(event.sessionId),
       chatChannel(event.sessionId),
