@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AIMessageChunk } from "@langchain/core/messages";
+import type { AIMessageChunk, BaseMessage } from "@langchain/core/messages";
 import { HumanMessage } from "@langchain/core/messages";
 import { parseEnv, workerEnvSchema } from "@sprintconnect/core";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
-import { createChatModel, usageOf } from "@sprintconnect/worker";
+import { createChatModel, historyMessages, usageOf } from "@sprintconnect/worker";
 
 /**
  * OpenAI and Anthropic are outside this machine: a local HTTP server speaks their streaming
@@ -110,7 +110,11 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function streamWith(provider: "openai" | "anthropic", model: string) {
+async function streamWith(
+  provider: "openai" | "anthropic",
+  model: string,
+  messages: BaseMessage[] = [new HumanMessage("hi")],
+) {
   const env = parseEnv(workerEnvSchema, {
     LLM_PROVIDER: provider,
     LLM_API_KEY: `test-key-${provider}`,
@@ -119,7 +123,7 @@ async function streamWith(provider: "openai" | "anthropic", model: string) {
   });
   const chat = createChatModel(env, model, guard.fetch);
   const chunks: AIMessageChunk[] = [];
-  for await (const chunk of await chat.stream([new HumanMessage("hi")])) chunks.push(chunk as AIMessageChunk);
+  for await (const chunk of await chat.stream(messages)) chunks.push(chunk as AIMessageChunk);
   return { chunks, text: chunks.map((c) => (typeof c.content === "string" ? c.content : "")).join("") };
 }
 
@@ -142,5 +146,86 @@ describe("LLM providers over their wire formats", () => {
     const call = seen.find((s) => s.path.endsWith("/v1/messages"));
     expect(call?.headers["x-api-key"]).toBe("test-key-anthropic");
     expect(call?.body).toMatchObject({ model: "claude-test", stream: true });
+  });
+
+  it("sends earlier turns' tool calls with their outcomes, as each provider expects them", async () => {
+    const at = new Date();
+    const base = {
+      organizationId: "o",
+      sessionId: "s",
+      turnId: "t",
+      status: "complete" as const,
+      toolCallId: null,
+      model: null,
+      inputTokens: 0,
+      outputTokens: 0,
+      cachedTokens: 0,
+      costUsd: 0 as never,
+      createdAt: at,
+    };
+    const rows = [
+      { ...base, id: "m1", position: 1, role: "user" as const, content: "add 1 and 2", toolCalls: [] },
+      {
+        ...base,
+        id: "m2",
+        position: 2,
+        role: "assistant" as const,
+        content: "",
+        toolCalls: [
+          {
+            callId: "call_a",
+            toolName: "add",
+            arguments: { a: 1, b: 2 },
+            status: "succeeded" as const,
+            result: "3",
+            error: null,
+          },
+          {
+            callId: "call_b",
+            toolName: "delete.item",
+            arguments: {},
+            status: "denied" as const,
+            result: null,
+            error: null,
+          },
+        ],
+      },
+      { ...base, id: "m3", position: 3, role: "assistant" as const, content: "It is 3.", toolCalls: [] },
+    ];
+    const messages = [...historyMessages(rows), new HumanMessage("and now?")];
+    seen.length = 0;
+    await streamWith("openai", "gpt-test", messages);
+    const openAiBody = seen.find((s) => s.path.endsWith("/chat/completions"))?.body;
+    expect(openAiBody.messages).toEqual([
+      { role: "user", content: "add 1 and 2" },
+      {
+        role: "assistant",
+        content: "",
+        tool_calls: [
+          { id: "call_a", type: "function", function: { name: "add", arguments: '{"a":1,"b":2}' } },
+          { id: "call_b", type: "function", function: { name: "delete_item", arguments: "{}" } },
+        ],
+      },
+      { role: "tool", tool_call_id: "call_a", name: "add", content: "3" },
+      {
+        role: "tool",
+        tool_call_id: "call_b",
+        name: "delete_item",
+        content: "A person denied this tool call; it was not run.",
+      },
+      { role: "assistant", content: "It is 3." },
+      { role: "user", content: "and now?" },
+    ]);
+    await streamWith("anthropic", "claude-test", messages);
+    const anthropicBody = seen.find((s) => s.path.endsWith("/v1/messages"))?.body;
+    const toolUse = anthropicBody.messages.find((m: any) => m.role === "assistant" && Array.isArray(m.content));
+    expect(toolUse.content.filter((c: any) => c.type === "tool_use").map((c: any) => c.id)).toEqual([
+      "call_a",
+      "call_b",
+    ]);
+    const results = anthropicBody.messages.flatMap((m: any) =>
+      Array.isArray(m.content) ? m.content.filter((c: any) => c.type === "tool_result") : [],
+    );
+    expect(results.map((r: any) => r.tool_use_id)).toEqual(["call_a", "call_b"]);
   });
 });

@@ -268,6 +268,42 @@ describe("a chat turn", () => {
     }
   }, 90_000);
 
+  it("stores and streams arguments that fail the tool's schema as a failed call that never reaches the server", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const feed = watch(sessionId);
+    await send(sessionId, 'add {"a": "one"}');
+    const events = await untilDone(feed);
+    const started = events.find((e) => e.type === "tool_call_started");
+    const failed = events.find((e) => e.type === "tool_call_failed");
+    expect(started).toMatchObject({ toolName: "add", arguments: { a: "one" } });
+    expect(failed).toMatchObject({ toolCallId: started.toolCallId, code: "VALIDATION_FAILED" });
+    expect(failed.errorMessage).toMatch(/did not match expected schema/);
+    expect(events[events.length - 1]).toMatchObject({ type: "done", status: "completed" });
+    const call = await stack.db.chatToolCall.findUniqueOrThrow({ where: { id: failed.toolCallId } });
+    expect(call).toMatchObject({ status: "failed", toolName: "add", arguments: { a: "one" }, result: null });
+    const usage = await stack.db.usageEvent.findFirstOrThrow({
+      where: { sessionId, kind: "chat.tool_call" },
+    });
+    expect(usage).toMatchObject({ success: false, toolName: "add" });
+    // The model was told why: the answer summarizes the refusal.
+    const answer = (await history(sessionId)).at(-1);
+    expect(answer).toMatchObject({ role: "assistant" });
+    expect(answer.content).toMatch(/did not match expected schema/);
+  });
+
+  it("answers a second turn with the first turn's tool call and its result in the model's history", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const feed = watch(sessionId);
+    await send(sessionId, 'echo {"text": "first"}');
+    await untilDone(feed);
+    await send(sessionId, "thanks");
+    const events = await untilDone(feed, 2);
+    expect(events.filter((e) => e.type === "done").map((e) => e.status)).toEqual(["completed", "completed"]);
+    const messages = await history(sessionId);
+    expect(messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant", "user", "assistant"]);
+    expect(messages.at(-1).content).toBe("You said: thanks");
+  });
+
   it("reports a server that became unreachable in the middle of a turn as a failed call", async () => {
     const doomed = await startFixture("tools");
     const doomedId = await register("doomed", doomed.url);

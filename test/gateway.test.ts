@@ -155,8 +155,14 @@ describe("health, readiness, metrics and keys", () => {
         "/auth/me",
         "/auth/api-keys",
         "/auth/api-keys/{key_id}",
+        "/v1/chat/sessions/{id}/export",
       ]),
     );
+    const exported = res.body.paths["/v1/chat/sessions/{id}/export"].get;
+    const exportSchema = exported.responses["200"].content["application/json"].schema;
+    expect(exportSchema.properties.session.properties).toHaveProperty("serverIds");
+    expect(exportSchema.properties.messages.items.properties).toHaveProperty("toolCalls");
+    expect(exported.responses["200"].content).toHaveProperty("text/csv");
     const register = res.body.paths["/v1/mcp/servers"].post;
     expect(register.requestBody.content["application/json"].schema.required).toEqual(
       expect.arrayContaining(["name", "baseUrl"]),

@@ -27,7 +27,7 @@ import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql
 import { registerHealthRoutes, requireOperationsAccess } from "./health";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
-import { registerChatExport } from "./rest/chat-export";
+import { chatExportOpenApi, registerChatExport } from "./rest/chat-export";
 import { compileRoutes } from "./rest/compile";
 import { buildOpenApi } from "./rest/openapi";
 import { registerRestRoutes } from "./rest/register";
@@ -87,7 +87,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const supergraph = Supergraph.build(supergraphSdl);
   const apiSchema = supergraph.apiSchema().toGraphQLJSSchema();
   const routes = compileRoutes(ROUTES, apiSchema);
-  const openApi = buildOpenApi(routes, apiSchema);
+  const openApi = buildOpenApi(routes, apiSchema, chatExportOpenApi(apiSchema));
   const metrics = new GatewayMetrics(routes.flatMap((r) => (r.operation.name ? [r.operation.name.value] : [])));
   const limits = new RateLimits(deps.redis, env);
   const authenticator = new Authenticator(

@@ -1,4 +1,6 @@
 export { costOf, loadAgentConfig } from "./chat/agent-config";
+export { McpConnectionPool } from "./chat/connection-pool";
+export { historyMessages } from "./chat/history";
 export { jsonObjectsIn, LocalChatModel, planReply } from "./chat/local-model";
 export { createChatModel, defaultModel, usageOf } from "./chat/providers";
 export { applyDiscovery, changeEvents } from "./discovery/capability-store";

@@ -1,8 +1,10 @@
 import type { ApolloServer } from "@apollo/server";
-import { ErrorCode, normalizeErrorCode, type Outputs } from "@sprintconnect/core";
+import { ErrorCode, HTTP_STATUS, normalizeErrorCode, type Outputs } from "@sprintconnect/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { GraphQLSchema } from "graphql";
 import type { ErrorReplier } from "../app";
 import type { GatewayContext } from "../graphql";
+import { resultSchema } from "./openapi";
 
 const PAGE = 500;
 
@@ -45,6 +47,67 @@ export function csvField(value: unknown): string {
 }
 
 type Message = Record<(typeof CSV_COLUMNS)[number], unknown>;
+
+type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema };
+
+/** The export's entry in `/v1/openapi.json`: the JSON body is described from the same types as the operation it pages through. */
+export function chatExportOpenApi(schema: GraphQLSchema): Record<string, Record<string, unknown>> {
+  const session = resultSchema(schema, DOCUMENT) as Schema;
+  const { messages, ...fields } = session.properties ?? {};
+  const message = messages?.properties?.items?.items ?? { type: "object" };
+  const error = (code: ErrorCode) => [
+    String(HTTP_STATUS[code]),
+    { description: code, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+  ];
+  return {
+    "/v1/chat/sessions/{id}/export": {
+      get: {
+        operationId: "exportChatSession",
+        summary:
+          "The whole conversation as one JSON document or CSV file (streamed; also written to outputs/…/chat-exports/)",
+        tags: ["Chat"],
+        parameters: [
+          { name: "id", in: "path", required: true, schema: { type: "string" } },
+          {
+            name: "format",
+            in: "query",
+            required: false,
+            schema: { type: "string", enum: ["json", "csv"], default: "json" },
+          },
+        ],
+        responses: {
+          "200": {
+            description: "The conversation, oldest message first",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["session", "messages"],
+                  properties: {
+                    session: { type: "object", properties: fields, required: Object.keys(fields) },
+                    messages: { type: "array", items: message },
+                  },
+                },
+              },
+              "text/csv": {
+                schema: { type: "string", description: `One row per message; columns: ${CSV_COLUMNS.join(", ")}` },
+              },
+            },
+          },
+          ...Object.fromEntries(
+            [
+              ErrorCode.BAD_REQUEST,
+              ErrorCode.UNAUTHENTICATED,
+              ErrorCode.FORBIDDEN,
+              ErrorCode.NOT_FOUND,
+              ErrorCode.RATE_LIMITED,
+            ].map(error),
+          ),
+        },
+      },
+    },
+  };
+}
 
 /**
  * `GET /v1/chat/sessions/{id}/export?format=json|csv`: the whole conversation, streamed page

@@ -11,6 +11,7 @@ import {
   isNonNullType,
   isObjectType,
   isScalarType,
+  parse,
   type SelectionSetNode,
 } from "graphql";
 import type { CompiledRoute } from "./compile";
@@ -105,8 +106,35 @@ function outputNonNull(
   return { type: "object" };
 }
 
-/** OpenAPI 3.1 for the REST table, with request and response schemas taken from the supergraph. */
-export function buildOpenApi(routes: CompiledRoute[], schema: GraphQLSchema): Record<string, unknown> {
+/**
+ * The JSON schema of what the root field of `document` (a query with one root field) returns,
+ * for the selection the document makes: routes outside the table describe their bodies from
+ * the same types as the table's routes.
+ */
+export function resultSchema(schema: GraphQLSchema, document: string): JsonSchema {
+  const ast = parse(document);
+  const operation = ast.definitions.find((d) => d.kind === "OperationDefinition");
+  const root = operation?.selectionSet.selections[0];
+  const field = root?.kind === "Field" ? schema.getQueryType()?.getFields()[root.name.value] : undefined;
+  if (!field || root?.kind !== "Field") throw new Error(`not a query of one root field: ${document}`);
+  const fragments = new Map(
+    ast.definitions
+      .filter((d): d is FragmentDefinitionNode => d.kind === "FragmentDefinition")
+      .map((f) => [f.name.value, f]),
+  );
+  const type = isNonNullType(field.type) ? field.type.ofType : field.type;
+  return outputNonNull(type, root.selectionSet, fragments);
+}
+
+/**
+ * OpenAPI 3.1 for the REST table, with request and response schemas taken from the supergraph;
+ * `extraPaths` describes the few routes that are not one GraphQL operation (streams, exports).
+ */
+export function buildOpenApi(
+  routes: CompiledRoute[],
+  schema: GraphQLSchema,
+  extraPaths: Record<string, Record<string, unknown>> = {},
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const fragments = new Map(
@@ -177,7 +205,7 @@ export function buildOpenApi(routes: CompiledRoute[], schema: GraphQLSchema): Re
       description: "REST compatibility layer over the SprintConnect GraphQL API (POST /graphql).",
     },
     security: [{ bearer: [] }],
-    paths,
+    paths: { ...paths, ...extraPaths },
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An access token (JWT) or an API key (sc_…)" },

@@ -30,7 +30,7 @@ export interface SessionTools {
 }
 
 /** A tool name a provider accepts: letters, digits, `_` and `-`, at most 64 characters. */
-function safeName(text: string): string {
+export function safeName(text: string): string {
   return text.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
 }
 
@@ -126,6 +126,8 @@ export async function loadSessionTools(options: {
       return tools.flatMap((inner) => {
         const toolName = prefixed ? inner.name.slice(safeName(server.name).length + 2) : inner.name;
         if (!allowed.has(toolName)) return [];
+        // The model reads why its arguments were refused (they are checked when the call is invoked).
+        inner.verboseParsingErrors = true;
         const annotations = (inner.metadata?.annotations ?? {}) as { destructiveHint?: unknown };
         return [
           {
@@ -181,7 +183,13 @@ function describe(err: unknown): string {
   return message.length > 500 ? `${message.slice(0, 500)}…` : message;
 }
 
-/** A tool the graph runs: the same name, description and schema as `tool.inner`, calling `run`. */
+/**
+ * A tool the graph runs: the same name and description as `tool.inner`, calling `run`. It takes
+ * any object: the model sees the tool's real schema (bound from `tool.inner`), and `tool.inner`
+ * checks the arguments when `run` invokes it, so arguments that fail the schema are a stored,
+ * streamed failed call (`VALIDATION_FAILED`) that never reaches the server, not a message the
+ * graph answers on its own.
+ */
 export function graphTool(
   tool: SessionTool,
   run: (tool: SessionTool, args: Record<string, unknown>, callId: string | undefined) => Promise<string>,
@@ -189,7 +197,7 @@ export function graphTool(
   return new DynamicStructuredTool({
     name: tool.name,
     description: tool.inner.description,
-    schema: tool.inner.schema as never,
+    schema: { type: "object", additionalProperties: true },
     func: async (args: Record<string, unknown>, _runManager, config) =>
       run(tool, args, (config as { toolCall?: { id?: string } } | undefined)?.toolCall?.id),
   });

@@ -1,5 +1,9 @@
 import type { ChatMessage, ChatToolCall, ChatTurn, Prisma, PrismaClient } from "@sprintconnect/core";
 
+export type HistoryMessage = ChatMessage & {
+  toolCalls: Array<Pick<ChatToolCall, "callId" | "toolName" | "arguments" | "status" | "result" | "error">>;
+};
+
 /** The worker's only Prisma code for chat: turns, messages, tool calls and their usage events. */
 export class ChatRepository {
   constructor(private readonly db: PrismaClient) {}
@@ -21,12 +25,21 @@ export class ChatRepository {
     });
   }
 
-  /** The session's earlier user and assistant messages (the model's memory), oldest first. */
-  async history(sessionId: string, beforeTurnId: string, limit = 50): Promise<ChatMessage[]> {
+  /**
+   * The session's earlier user and assistant messages (the model's memory), oldest first, each
+   * assistant message with the tool calls it asked for (their outcomes stand in for the tool messages).
+   */
+  async history(sessionId: string, beforeTurnId: string, limit = 50): Promise<HistoryMessage[]> {
     const rows = await this.db.chatMessage.findMany({
       where: { sessionId, role: { in: ["user", "assistant"] }, NOT: { turnId: beforeTurnId } },
       orderBy: { position: "desc" },
       take: limit,
+      include: {
+        toolCalls: {
+          select: { callId: true, toolName: true, arguments: true, status: true, result: true, error: true },
+          orderBy: { createdAt: "asc" },
+        },
+      },
     });
     return rows.reverse();
   }

@@ -25,6 +25,7 @@ import type { ChatRepository } from "./chat.repository";
 import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool, type SessionTools } from "./chat-tools";
 import type { McpConnectionPool } from "./connection-pool";
 import type { ChatControlHub } from "./control-hub";
+import { historyMessages } from "./history";
 import { textOf } from "./local-model";
 import { createChatModel, defaultModel, usageOf } from "./providers";
 
@@ -221,13 +222,7 @@ export class ChatTurnRunner {
     const [earlier, user] = await Promise.all([repo.history(turn.sessionId, turn.id), repo.userMessage(turn.id)]);
     return [
       new SystemMessage({ id: randomUUID(), content: this.deps.config.systemPrompt }),
-      ...earlier
-        .filter((m) => m.content.trim() !== "")
-        .map((m) =>
-          m.role === "user"
-            ? new HumanMessage({ id: m.id, content: m.content })
-            : new AIMessage({ id: m.id, content: m.content }),
-        ),
+      ...historyMessages(earlier),
       new HumanMessage({ id: user?.id ?? randomUUID(), content: user?.content ?? "" }),
     ];
   }
