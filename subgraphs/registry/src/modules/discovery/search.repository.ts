@@ -246,14 +246,17 @@ export function capabilitiesQuery(
   limit: number,
   offset: number,
 ): Prisma.Sql {
-  const where = [...capabilityFilters(organizationId, f), ...LIVE_SERVER];
+  const where = capabilityFilters(organizationId, f);
   if (f.name) where.push(Prisma.sql`c.name ILIKE ${contains(f.name)}`);
   if (f.q) where.push(qFilter(f.q));
   const prefixFirst = f.name
     ? Prisma.sql`CASE WHEN c."nameKey" LIKE ${startsWith(f.name)} THEN 0 ELSE 1 END,`
     : Prisma.empty;
+  // Each match looks its server up by primary key (OFFSET 0 keeps the planner from turning the
+  // lookup into a hash of every server of the organization, which cost more than the matches).
   return Prisma.sql`
-      SELECT c.id, c."serverId" FROM "McpCapability" c JOIN "McpServer" s ON s.id = c."serverId"
+      SELECT c.id, c."serverId" FROM "McpCapability" c
+      CROSS JOIN LATERAL (SELECT s."healthStatus" FROM "McpServer" s WHERE s.id = c."serverId" AND ${and(LIVE_SERVER)} OFFSET 0) s
       WHERE ${and(where)}
       ORDER BY ${HEALTH_RANK}, ${prefixFirst} c."nameKey", c.id
       LIMIT ${limit + 1} OFFSET ${offset}`;
