@@ -1,2 +1,10 @@
-export { capabilitiesQuery, serversQuery } from "./modules/discovery/search.repository";
+export {
+  capabilitiesQuery,
+  capabilitiesWalk,
+  type RunSql,
+  searchCapabilities,
+  searchServers,
+  serversQuery,
+  serversWalk,
+} from "./modules/discovery/search.repository";
 export { buildRegistrySchema, type RegistryDeps } from "./schema";

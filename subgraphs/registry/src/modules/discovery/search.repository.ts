@@ -15,27 +15,51 @@ export interface CapabilitySearch {
   q?: string | null;
 }
 
-/** `%text%` for ILIKE, with the caller's wildcards taken literally. */
-function contains(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
+/** Runs one statement and returns its rows: Prisma's `$queryRaw` here, a plain pg connection in the bench. */
+export type RunSql = <T>(statement: Prisma.Sql) => Promise<T[]>;
 
-/** Healthy servers first, then degraded, unknown, auth_required, unhealthy. */
+/** The caller's text with LIKE's wildcards (`%`, `_`) and escape (`\`) taken literally. */
+const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** `%text%` for ILIKE. */
+const contains = (text: string) => `%${literal(text)}%`;
+/** `text%` for LIKE against the lower-cased `nameKey` (lower-cased by PostgreSQL's `lower`, like the key). */
+const startsWith = (text: string) => Prisma.sql`lower(${`${literal(text)}%`})`;
+
+/** Health statuses in result order: healthy servers first, then degraded, unknown, auth_required, unhealthy. */
+export const HEALTH_ORDER = ["healthy", "degraded", "unknown", "auth_required", "unhealthy"] as const;
 const HEALTH_RANK = Prisma.sql`CASE s."healthStatus" WHEN 'healthy' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unknown' THEN 2 WHEN 'auth_required' THEN 3 ELSE 4 END`;
+
+/**
+ * Rows (after the filters that need no text match) a walk looks at before it gives the page up
+ * to the ranked statement: enough for a text that matches one row in ten to fill a first page.
+ */
+export function walkRows(limit: number, offset: number): number {
+  return Math.max(200, 10 * (offset + limit + 1));
+}
 
 const and = (parts: Prisma.Sql[]) => Prisma.join(parts, " AND ");
 
 /**
- * Discovery search for agents: only live, active servers and current, enabled capabilities
- * of the caller's organization that are not waiting for review. Text filters use ILIKE, which the trigram indexes serve.
+ * Discovery search for agents: only live, active servers and current, enabled capabilities of
+ * the caller's organization that are not waiting for review. Text filters are case-insensitive
+ * substrings (ILIKE, served by the trigram indexes), with `%` and `_` taken literally.
+ *
+ * Results are ordered by health status (healthy first), then by name, then id: an order that
+ * indexes hold, so a page is found by walking the first status's rows in that order and
+ * stopping once the page is full ("the walk"). Only when the walk cannot fill the page (a rare
+ * text, a last page, a page beyond the first status) does the ranked statement run, which
+ * collects the matches through the trigram indexes and sorts them.
  */
 export class SearchRepository {
-  constructor(private readonly db: Db) {}
+  private readonly run: RunSql;
+
+  constructor(private readonly db: Db) {
+    this.run = <T>(statement: Prisma.Sql) => db.$queryRaw<T[]>(statement);
+  }
 
   /** Ids of matching servers, ranked, `limit + 1` from `offset`. */
-  async servers(organizationId: string, f: ServerSearch, limit: number, offset: number): Promise<string[]> {
-    const rows = await this.db.$queryRaw<Array<{ id: string }>>(serversQuery(organizationId, f, limit, offset));
-    return rows.map((r) => r.id);
+  servers(organizationId: string, f: ServerSearch, limit: number, offset: number): Promise<string[]> {
+    return searchServers(this.run, organizationId, f, limit, offset);
   }
 
   /** (capability id, server id) of matching capabilities, ranked, `limit + 1` from `offset`. */
@@ -45,9 +69,7 @@ export class SearchRepository {
     limit: number,
     offset: number,
   ): Promise<Array<{ id: string; serverId: string }>> {
-    return this.db.$queryRaw<Array<{ id: string; serverId: string }>>(
-      capabilitiesQuery(organizationId, f, limit, offset),
-    );
+    return searchCapabilities(this.run, organizationId, f, limit, offset);
   }
 
   capabilitiesByIds(ids: string[]) {
@@ -55,9 +77,54 @@ export class SearchRepository {
   }
 }
 
-/** The ranked server search statement (exported so the benchmark times exactly this SQL). */
-export function serversQuery(organizationId: string, f: ServerSearch, limit: number, offset: number): Prisma.Sql {
-  const where: Prisma.Sql[] = [
+/** The walk's page when it is full (`limit + 1` rows), else the ranked statement's. */
+async function walkThenRank<T>(run: RunSql, walk: Prisma.Sql | null, ranked: Prisma.Sql, limit: number): Promise<T[]> {
+  if (walk) {
+    const page = await run<T>(walk);
+    if (page.length > limit) return page;
+  }
+  return run<T>(ranked);
+}
+
+/** Ids of matching servers, `limit + 1` from `offset`, in search order. */
+export async function searchServers(
+  run: RunSql,
+  organizationId: string,
+  f: ServerSearch,
+  limit: number,
+  offset: number,
+): Promise<string[]> {
+  const rows = await walkThenRank<{ id: string }>(
+    run,
+    serversWalk(organizationId, f, limit, offset),
+    serversQuery(organizationId, f, limit, offset),
+    limit,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** (capability id, server id) of matching capabilities, `limit + 1` from `offset`, in search order. */
+export function searchCapabilities(
+  run: RunSql,
+  organizationId: string,
+  f: CapabilitySearch,
+  limit: number,
+  offset: number,
+): Promise<Array<{ id: string; serverId: string }>> {
+  return walkThenRank(
+    run,
+    capabilitiesWalk(organizationId, f, limit, offset),
+    capabilitiesQuery(organizationId, f, limit, offset),
+    limit,
+  );
+}
+
+/** A capability agents may see: current, enabled, not waiting for review (a changed definition waits). */
+const LIVE_CAPABILITY = Prisma.sql`c."removedAt" IS NULL AND c.enabled AND NOT c."reviewRequired"`;
+
+/** Filters of a server that need no text match. */
+function serverFilters(organizationId: string, f: ServerSearch): Prisma.Sql[] {
+  const where = [
     Prisma.sql`s."organizationId" = ${organizationId}::uuid`,
     Prisma.sql`s."deletedAt" IS NULL`,
     Prisma.sql`s.status = 'active'`,
@@ -65,53 +132,132 @@ export function serversQuery(organizationId: string, f: ServerSearch, limit: num
   if (f.environment) where.push(Prisma.sql`s.environment = ${f.environment}::"McpEnvironment"`);
   if (f.health) where.push(Prisma.sql`s."healthStatus" = ${f.health}::"HealthStatus"`);
   if (f.tag) where.push(Prisma.sql`${f.tag.toLowerCase()} = ANY(s.tags)`);
-  if (f.capability) {
-    where.push(Prisma.sql`s.id IN (SELECT c."serverId" FROM "McpCapability" c
-        WHERE c."organizationId" = ${organizationId}::uuid AND c."removedAt" IS NULL AND c.enabled AND NOT c."reviewRequired"
-          AND c.name ILIKE ${contains(f.capability)})`);
-  }
+  return where;
+}
+
+/**
+ * The text filters of a server search, for the walk: tested row by row (the capability side as
+ * an EXISTS on that server's capabilities, which the (serverId, kind, name) index serves).
+ */
+function serverTextFilters(f: ServerSearch): Prisma.Sql[] {
+  const where: Prisma.Sql[] = [];
+  const hasCapability = (match: Prisma.Sql) =>
+    Prisma.sql`EXISTS (SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id AND ${LIVE_CAPABILITY} AND ${match})`;
+  if (f.capability) where.push(hasCapability(Prisma.sql`c.name ILIKE ${contains(f.capability)}`));
   if (f.q) {
     const q = contains(f.q);
-    // The capability side is one set of server ids (trigram index scans), not a subquery per server.
-    where.push(Prisma.sql`(s.name ILIKE ${q} OR s.description ILIKE ${q} OR s.id IN (
-        SELECT c."serverId" FROM "McpCapability" c
-         WHERE c."organizationId" = ${organizationId}::uuid AND c."removedAt" IS NULL AND c.enabled AND NOT c."reviewRequired"
-           AND (c.name ILIKE ${q} OR c.description ILIKE ${q})))`);
+    where.push(Prisma.sql`(s.name ILIKE ${q} OR s.description ILIKE ${q}
+      OR ${hasCapability(Prisma.sql`(c.name ILIKE ${q} OR c.description ILIKE ${q})`)})`);
   }
-  const relevance = f.q ? Prisma.sql`similarity(s.name, ${f.q}) DESC,` : Prisma.empty;
+  return where;
+}
+
+/**
+ * The walk over servers: the first status in result order (the filter's, or healthy) in name
+ * order through the (organizationId, healthStatus, name, id) index, at most `walkRows` of them,
+ * the text filters tested on each until the page is full.
+ */
+export function serversWalk(organizationId: string, f: ServerSearch, limit: number, offset: number): Prisma.Sql {
+  const where = serverFilters(organizationId, f);
+  if (!f.health) where.push(Prisma.sql`s."healthStatus" = ${HEALTH_ORDER[0]}::"HealthStatus"`);
+  const text = serverTextFilters(f);
   return Prisma.sql`
-      SELECT s.id FROM "McpServer" s WHERE ${and(where)}
-      ORDER BY ${HEALTH_RANK}, ${relevance} s.name, s.id
+      SELECT s.id FROM (
+        SELECT s.id, s.name, s.description FROM "McpServer" s WHERE ${and(where)}
+        ORDER BY s.name, s.id LIMIT ${walkRows(limit, offset)}) s
+      ${text.length > 0 ? Prisma.sql`WHERE ${and(text)}` : Prisma.empty}
+      ORDER BY s.name, s.id
       LIMIT ${limit + 1} OFFSET ${offset}`;
 }
 
-/** The ranked capability search statement. */
+/** The ranked server search statement: every match collected through the indexes, then sorted. */
+export function serversQuery(organizationId: string, f: ServerSearch, limit: number, offset: number): Prisma.Sql {
+  const where = serverFilters(organizationId, f);
+  if (f.capability) {
+    where.push(Prisma.sql`s.id IN (SELECT c."serverId" FROM "McpCapability" c
+        WHERE c."organizationId" = ${organizationId}::uuid AND ${LIVE_CAPABILITY} AND c.name ILIKE ${contains(f.capability)})`);
+  }
+  if (f.q) {
+    const q = contains(f.q);
+    // One set of server ids from the trigram indexes of both tables, not a test per server. One
+    // branch per column: the planner then prices each trigram index scan against a sequential
+    // scan on its own (with the OR together it scanned every server's name and description).
+    const servers = (column: Prisma.Sql) =>
+      Prisma.sql`SELECT m.id FROM "McpServer" m WHERE m."organizationId" = ${organizationId}::uuid AND ${column} ILIKE ${q}`;
+    const capabilities = (column: Prisma.Sql) => Prisma.sql`SELECT c."serverId" FROM "McpCapability" c
+         WHERE c."organizationId" = ${organizationId}::uuid AND ${LIVE_CAPABILITY} AND ${column} ILIKE ${q}`;
+    where.push(Prisma.sql`s.id IN (
+        ${servers(Prisma.sql`m.name`)} UNION ALL ${servers(Prisma.sql`m.description`)}
+        UNION ALL ${capabilities(Prisma.sql`c.name`)} UNION ALL ${capabilities(Prisma.sql`c.description`)})`);
+  }
+  return Prisma.sql`
+      SELECT s.id FROM "McpServer" s WHERE ${and(where)}
+      ORDER BY ${HEALTH_RANK}, s.name, s.id
+      LIMIT ${limit + 1} OFFSET ${offset}`;
+}
+
+/** Filters of a capability that its own row decides (the name filter by the caller). */
+function capabilityFilters(organizationId: string, f: CapabilitySearch): Prisma.Sql[] {
+  const where = [Prisma.sql`c."organizationId" = ${organizationId}::uuid`, LIVE_CAPABILITY];
+  if (f.kind) where.push(Prisma.sql`c.kind = ${f.kind}::"CapabilityKind"`);
+  if (f.serverId) where.push(Prisma.sql`c."serverId" = ${f.serverId}::uuid`);
+  return where;
+}
+
+const LIVE_SERVER = [Prisma.sql`s."deletedAt" IS NULL`, Prisma.sql`s.status = 'active'`];
+const qFilter = (q: string) => Prisma.sql`(c.name ILIKE ${contains(q)} OR c.description ILIKE ${contains(q)})`;
+
+/**
+ * The walk over capabilities: those in name-key order (the (organizationId[, kind], nameKey, id)
+ * indexes), at most `walkRows`, joined to their server, kept when it is healthy and the text
+ * matches. With a `name` filter it walks only the names that start with it (a range of the
+ * index), which come first. None for one server's capabilities, which the ranked statement
+ * finds through the (serverId, kind, name) index.
+ */
+export function capabilitiesWalk(
+  organizationId: string,
+  f: CapabilitySearch,
+  limit: number,
+  offset: number,
+): Prisma.Sql | null {
+  if (f.serverId) return null;
+  const inner = capabilityFilters(organizationId, f);
+  if (f.name) inner.push(Prisma.sql`c."nameKey" LIKE ${startsWith(f.name)}`);
+  const outer = [...LIVE_SERVER, Prisma.sql`s."healthStatus" = ${HEALTH_ORDER[0]}::"HealthStatus"`];
+  if (f.q) outer.push(qFilter(f.q));
+  return Prisma.sql`
+      SELECT c.id, c."serverId" FROM (
+        SELECT c.id, c."serverId", c.name, c.description, c."nameKey" FROM "McpCapability" c WHERE ${and(inner)}
+        ORDER BY c."nameKey", c.id LIMIT ${walkRows(limit, offset)}) c
+      JOIN "McpServer" s ON s.id = c."serverId"
+      WHERE ${and(outer)}
+      ORDER BY c."nameKey", c.id
+      LIMIT ${limit + 1} OFFSET ${offset}`;
+}
+
+/**
+ * The ranked capability search statement. Order: the server's health status, then (with a
+ * `name` filter) names that start with it before names that only contain it, then the
+ * lower-cased name in byte order, then id.
+ */
 export function capabilitiesQuery(
   organizationId: string,
   f: CapabilitySearch,
   limit: number,
   offset: number,
 ): Prisma.Sql {
-  const where: Prisma.Sql[] = [
-    Prisma.sql`c."organizationId" = ${organizationId}::uuid`,
-    Prisma.sql`c."removedAt" IS NULL`,
-    Prisma.sql`c.enabled`,
-    // A tool whose definition changed is hidden from agents until someone reviews it.
-    Prisma.sql`NOT c."reviewRequired"`,
-    Prisma.sql`s."deletedAt" IS NULL`,
-    Prisma.sql`s.status = 'active'`,
-  ];
-  if (f.kind) where.push(Prisma.sql`c.kind = ${f.kind}::"CapabilityKind"`);
-  if (f.serverId) where.push(Prisma.sql`c."serverId" = ${f.serverId}::uuid`);
+  const where = capabilityFilters(organizationId, f);
   if (f.name) where.push(Prisma.sql`c.name ILIKE ${contains(f.name)}`);
-  if (f.q) {
-    const q = contains(f.q);
-    where.push(Prisma.sql`(c.name ILIKE ${q} OR c.description ILIKE ${q})`);
-  }
-  const relevance = f.q ? Prisma.sql`similarity(c.name, ${f.q}) DESC,` : Prisma.empty;
+  if (f.q) where.push(qFilter(f.q));
+  const prefixFirst = f.name
+    ? Prisma.sql`CASE WHEN c."nameKey" LIKE ${startsWith(f.name)} THEN 0 ELSE 1 END,`
+    : Prisma.empty;
+  // Each match looks its server up by primary key (OFFSET 0 keeps the planner from turning the
+  // lookup into a hash of every server of the organization, which cost more than the matches).
   return Prisma.sql`
-      SELECT c.id, c."serverId" FROM "McpCapability" c JOIN "McpServer" s ON s.id = c."serverId"
+      SELECT c.id, c."serverId" FROM "McpCapability" c
+      CROSS JOIN LATERAL (SELECT s."healthStatus" FROM "McpServer" s WHERE s.id = c."serverId" AND ${and(LIVE_SERVER)} OFFSET 0) s
       WHERE ${and(where)}
-      ORDER BY ${HEALTH_RANK}, ${relevance} c.name, c.id
+      ORDER BY ${HEALTH_RANK}, ${prefixFirst} c."nameKey", c.id
       LIMIT ${limit + 1} OFFSET ${offset}`;
 }
