@@ -7,7 +7,7 @@ import {
   type Redis,
   type WorkerEnv,
 } from "@sprintconnect/core";
-import { chatTurnJob, discoveryJob, healthCheckJob, JobQueues } from "@sprintconnect/jobs";
+import { chatTurnJob, discoveryJob, healthCheckJob, JobQueues, pingJob } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { loadAgentConfig } from "./chat/agent-config";
 import { ChatRepository } from "./chat/chat.repository";
@@ -18,6 +18,9 @@ import { DiscoveryRunner } from "./discovery/discovery-runner";
 import { HealthRunner } from "./health/health-runner";
 import { WorkerMetrics } from "./metrics";
 import { OutboxRelay } from "./relay/outbox-relay";
+
+/** Ping jobs (no work: they measure the queue path) one worker runs at once. */
+const PING_CONCURRENCY = 16;
 
 /** How long a chat connection to an MCP server nobody uses stays open for the next turn. */
 const CHAT_CONNECTION_IDLE_MS = 60_000;
@@ -123,6 +126,11 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     chatTurnJob,
     env.WORKER_CHAT_CONCURRENCY,
     metrics.timed(chatTurnJob.name, (payload) => chat.run(payload)),
+  );
+  queues.process(
+    pingJob,
+    PING_CONCURRENCY,
+    metrics.timed(pingJob.name, async () => undefined),
   );
   await queues.ready();
 
