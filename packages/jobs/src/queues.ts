@@ -95,11 +95,10 @@ export class JobQueues {
   }
 
   /**
-   * Validates and enqueues many jobs of one kind in one pipelined batch (Bee-Queue `saveAll`):
-   * one write to Redis instead of one round trip per job. Every payload is validated before
-   * anything is sent. A job whose script Redis had lost (`NOSCRIPT`: nothing ran) is sent
-   * again once the scripts are loaded; any other failure rejects with the first error, after
-   * the rest of the batch was saved.
+   * Validates and enqueues many jobs of one kind in one pipelined batch: one write to Redis
+   * instead of one round trip per job. Every payload is validated before anything is sent. A
+   * job whose script Redis had lost (`NOSCRIPT`: nothing ran) is sent again once the scripts
+   * are loaded; any other failure rejects with the first error, after the rest was saved.
    */
   async enqueueAll<D extends JobDefinition>(
     definition: D,
@@ -109,12 +108,12 @@ export class JobQueues {
     const queue = this.queue(definition);
     let pending = jobs.map((j) => this.createJob(definition, j.payload, j.jobId ? { jobId: j.jobId } : {}));
     for (let attempt = 0; ; attempt += 1) {
-      const errors = await queue.saveAll(pending);
-      if (errors.size === 0) return;
-      const lost = [...errors].filter(([, err]) => (err as { code?: unknown }).code === "NOSCRIPT");
-      if (lost.length < errors.size || attempt > 0) throw [...errors.values()][0];
+      const failed = await saveBatch(queue, pending);
+      if (failed.length === 0) return;
+      const lost = failed.filter(({ error }) => (error as { code?: unknown }).code === "NOSCRIPT");
+      if (lost.length < failed.length || attempt > 0) throw failed[0]?.error;
       await reloadScripts(queue);
-      pending = lost.map(([job]) => job);
+      pending = lost.map(({ job }) => job);
     }
   }
 
@@ -177,4 +176,32 @@ export class JobQueues {
     const results = await Promise.allSettled([...this.queues.values()].map((q) => q.close(timeoutMs)));
     return results.filter((r) => r.status === "rejected").length;
   }
+}
+
+/** Bee-Queue internals `saveBatch` drives (private in its types). */
+interface BatchingQueue {
+  _commandable(): Promise<{ batch(): { exec(callback: (err: Error | null) => void): void } }>;
+  _evalScriptOn(commandable: unknown, args: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Bee-Queue's `saveAll`, with each job's outcome awaited: `saveAll` resolves its error map
+ * before the jobs' own failures are written into it, so a lost script looked like success.
+ */
+async function saveBatch<T>(
+  queue: BeeQueue,
+  jobs: BeeQueue.Job<T>[],
+): Promise<Array<{ job: BeeQueue.Job<T>; error: unknown }>> {
+  const internals = queue as unknown as BatchingQueue;
+  const batch = (await internals._commandable()).batch();
+  const outcomes = jobs.map((job) =>
+    (job as unknown as { _save(evalScript: (args: unknown[]) => Promise<unknown>): Promise<unknown> })
+      ._save((args) => internals._evalScriptOn(batch, args))
+      .then(
+        () => null,
+        (error: unknown) => ({ job, error }),
+      ),
+  );
+  await new Promise<void>((resolve, reject) => batch.exec((err) => (err ? reject(err) : resolve())));
+  return (await Promise.all(outcomes)).filter((o) => o !== null);
 }
