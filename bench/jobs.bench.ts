@@ -5,7 +5,6 @@ import { join, resolve } from "node:path";
 import { createRedis, type Redis } from "@sprintconnect/core";
 import { JobQueues, pingJob } from "@sprintconnect/jobs";
 import BeeQueue from "bee-queue";
-import { NODE_FLAGS } from "../packages/cli/src/commands/start";
 import { buildWorker } from "../test/support/worker-process";
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL } from "./support/env";
 import { conditionsNote, printTable, writeResults } from "./support/report";
@@ -14,8 +13,8 @@ import { type Summary, summarize } from "./support/stats";
 
 /**
  * No-op jobs through one consumer process: raw Bee-Queue (the baseline) against our path
- * (`defineJob` + `JobQueues` + the real worker process as `npm start` runs it, with its V8 flags,
- * taking `pingJob`).
+ * (`defineJob` + `JobQueues` + the real worker process as `npm start` runs it, taking
+ * `pingJob`).
  * Both consume from the same Redis in a process of their own, with the same concurrency.
  */
 const ROOT = resolve(__dirname, "..");
@@ -186,7 +185,7 @@ function histogramQuantile(buckets: Array<[number, number]>, count: number, q: n
 
 async function ourWorker(prefix: string): Promise<Consumer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS.worker, join(ROOT, "worker/dist/main.js")], {
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, "worker/dist/main.js")], {
     env: {
       ...process.env,
       DATABASE_URL: BENCH_DATABASE_URL,

@@ -45,7 +45,7 @@ describe("the Docker image and docker-compose.yml", () => {
         0,
         args.findIndex((a) => !a.startsWith("--")),
       );
-      expect([name, flags]).toEqual([name, NODE_FLAGS[name as keyof typeof NODE_FLAGS] ?? []]);
+      expect([name, flags]).toEqual([name, NODE_FLAGS[name] ?? []]);
       const [file, ...rest] = args.slice(flags.length);
       // One process per container: the built main of one workspace, never the `start` launcher.
       expect(rest).not.toContain("start");

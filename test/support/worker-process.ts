@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
-import { NODE_FLAGS } from "../../packages/cli/src/commands/start";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "./env";
 import type { Stack } from "./stack";
 
@@ -25,7 +24,7 @@ export class WorkerProcesses {
   constructor(private readonly stack: Stack) {}
 
   spawn(env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, [...NODE_FLAGS.worker, join(ROOT, "worker/dist/main.js")], {
+    const child = spawn(process.execPath, [join(ROOT, "worker/dist/main.js")], {
       env: {
         ...process.env,
         DATABASE_URL: TEST_DATABASE_URL,

@@ -16,17 +16,16 @@ const STARTUP_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 
 /**
- * V8 flags of the background processes (docker-compose.yml's commands carry the same). Node
- * grows the young generation to 2 × 16 MB while a process loads its modules and keeps it: a
- * 1 MB semi-space cap saves ~25 MB of idle RSS in each. The worker pays ~10 % more CPU per
- * no-op job for it (bench/jobs.bench.ts: throughput unchanged, Redis-bound); the scheduler,
- * which only enqueues on a timer, also trades speed for size. The HTTP processes keep V8's
- * defaults: their throughput is what they are for.
+ * V8 flags per process (docker-compose.yml's commands carry the same). Node grows the young
+ * generation to 2 × 16 MB while a process loads its modules and keeps it: a 1 MB semi-space
+ * cap saves 25–35 MB of idle RSS per process, and costs CPU wherever a process allocates a
+ * lot (the worker: ~10–20 % more CPU per no-op job, bench/jobs.bench.ts). Only the scheduler,
+ * which enqueues on a timer and is never busy, trades speed for size; the others keep V8's
+ * defaults, their throughput is what they are for.
  */
-export const NODE_FLAGS = {
-  worker: ["--max-semi-space-size=1"],
+export const NODE_FLAGS: Partial<Record<string, readonly string[]>> = {
   scheduler: ["--max-semi-space-size=1", "--optimize-for-size"],
-} as const;
+};
 
 interface Service {
   name: string;
@@ -57,7 +56,7 @@ export async function run(args: string[]): Promise<number> {
   const gateway: Service = { name: "gateway", file: "gateway/dist/main.js", port: env.GATEWAY_PORT, env: {}, tier: 1 };
   // Background processes: no port; they take jobs and schedule them.
   const background: Service[] = [
-    { name: "worker", file: "worker/dist/main.js", nodeFlags: NODE_FLAGS.worker, port: 0, env: {}, tier: 0 },
+    { name: "worker", file: "worker/dist/main.js", port: 0, env: {}, tier: 0 },
     {
       name: "scheduler",
       file: "worker/dist/scheduler-main.js",
