@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { serveOperations } from "@sprintconnect/worker";
 import { safeLoad } from "js-yaml";
 import { Registry } from "prom-client";
+import { NODE_FLAGS } from "../packages/cli/src/commands/start";
 
 const ROOT = join(__dirname, "..");
 
@@ -37,8 +38,15 @@ describe("the Docker image and docker-compose.yml", () => {
     );
     const processes = Object.entries(services).filter(([name]) => !["postgres", "redis"].includes(name));
     for (const [name, service] of processes) {
-      const [node, file, ...rest] = service.command ?? [];
+      const [node, ...args] = service.command ?? [];
       expect([name, node]).toEqual([name, "node"]);
+      // V8 flags before the script, the same as `npm start` gives the process.
+      const flags = args.slice(
+        0,
+        args.findIndex((a) => !a.startsWith("--")),
+      );
+      expect([name, flags]).toEqual([name, NODE_FLAGS[name] ?? []]);
+      const [file, ...rest] = args.slice(flags.length);
       // One process per container: the built main of one workspace, never the `start` launcher.
       expect(rest).not.toContain("start");
       const source = (file as string).replace("/dist/", "/src/").replace(/\.js$/, ".ts");

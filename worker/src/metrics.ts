@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@sprintconnect/core";
-import type { JobQueues } from "@sprintconnect/jobs";
+import type { JobInfo, JobQueues } from "@sprintconnect/jobs";
 import { discoveryJob, healthCheckJob } from "@sprintconnect/jobs";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
@@ -11,6 +11,13 @@ export class WorkerMetrics {
     help: "Time to process one job, by job name and outcome",
     labelNames: ["job", "outcome"] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly jobLatency = new Histogram({
+    name: "worker_job_latency_seconds",
+    help: "Time from a job's creation to the end of its last attempt, by job name (queueing included)",
+    labelNames: ["job"] as const,
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
   readonly jobs = new Counter({
@@ -46,19 +53,29 @@ export class WorkerMetrics {
     });
   }
 
-  /** Wraps a job handler to time it and count its outcome. */
-  timed<A extends unknown[], R>(job: string, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-    return async (...args: A) => {
-      const end = this.jobDuration.startTimer({ job });
+  /** Wraps a job handler to time it, count its outcome and record its latency since it was queued. */
+  timed<P, R>(
+    job: string,
+    handler: (payload: P, info: JobInfo) => Promise<R>,
+  ): (payload: P, info: JobInfo) => Promise<R> {
+    // Label lookups once, not per job.
+    const succeeded = {
+      duration: this.jobDuration.labels(job, "succeeded"),
+      count: this.jobs.labels(job, "succeeded"),
+    };
+    const failed = { duration: this.jobDuration.labels(job, "failed"), count: this.jobs.labels(job, "failed") };
+    const latency = this.jobLatency.labels(job);
+    return async (payload, info) => {
+      const started = performance.now();
+      let outcome = failed;
       try {
-        const result = await handler(...args);
-        end({ outcome: "succeeded" });
-        this.jobs.inc({ job, outcome: "succeeded" });
+        const result = await handler(payload, info);
+        outcome = succeeded;
         return result;
-      } catch (err) {
-        end({ outcome: "failed" });
-        this.jobs.inc({ job, outcome: "failed" });
-        throw err;
+      } finally {
+        outcome.duration.observe((performance.now() - started) / 1000);
+        outcome.count.inc();
+        latency.observe((Date.now() - info.enqueuedAt) / 1000);
       }
     };
   }

@@ -7,17 +7,20 @@ import {
   type Redis,
   type WorkerEnv,
 } from "@sprintconnect/core";
-import { chatTurnJob, discoveryJob, healthCheckJob, JobQueues } from "@sprintconnect/jobs";
+import { chatTurnJob, discoveryJob, healthCheckJob, JobQueues, pingJob } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { loadAgentConfig } from "./chat/agent-config";
 import { ChatRepository } from "./chat/chat.repository";
 import { McpConnectionPool } from "./chat/connection-pool";
 import { ChatControlHub } from "./chat/control-hub";
-import { ChatTurnRunner } from "./chat/turn-runner";
+import type { ChatTurnRunner } from "./chat/turn-runner";
 import { DiscoveryRunner } from "./discovery/discovery-runner";
 import { HealthRunner } from "./health/health-runner";
 import { WorkerMetrics } from "./metrics";
 import { OutboxRelay } from "./relay/outbox-relay";
+
+/** Ping jobs (no work: they measure the queue path) one worker runs at once. */
+const PING_CONCURRENCY = 16;
 
 /** How long a chat connection to an MCP server nobody uses stays open for the next turn. */
 const CHAT_CONNECTION_IDLE_MS = 60_000;
@@ -94,18 +97,30 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     idleMs: CHAT_CONNECTION_IDLE_MS,
     logger,
   });
-  const chat = new ChatTurnRunner({
-    env,
-    db,
-    repo: new ChatRepository(db),
-    secrets,
-    pool: chatPool,
-    llmFetch: llmGuard.fetch,
-    events: new ChatEventLog(deps.redis, { size: env.CHAT_EVENT_LOG_SIZE, ttlSeconds: env.CHAT_EVENT_LOG_TTL_SECONDS }),
-    control: chatControl,
-    config: agentConfig,
-    logger: logger.child({ job: chatTurnJob.name }),
-  });
+  // The agent (LangChain, LangGraph and the provider SDKs: ~30 MB of a worker's memory) loads
+  // with the first chat turn, not at start: a worker may never run one.
+  let chat: ChatTurnRunner | null = null;
+  const chatRunner = (): ChatTurnRunner => {
+    if (chat) return chat;
+    // `require`, not `import()`: a plain CommonJS load, the same under tsc's output and jest.
+    const { ChatTurnRunner } = require("./chat/turn-runner") as typeof import("./chat/turn-runner");
+    chat = new ChatTurnRunner({
+      env,
+      db,
+      repo: new ChatRepository(db),
+      secrets,
+      pool: chatPool,
+      llmFetch: llmGuard.fetch,
+      events: new ChatEventLog(deps.redis, {
+        size: env.CHAT_EVENT_LOG_SIZE,
+        ttlSeconds: env.CHAT_EVENT_LOG_TTL_SECONDS,
+      }),
+      control: chatControl,
+      config: agentConfig,
+      logger: logger.child({ job: chatTurnJob.name }),
+    });
+    return chat;
+  };
   const metrics = new WorkerMetrics({ queues, db });
   queues.process(
     discoveryJob,
@@ -122,7 +137,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   queues.process(
     chatTurnJob,
     env.WORKER_CHAT_CONCURRENCY,
-    metrics.timed(chatTurnJob.name, (payload) => chat.run(payload)),
+    metrics.timed(chatTurnJob.name, (payload) => chatRunner().run(payload)),
+  );
+  queues.process(
+    pingJob,
+    PING_CONCURRENCY,
+    metrics.timed(pingJob.name, async () => undefined),
   );
   await queues.ready();
 

@@ -38,3 +38,15 @@ export const chatTurnJob = defineJob({
   // Above CHAT_TURN_TIMEOUT_SECONDS' maximum sensible value; the worker enforces the real limit.
   timeoutMs: 60 * 60_000,
 });
+
+/**
+ * A job that does nothing: the worker takes it and acknowledges it. It measures the queue path
+ * itself (enqueue → a worker → done) without any job's own work: `bench/jobs.bench.ts` drives
+ * it, and an operator can use it to check that workers are taking jobs.
+ */
+export const pingJob = defineJob({
+  name: "ping",
+  schema: z.object({}).strict(),
+  retries: 0,
+  timeoutMs: 10_000,
+});

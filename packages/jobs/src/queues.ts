@@ -2,7 +2,7 @@ import type { Redis } from "@sprintconnect/core";
 import BeeQueue from "bee-queue";
 import { type JobDefinition, type JobPayload, parsePayload } from "./define";
 import { DEFERRED, deferJob, enableDeferral, GroupSlots } from "./group-slots";
-import { reloadScriptsWhenLost } from "./script-cache";
+import { reloadScripts, reloadScriptsWhenLost } from "./script-cache";
 
 /**
  * Options of bee-queue's redis@3 clients. Reconnect every 200 ms–2 s (as our ioredis clients
@@ -30,6 +30,15 @@ export interface QueueOptions {
   onError?: (err: Error, queue: string) => void;
   /** Workers: cap on running jobs per group of a grouped job definition, counted in `redis`. */
   groupConcurrency?: { redis: Redis; limit: number };
+}
+
+/** What a handler learns about the job it runs, besides its payload. */
+export interface JobInfo {
+  id: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** When the job was created (ms since the epoch; retries keep the first). */
+  enqueuedAt: number;
 }
 
 export interface EnqueueOptions {
@@ -61,6 +70,9 @@ export class JobQueues {
         sendEvents: false,
         removeOnSuccess: true,
         removeOnFailure: true,
+        // Bee-Queue keeps every job it saves or fetches in a map until its "succeeded" or
+        // "failed" event arrives; with events off none ever does, so the map only grows.
+        storeJobs: false,
         stallInterval: this.options.stallIntervalMs ?? 5_000,
         activateDelayedJobs: this.options.isWorker,
       });
@@ -78,15 +90,45 @@ export class JobQueues {
     payload: JobPayload<D>,
     options: EnqueueOptions = {},
   ): Promise<string> {
-    const data = parsePayload(definition, payload);
+    const saved = await this.createJob(definition, payload, options).save();
+    return saved.id ?? options.jobId ?? "";
+  }
+
+  /**
+   * Validates and enqueues many jobs of one kind in one pipelined batch: one write to Redis
+   * instead of one round trip per job. Every payload is validated before anything is sent. A
+   * job whose script Redis had lost (`NOSCRIPT`: nothing ran) is sent again once the scripts
+   * are loaded; any other failure rejects with the first error, after the rest was saved.
+   */
+  async enqueueAll<D extends JobDefinition>(
+    definition: D,
+    jobs: ReadonlyArray<{ payload: JobPayload<D>; jobId?: string }>,
+  ): Promise<void> {
+    if (jobs.length === 0) return;
+    const queue = this.queue(definition);
+    let pending = jobs.map((j) => this.createJob(definition, j.payload, j.jobId ? { jobId: j.jobId } : {}));
+    for (let attempt = 0; ; attempt += 1) {
+      const failed = await saveBatch(queue, pending);
+      if (failed.length === 0) return;
+      const lost = failed.filter(({ error }) => (error as { code?: unknown }).code === "NOSCRIPT");
+      if (lost.length < failed.length || attempt > 0) throw failed[0]?.error;
+      await reloadScripts(queue);
+      pending = lost.map(({ job }) => job);
+    }
+  }
+
+  private createJob<D extends JobDefinition>(
+    definition: D,
+    payload: JobPayload<D>,
+    options: EnqueueOptions,
+  ): BeeQueue.Job<JobPayload<D>> {
     const job = this.queue(definition)
-      .createJob(data)
+      .createJob(parsePayload(definition, payload))
       .retries(definition.retries)
       .backoff("exponential", this.options.retryBackoffMs ?? definition.backoffMs)
       .timeout(definition.timeoutMs);
     if (options.jobId) job.setId(options.jobId);
-    const saved = await job.save();
-    return saved.id ?? options.jobId ?? "";
+    return job;
   }
 
   /**
@@ -96,15 +138,20 @@ export class JobQueues {
   process<D extends JobDefinition>(
     definition: D,
     concurrency: number,
-    handler: (payload: JobPayload<D>, job: { id: string; attempt: number }) => Promise<unknown>,
+    handler: (payload: JobPayload<D>, job: JobInfo) => Promise<unknown>,
   ): void {
     const queue = this.queue(definition);
     const slots = definition.group ? this.groupSlots : null;
     if (slots) enableDeferral(queue);
     queue.process(concurrency, async (job) => {
       const payload = parsePayload(definition, job.data);
-      const attempt = definition.retries - ((job.options as { retries?: number }).retries ?? 0) + 1;
-      const run = () => handler(payload, { id: job.id, attempt });
+      const options = job.options as { retries?: number; timestamp?: number };
+      const info = {
+        id: job.id,
+        attempt: definition.retries - (options.retries ?? 0) + 1,
+        enqueuedAt: options.timestamp ?? Date.now(),
+      };
+      const run = () => handler(payload, info);
       if (!slots || !definition.group) return run();
       // A group at its cap: the job goes back to the queue and frees this worker slot.
       const result = await slots.run(definition.name, definition.group(payload), job.id, run);
@@ -129,4 +176,32 @@ export class JobQueues {
     const results = await Promise.allSettled([...this.queues.values()].map((q) => q.close(timeoutMs)));
     return results.filter((r) => r.status === "rejected").length;
   }
+}
+
+/** Bee-Queue internals `saveBatch` drives (private in its types). */
+interface BatchingQueue {
+  _commandable(): Promise<{ batch(): { exec(callback: (err: Error | null) => void): void } }>;
+  _evalScriptOn(commandable: unknown, args: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Bee-Queue's `saveAll`, with each job's outcome awaited: `saveAll` resolves its error map
+ * before the jobs' own failures are written into it, so a lost script looked like success.
+ */
+async function saveBatch<T>(
+  queue: BeeQueue,
+  jobs: BeeQueue.Job<T>[],
+): Promise<Array<{ job: BeeQueue.Job<T>; error: unknown }>> {
+  const internals = queue as unknown as BatchingQueue;
+  const batch = (await internals._commandable()).batch();
+  const outcomes = jobs.map((job) =>
+    (job as unknown as { _save(evalScript: (args: unknown[]) => Promise<unknown>): Promise<unknown> })
+      ._save((args) => internals._evalScriptOn(batch, args))
+      .then(
+        () => null,
+        (error: unknown) => ({ job, error }),
+      ),
+  );
+  await new Promise<void>((resolve, reject) => batch.exec((err) => (err ? reject(err) : resolve())));
+  return (await Promise.all(outcomes)).filter((o) => o !== null);
 }

@@ -23,18 +23,27 @@ interface ScriptRunner {
 export function reloadScriptsWhenLost(queue: BeeQueue): void {
   const runner = queue as unknown as ScriptRunner;
   const evalScriptOn = runner._evalScriptOn.bind(queue);
-  let reloading: Promise<unknown> | null = null;
   runner._evalScriptOn = (commandable, args) => {
     // bee-queue rewrites `args` in place (script name → SHA, callback appended).
     const original = [...args];
     return evalScriptOn(commandable, args).catch(async (err: unknown) => {
-      // Only a direct call can be repeated; a batch (saveAll, unused here) has already run.
+      // Only a direct call is repeated here; a batch (saveAll) has already been sent, and
+      // `JobQueues.enqueueAll` sends again the jobs whose script was lost.
       if ((err as { code?: unknown }).code !== "NOSCRIPT" || commandable !== runner.client) throw err;
-      reloading ??= lua.buildCache(runner.client).finally(() => {
-        reloading = null;
-      });
-      await reloading;
+      await reloadScripts(queue);
       return evalScriptOn(commandable, original);
     });
   };
+}
+
+const reloads = new WeakMap<BeeQueue, Promise<unknown>>();
+
+/** Loads the queue's scripts into Redis again; concurrent callers share one load. */
+export function reloadScripts(queue: BeeQueue): Promise<unknown> {
+  let reloading = reloads.get(queue);
+  if (!reloading) {
+    reloading = lua.buildCache((queue as unknown as ScriptRunner).client).finally(() => reloads.delete(queue));
+    reloads.set(queue, reloading);
+  }
+  return reloading;
 }

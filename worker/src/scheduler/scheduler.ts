@@ -145,14 +145,13 @@ export class Scheduler {
     const slot = Math.floor(Date.now() / (this.deps.env.HEALTH_CHECK_INTERVAL_SECONDS * 1000));
     let count = 0;
     for await (const servers of this.activeServers()) {
-      await Promise.all(
-        servers.map((s) =>
-          this.deps.queues.enqueue(
-            healthCheckJob,
-            { serverId: s.id, organizationId: s.organizationId },
-            { jobId: `${s.id}:${slot}` },
-          ),
-        ),
+      // One pipelined batch per page instead of a round trip per server.
+      await this.deps.queues.enqueueAll(
+        healthCheckJob,
+        servers.map((s) => ({
+          payload: { serverId: s.id, organizationId: s.organizationId },
+          jobId: `${s.id}:${slot}`,
+        })),
       );
       count += servers.length;
     }
@@ -193,13 +192,13 @@ export class Scheduler {
         orderBy: { id: "asc" },
         take: PAGE,
       });
-      for (const run of runs) {
-        await queues.enqueue(
-          discoveryJob,
-          { runId: run.id, serverId: run.serverId, organizationId: run.organizationId },
-          { jobId: run.id },
-        );
-      }
+      await queues.enqueueAll(
+        discoveryJob,
+        runs.map((run) => ({
+          payload: { runId: run.id, serverId: run.serverId, organizationId: run.organizationId },
+          jobId: run.id,
+        })),
+      );
       count += runs.length;
       if (runs.length < PAGE) return count;
       after = runs[runs.length - 1]?.id;
