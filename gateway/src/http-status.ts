@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, GraphQLResponse } from "@apollo/server";
 import { HTTP_STATUS, normalizeErrorCode } from "@sprintconnect/core";
+import { GraphQLError } from "graphql";
 
 /** The HTTP status a GraphQL response should have: its first error's, when it has errors and no data. */
 export function statusOfResult(body: GraphQLResponse["body"]): number | undefined {
@@ -23,5 +24,41 @@ export function httpStatusPlugin<TContext extends object>(): ApolloServerPlugin<
         if (status !== undefined) response.http.status = status;
       },
     }),
+  };
+}
+
+/** `error` with the HTTP status of its code, for Apollo to answer with when it escapes the pipeline. */
+function withStatus(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, http: { status: HTTP_STATUS[normalizeErrorCode(error.extensions.code)] } },
+  });
+}
+
+/**
+ * `plugin` with the GraphQL error it throws from `unexpectedErrorProcessingRequest` carrying
+ * the HTTP status of its code. graphql-armor's token limit refuses from `parsingDidStart` and
+ * rethrows its refusal (or the syntax error its own parser met) from that hook, which takes it
+ * out of the request pipeline (`httpStatusPlugin` never sees it); Apollo then answers with the
+ * status the error carries, or 500.
+ */
+export function withErrorStatus<TContext extends object>(
+  plugin: ApolloServerPlugin<TContext>,
+): ApolloServerPlugin<TContext> {
+  const hook = plugin.unexpectedErrorProcessingRequest;
+  if (!hook) return plugin;
+  return {
+    ...plugin,
+    unexpectedErrorProcessingRequest: async (args) => {
+      try {
+        await hook.call(plugin, args);
+      } catch (err) {
+        throw err instanceof GraphQLError ? withStatus(err) : err;
+      }
+    },
   };
 }
