@@ -71,6 +71,9 @@ function cpuMs(pid: number): number {
 }
 
 /** Starts `script` as its own process and waits for its /health. */
+/** The keys and database role every process of this run uses (a baseline build elsewhere finds no dev secrets of ours). */
+const shared: Record<string, string> = {};
+
 async function startProcess(label: string, script: string, env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, [script], {
     cwd: ROOT,
@@ -81,6 +84,7 @@ async function startProcess(label: string, script: string, env: Record<string, s
       LOG_LEVEL: "warn",
       DATABASE_URL: BENCH_DATABASE_URL,
       REDIS_URL: BENCH_REDIS_URL,
+      ...shared,
       ...env,
     },
     stdio: ["ignore", "ignore", "inherit"],
@@ -101,6 +105,12 @@ describe("gateway per-request cost", () => {
     const env = parseEnv(gatewayEnvSchema, { DATABASE_URL: BENCH_DATABASE_URL });
     const material = resolveKeys(env);
     const keys = await createKeyRing(material.jwtPrivateJwk);
+    Object.assign(shared, {
+      JWT_SECRET_KEY:
+        typeof material.jwtPrivateJwk === "string" ? material.jwtPrivateJwk : JSON.stringify(material.jwtPrivateJwk),
+      API_KEY_ENCRYPTION_KEY: material.apiKeyPepper,
+      APP_DATABASE_URL: appDatabaseUrl(BENCH_DATABASE_URL),
+    });
     const org = await createOrganization(db, material.apiKeyPepper, {
       name: `Bench gateway auth ${Date.now().toString(36)}`,
       ownerEmail: `bench-auth-${Date.now().toString(36)}@example.test`,
@@ -161,7 +171,11 @@ describe("gateway per-request cost", () => {
     for (const target of targets) {
       const headers = { ...target.headers, "content-type": "application/json" };
       const check = await fetch(target.url, { method: "POST", headers, body });
-      expect(((await check.json()) as { data?: { __typename?: string } }).data?.__typename).toBe("Query");
+      // Printed whole if it is not the answer.
+      expect({ target: target.label, answer: await check.json() }).toMatchObject({
+        target: target.label,
+        answer: { data: { __typename: "Query" } },
+      });
       progress(`${target.label}: ${CONCURRENCY} connections, ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s`);
       const before = cpuMs(target.pid);
       const result = await runLoad({

@@ -149,7 +149,7 @@ const gatewayShape = {
    * lost while a subscription connection has no other traffic. 0 turns the cache off.
    */
   AUTH_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
-  /** Most credentials the authentication cache holds (the least recently used are dropped first). */
+  /** Most credentials the authentication cache holds (the oldest are dropped first). */
   AUTH_CACHE_MAX_ENTRIES: positiveInt.default(10_000),
   /**
    * Seconds between the gateway's batched writes of API keys' `lastUsedAt` (one UPDATE for
