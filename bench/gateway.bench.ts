@@ -1,5 +1,4 @@
-import { INTERNAL_TOKEN_HEADER, InternalTokenSigner } from "@sprintconnect/core";
-import { Authenticator } from "../gateway/src/auth/authenticate";
+import { effectiveScopes, INTERNAL_TOKEN_HEADER, InternalTokenSigner } from "@sprintconnect/core";
 import { request } from "../test/support/http";
 import { createTestOrg, type Stack, type TestOrg } from "../test/support/stack";
 import { type LoadResult, type LoadSpec, runLoad } from "./support/load";
@@ -37,16 +36,16 @@ describe("gateway overhead", () => {
     const body = JSON.stringify({ query: QUERY });
 
     // The principal the gateway would send for this key, signed as the gateway signs it.
-    const authenticator = new Authenticator(
-      stack.db,
-      stack.keys,
-      { issuer: stack.env.JWT_ISSUER, apiKeyPepper: stack.apiKeyPepper },
-      { assertNotBlocked: async () => undefined, recordFailure: async () => undefined },
-    );
-    const principal = await authenticator.verify(auth.authorization);
-    if (!principal) throw new Error("the owner key did not authenticate");
+    const key = await stack.db.apiKey.findFirstOrThrow({ where: { organizationId: org.organizationId } });
     // Valid two minutes: longer than the run that uses it.
-    const internalToken = await new InternalTokenSigner(stack.keys).sign(principal);
+    const internalToken = await new InternalTokenSigner(stack.keys).sign({
+      organizationId: org.organizationId,
+      userId: org.ownerId,
+      apiKeyId: key.id,
+      role: "owner",
+      scopes: effectiveScopes("owner", key.scopes),
+      authMethod: "api_key",
+    });
 
     const common = {
       concurrency: CONCURRENCY,

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { generateApiKey } from "@sprintconnect/core";
 import WebSocket from "ws";
 import { freshLoopbackAddress, request } from "./support/http";
-import { createTestOrg, type Stack, startStack } from "./support/stack";
+import { createTestOrg, type Stack, startGateway, startStack } from "./support/stack";
 import { wsUrl } from "./support/ws";
 
 const AUTH_FAILURES_PER_MINUTE = 5;
@@ -87,6 +87,25 @@ describe("rate limits", () => {
     expect(body.errors[0].extensions.code).toBe("RATE_LIMITED");
   });
 
+  it("lets a key use its burst allowance past the per-minute rate, then answers 429 with Retry-After", async () => {
+    const bursty = await startGateway(stack, { RATE_LIMIT_BURST_SIZE: "2", RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100" });
+    try {
+      const org = await createTestOrg(stack, "Bursty key");
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        statuses.push((await request(bursty.url, "GET", "/auth/me", { auth: org.ownerKey, from: HERE })).status);
+      }
+      // Three a minute, two more from the burst, then refused.
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+      const limited = await request(bursty.url, "GET", "/auth/me", { auth: org.ownerKey, from: HERE });
+      expect(limited.body.error.code).toBe("RATE_LIMITED");
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    } finally {
+      await bursty.app.close();
+    }
+  });
+
   it("keeps health endpoints out of the limits", async () => {
     for (let i = 0; i < 6; i++) expect((await request(stack.url, "GET", "/health")).status).toBe(200);
   });
@@ -122,6 +141,21 @@ describe("failed authentication", () => {
     expect(
       (await request(stack.url, "GET", "/auth/me", { auth: org.ownerKey, from: freshLoopbackAddress() })).status,
     ).toBe(200);
+  });
+
+  it("refuses a blocked address's credentials even when the gateway has them cached", async () => {
+    const from = freshLoopbackAddress();
+    const org = await createTestOrg(stack, "Cached brute force");
+    // Cached by a request from another address.
+    expect(
+      (await request(stack.url, "GET", "/auth/me", { auth: org.ownerKey, from: freshLoopbackAddress() })).status,
+    ).toBe(200);
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++) {
+      expect((await request(stack.url, "GET", "/auth/me", { auth: bogusKey(), from })).status).toBe(401);
+    }
+    const cached = await request(stack.url, "GET", "/auth/me", { auth: org.ownerKey, from });
+    expect({ status: cached.status, code: cached.body.error?.code }).toEqual({ status: 429, code: "RATE_LIMITED" });
+    expect(Number(cached.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
   });
 
   it("counts bad tokens and malformed Authorization headers as failures too, but not requests without credentials", async () => {

@@ -425,15 +425,21 @@ describe("subscriptions through the gateway", () => {
     expect(sub.collected.errors).toEqual([]);
   });
 
-  it("closes a connection with 4401 once its key is revoked", async () => {
+  it("closes a connection with 4401 as soon as its key is revoked, without waiting for its next operation", async () => {
     const member = await org.member("viewer");
     const client = connect(member.apiKey);
     const sub = await subscribeLive(client, HEALTH_SUBSCRIPTION, {}, (id) => healthEvent(org.organizationId, {}, id));
-    await stack.db.apiKey.updateMany({ where: { userId: member.userId }, data: { revokedAt: new Date() } });
-    // The next operation authenticates again, and the connection ends.
-    const refused = collect(client, CAPABILITY_SUBSCRIPTION);
-    await waitFor(() => refused.completed && sub.collected.completed, "the connection to close");
+    const key = await stack.db.apiKey.findFirstOrThrow({ where: { userId: member.userId } });
+    const revoked = await graphql(stack.url, org.ownerKey, "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", {
+      id: key.id,
+    });
+    expect(revoked.body.errors).toBeUndefined();
+    // The revocation's announcement makes the gateway check the connection again at once.
+    await waitFor(() => sub.collected.completed, "the connection to close");
     expect((sub.collected.errors[0] as { code?: number }).code).toBe(4401);
+    // And it cannot come back.
+    const refused = collect(client, CAPABILITY_SUBSCRIPTION);
+    await waitFor(() => refused.completed, "the new connection to be refused");
     expect((refused.errors[0] as { code?: number }).code).toBe(4401);
   });
 

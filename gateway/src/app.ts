@@ -13,18 +13,21 @@ import {
   isDatabaseUnavailable,
   type KeyRing,
   type Logger,
-  normalizeErrorCode,
   Outputs,
   type Principal,
   type PrismaClient,
   type Redis,
 } from "@sprintconnect/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { AuthCache } from "./auth/auth-cache";
 import { Authenticator } from "./auth/authenticate";
+import { AuthInvalidations } from "./auth/invalidations";
+import { LastUsedRecorder } from "./auth/last-used";
 import { serveChatStream } from "./chat-stream";
 import { drainRequest } from "./drain";
 import { createArmor, createGraphQLServer, type GatewayContext } from "./graphql";
 import { registerHealthRoutes, requireOperationsAccess } from "./health";
+import { httpStatusPlugin } from "./http-status";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
 import { chatExportOpenApi, registerChatExport } from "./rest/chat-export";
@@ -90,11 +93,17 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const openApi = buildOpenApi(routes, apiSchema, chatExportOpenApi(apiSchema));
   const metrics = new GatewayMetrics(routes.flatMap((r) => (r.operation.name ? [r.operation.name.value] : [])));
   const limits = new RateLimits(deps.redis, env);
+  const authCache = new AuthCache(env.AUTH_CACHE_TTL_SECONDS * 1000, env.AUTH_CACHE_MAX_ENTRIES);
+  const invalidations = new AuthInvalidations(authCache, logger);
+  await invalidations.start(env.REDIS_URL, deps.redis);
+  const lastUsed = new LastUsedRecorder(deps.db, env.API_KEY_LAST_USED_FLUSH_SECONDS * 1000, logger);
   const authenticator = new Authenticator(
     deps.db,
     deps.keys,
     { issuer: env.JWT_ISSUER, apiKeyPepper: deps.apiKeyPepper },
     limits,
+    authCache,
+    lastUsed,
   );
 
   const app = Fastify({
@@ -109,17 +118,6 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
-  });
-  // GraphQL over HTTP: an error that stops the whole request (a body with `errors` and no
-  // `data`) answers with the HTTP status of its code, as REST does. Apollo answers some of
-  // these (a plugin's refusal, a subgraph's) with 200 or 500; errors beside data keep 200.
-  app.addHook("onSend", async (request, reply, payload) => {
-    if (typeof payload === "string" && payload.startsWith('{"errors":') && request.url.startsWith("/graphql")) {
-      const code = (JSON.parse(payload) as { errors?: Array<{ extensions?: { code?: unknown } }> }).errors?.[0]
-        ?.extensions?.code;
-      reply.code(HTTP_STATUS[normalizeErrorCode(code)]);
-    }
-    return payload;
   });
   app.addHook("onResponse", async (request, reply) => {
     metrics.httpDuration.observe(
@@ -176,8 +174,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   // Authentication and rate limits for everything that is not open.
   app.addHook("preHandler", async (request: FastifyRequest) => {
     if (OPEN_PATHS.has(request.routeOptions.url ?? "")) return;
-    request.principal = await authenticator.authenticate(request.headers.authorization, request.ip);
-    await limits.consume(request.principal, request.ip);
+    request.principal = await authenticator.admit(request.headers.authorization, request.ip);
   });
 
   const signer = new InternalTokenSigner(deps.keys);
@@ -193,13 +190,15 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     signer,
     logger,
     production,
-    plugins: [metrics.apolloPlugin()],
+    // The HTTP status of an error without data, decided on the formatted result (HTTP and REST alike).
+    plugins: [metrics.apolloPlugin(), httpStatusPlugin()],
   });
   await apollo.start();
   // Fastify's close stops accepting, lets in-flight requests finish and closes idle
   // connections; then Apollo stops. (Apollo's Fastify drain plugin would call close again.)
   app.addHook("onClose", async () => {
     await apollo.stop();
+    await Promise.all([lastUsed.stop(), invalidations.close()]);
   });
 
   const contextOf = (request: FastifyRequest): GatewayContext => ({
@@ -214,6 +213,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     apiSchema,
     subgraphUrls,
     authenticator,
+    invalidations,
     limits,
     signer,
     logger,

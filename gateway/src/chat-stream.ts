@@ -91,9 +91,8 @@ export function serveChatStream(app: FastifyInstance, options: ChatStreamOptions
   const authenticate = async (socket: WebSocket, request: IncomingMessage, authorization: string | undefined) => {
     const ip = request.socket.remoteAddress ?? "unknown";
     try {
-      const principal = await options.authenticator.authenticate(authorization, ip);
+      const principal = authorization ? await options.authenticator.admit(authorization, ip) : null;
       if (!principal) throw new AppError(ErrorCode.UNAUTHENTICATED, "Authentication required");
-      await options.limits.consume(principal, ip);
       return { principal, ip };
     } catch (err) {
       const code = err instanceof AppError ? err.code : ErrorCode.SERVICE_UNAVAILABLE;

@@ -13,6 +13,7 @@ import {
   type Principal,
 } from "@sprintconnect/core";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { withErrorStatus } from "./http-status";
 import { unsafeTextPlugin } from "./input-text";
 
 /** What every gateway operation runs with. */
@@ -118,7 +119,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer
     validationRules: armor.validationRules,
     formatError: formatGatewayError(options.logger),
     plugins: [
-      ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+      ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]).map(withErrorStatus),
       unsafeTextPlugin<GatewayContext>(),
       options.production
         ? ApolloServerPluginLandingPageDisabled()

@@ -1,115 +1,188 @@
-import { AppError, ErrorCode, type GatewayEnv, type Principal, type Redis } from "@sprintconnect/core";
-import { BurstyRateLimiter, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { AppError, AUTH_EPOCH_KEY, ErrorCode, type GatewayEnv, type Principal, type Redis } from "@sprintconnect/core";
 import type { AuthFailureCounter } from "./auth/authenticate";
+
+/**
+ * Fixed-window counters, the semantics rate-limiter-flexible's RateLimiterRedis has (and its
+ * key names, `<prefix>:<limiter>:<key>`): the first request of a window sets the counter with
+ * the window as TTL, each request increments it, a request past the limit is refused until the
+ * key expires. All limits of a request are one script, so one Redis round trip; the script
+ * also reads the authentication epoch (see `AuthCache`), so a request learns in the same trip
+ * whether its cached credentials are current.
+ */
+const TAKE = `
+local function take(key, seconds)
+  redis.call('SET', key, 0, 'EX', seconds, 'NX')
+  local consumed = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl == -1 then
+    redis.call('EXPIRE', key, seconds)
+    ttl = 1000 * seconds
+  end
+  return consumed, ttl
+end
+`;
+
+/**
+ * KEYS: auth epoch, failed authentications of the IP, caller, caller's burst, organization, day
+ * (the last two '' without an organization). ARGV: check failures (1/0), failure limit, caller
+ * limit, caller seconds, burst size, burst seconds, organization limit, its seconds, day limit,
+ * its seconds. Returns {epoch, outcome, ms before the window ends}; outcome 0 admitted, 1 IP
+ * blocked by failed authentications, 2 caller over its rate and burst, 3 organization over its
+ * rate, 4 daily quota used up. A caller over its own limit does not use up its organization's.
+ */
+const ADMIT = `${TAKE}
+local epoch = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] == '1' then
+  local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if failures >= tonumber(ARGV[2]) then return {epoch, 1, redis.call('PTTL', KEYS[2])} end
+end
+local consumed, ttl = take(KEYS[3], ARGV[4])
+if consumed > tonumber(ARGV[3]) then
+  local burst, burstTtl = take(KEYS[4], ARGV[6])
+  if burst > tonumber(ARGV[5]) then return {epoch, 2, math.min(ttl, burstTtl)} end
+end
+if KEYS[5] == '' then return {epoch, 0, 0} end
+local org, orgTtl = take(KEYS[5], ARGV[8])
+local day, dayTtl = take(KEYS[6], ARGV[10])
+if org > tonumber(ARGV[7]) then return {epoch, 3, orgTtl} end
+if day > tonumber(ARGV[9]) then return {epoch, 4, dayTtl} end
+return {epoch, 0, 0}`;
+
+/** KEYS: failed authentications of an IP. ARGV: window seconds. Counts one. */
+const RECORD_FAILURE = `${TAKE}
+take(KEYS[1], ARGV[1])
+return 1`;
+
+/** KEYS: failed authentications of an IP. Returns {count, ms before the window ends}. */
+const FAILURES = `return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1])}`;
+
+interface RateLimitCommands {
+  scAdmit(...args: string[]): Promise<[number, number, number]>;
+  scRecordAuthFailure(key: string, seconds: string): Promise<number>;
+  scAuthFailures(key: string): Promise<[number, number]>;
+}
+
+/** What one request's limits said: the refusal, if any, and the authentication epoch. */
+export interface LimitOutcome {
+  /** The current authentication epoch (`AuthCache.observe`). */
+  epoch: number;
+  /** RATE_LIMITED or QUOTA_EXCEEDED with `retryAfter`, or null when admitted. */
+  refusal: AppError | null;
+}
 
 /**
  * Rate limits and quotas, shared by every gateway instance through Redis:
  * - each user or API key (or IP when unauthenticated): RATE_LIMIT_REQUESTS_PER_MINUTE, plus a
- *   burst allowance of RATE_LIMIT_BURST_SIZE that refills over RATE_LIMIT_BURST_WINDOW_SECONDS;
+ *   burst allowance of RATE_LIMIT_BURST_SIZE that refills over RATE_LIMIT_BURST_WINDOW_SECONDS
+ *   (taken only once the per-minute allowance is used, as rate-limiter-flexible's BurstyRateLimiter);
  * - each organization: RATE_LIMIT_ORG_REQUESTS_PER_MINUTE, and QUOTA_REQUESTS_PER_DAY per UTC day;
  * - each client IP: RATE_LIMIT_AUTH_FAILURES_PER_MINUTE failed authentications, after which
  *   requests with credentials from it are refused before they are checked (`AuthFailureCounter`).
  */
 export class RateLimits implements AuthFailureCounter {
-  private readonly perCaller: BurstyRateLimiter;
-  private readonly perOrg: RateLimiterRedis;
-  private readonly daily: RateLimiterRedis;
-  private readonly authFailures: RateLimiterRedis;
+  private readonly redis: Redis & RateLimitCommands;
 
-  constructor(redis: Redis, env: GatewayEnv, prefix = "sc:rl") {
-    const common = { storeClient: redis, useRedisPackage: false, rejectIfRedisNotReady: true };
-    const sustained = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${prefix}:caller`,
-      points: env.RATE_LIMIT_REQUESTS_PER_MINUTE,
-      duration: 60,
-    });
-    const burst = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${prefix}:burst`,
-      points: env.RATE_LIMIT_BURST_SIZE,
-      duration: env.RATE_LIMIT_BURST_WINDOW_SECONDS,
-    });
-    this.perCaller = new BurstyRateLimiter(sustained, burst);
-    this.perOrg = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${prefix}:org`,
-      points: env.RATE_LIMIT_ORG_REQUESTS_PER_MINUTE,
-      duration: 60,
-    });
-    this.daily = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${prefix}:day`,
-      points: env.QUOTA_REQUESTS_PER_DAY,
-      duration: 86_400,
-    });
-    this.authFailures = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${prefix}:authfail`,
-      points: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
-      duration: 60,
-    });
+  constructor(
+    redis: Redis,
+    private readonly env: GatewayEnv,
+    private readonly prefix = "sc:rl",
+  ) {
+    if (!("scAdmit" in redis)) {
+      redis.defineCommand("scAdmit", { numberOfKeys: 6, lua: ADMIT });
+      redis.defineCommand("scRecordAuthFailure", { numberOfKeys: 1, lua: RECORD_FAILURE });
+      redis.defineCommand("scAuthFailures", { numberOfKeys: 1, lua: FAILURES });
+    }
+    this.redis = redis as Redis & RateLimitCommands;
   }
 
   async assertNotBlocked(ip: string): Promise<void> {
-    let failures: RateLimiterRes | null;
-    try {
-      failures = await this.authFailures.get(ip);
-    } catch {
-      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Rate limiting is unavailable");
-    }
-    if (failures && failures.consumedPoints >= this.authFailures.points) {
-      throw new AppError(ErrorCode.RATE_LIMITED, "Too many failed authentications from this address", {
-        retryAfter: Math.max(1, Math.ceil(failures.msBeforeNext / 1000)),
-      });
-    }
+    const [failures, ttl] = await this.call(() => this.redis.scAuthFailures(this.failureKey(ip)));
+    if (failures >= this.env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE) throw blocked(ttl);
   }
 
   async recordFailure(ip: string): Promise<void> {
     // The request fails with UNAUTHENTICATED either way; a Redis outage here is refused by
-    // the next request's assertNotBlocked.
-    await this.authFailures.penalty(ip, 1).catch(() => undefined);
+    // the next request's check.
+    await this.redis.scRecordAuthFailure(this.failureKey(ip), "60").catch(() => undefined);
   }
 
   /** Counts one request; throws RATE_LIMITED or QUOTA_EXCEEDED with `retryAfter` seconds. */
   async consume(principal: Principal | null, ip: string): Promise<void> {
-    if (!principal) {
-      await this.take(this.perCaller, `ip:${ip}`, ErrorCode.RATE_LIMITED);
-      return;
-    }
-    const caller = principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
-    const day = new Date().toISOString().slice(0, 10);
-    // A caller over its own limit must not use up its organization's: check it first. The
-    // organization's two counters are independent, so they share one round trip's latency.
-    await this.take(this.perCaller, caller, ErrorCode.RATE_LIMITED);
-    const outcomes = await Promise.allSettled([
-      this.take(this.perOrg, principal.organizationId, ErrorCode.RATE_LIMITED),
-      this.take(this.daily, `${principal.organizationId}:${day}`, ErrorCode.QUOTA_EXCEEDED, secondsToUtcMidnight()),
-    ]);
-    const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
-    if (refused) throw refused.reason;
+    const { refusal } = await this.check(principal, ip, false);
+    if (refusal) throw refusal;
   }
 
-  private async take(
-    limiter: BurstyRateLimiter | RateLimiterRedis,
-    key: string,
-    code: ErrorCode,
-    retryAfterOverride?: number,
-  ): Promise<void> {
+  /**
+   * Counts one request in one round trip and reads the authentication epoch. With
+   * `checkFailures`, an IP over its failed-authentication limit is refused first (thrown: a
+   * blocked IP's credentials must not be used, even cached ones). Other refusals are returned.
+   */
+  async check(principal: Principal | null, ip: string, checkFailures: boolean): Promise<LimitOutcome> {
+    const { env, prefix } = this;
+    const caller = !principal
+      ? `ip:${ip}`
+      : principal.apiKeyId
+        ? `key:${principal.apiKeyId}`
+        : `user:${principal.userId}`;
+    const day = new Date().toISOString().slice(0, 10);
+    const [epoch, outcome, ms] = await this.call(() =>
+      this.redis.scAdmit(
+        AUTH_EPOCH_KEY,
+        this.failureKey(ip),
+        `${prefix}:caller:${caller}`,
+        `${prefix}:burst:${caller}`,
+        principal ? `${prefix}:org:${principal.organizationId}` : "",
+        principal ? `${prefix}:day:${principal.organizationId}:${day}` : "",
+        checkFailures ? "1" : "0",
+        String(env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE),
+        String(env.RATE_LIMIT_REQUESTS_PER_MINUTE),
+        "60",
+        String(env.RATE_LIMIT_BURST_SIZE),
+        String(env.RATE_LIMIT_BURST_WINDOW_SECONDS),
+        String(env.RATE_LIMIT_ORG_REQUESTS_PER_MINUTE),
+        "60",
+        String(env.QUOTA_REQUESTS_PER_DAY),
+        "86400",
+      ),
+    );
+    if (outcome === 1) throw blocked(ms);
+    const refusal =
+      outcome === 4
+        ? new AppError(ErrorCode.QUOTA_EXCEEDED, "Daily request quota exceeded", { retryAfter: secondsToUtcMidnight() })
+        : outcome === 2 || outcome === 3
+          ? new AppError(ErrorCode.RATE_LIMITED, "Too many requests", { retryAfter: seconds(ms) })
+          : null;
+    return { epoch, refusal };
+  }
+
+  private failureKey(ip: string): string {
+    return `${this.prefix}:authfail:${ip}`;
+  }
+
+  /** Runs a command, or refuses at once while Redis is not connected (no queueing behind an outage). */
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    if (this.redis.status !== "ready") throw unavailable();
     try {
-      await limiter.consume(key);
-    } catch (err) {
-      if (err instanceof RateLimiterRes) {
-        const retryAfter = retryAfterOverride ?? Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-        throw new AppError(
-          code,
-          code === ErrorCode.QUOTA_EXCEEDED ? "Daily request quota exceeded" : "Too many requests",
-          { retryAfter },
-        );
-      }
-      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Rate limiting is unavailable");
+      return await command();
+    } catch {
+      throw unavailable();
     }
   }
+}
+
+function unavailable(): AppError {
+  return new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Rate limiting is unavailable");
+}
+
+function blocked(ms: number): AppError {
+  return new AppError(ErrorCode.RATE_LIMITED, "Too many failed authentications from this address", {
+    retryAfter: seconds(ms),
+  });
+}
+
+/** Whole seconds until a window that ends in `ms` milliseconds ends, at least 1. */
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 function secondsToUtcMidnight(): number {

@@ -19,6 +19,7 @@ import {
   parseEnv,
   type Redis,
   type Role,
+  redisAuthInvalidator,
   resolveKeys,
   subgraphEnvSchema,
   type WorkerEnv,
@@ -92,6 +93,7 @@ export async function startStack(
     SHUTDOWN_TIMEOUT_SECONDS: "2",
     DISCOVERY_TIMEOUT_SECONDS: "10",
     HEALTH_CHECK_TIMEOUT_SECONDS: "2",
+    API_KEY_LAST_USED_FLUSH_SECONDS: "1",
     ...overrides,
   };
   const material = resolveKeys(parseEnv(gatewayEnvSchema, baseEnv));
@@ -143,7 +145,11 @@ export async function startStack(
       maxConcurrentTurnsPerOrg: workerEnv.CHAT_MAX_CONCURRENT_TURNS_PER_ORG,
     }),
     metrics: await buildMetricsSchema(db),
-    admin: await buildAdminSchema(db, { apiKeyPepper: material.apiKeyPepper, keys }),
+    admin: await buildAdminSchema(db, {
+      apiKeyPepper: material.apiKeyPepper,
+      keys,
+      invalidate: redisAuthInvalidator(redis, logger),
+    }),
   };
   const apps: FastifyInstance[] = [];
   const urls: Record<string, string> = {};
@@ -202,6 +208,33 @@ export async function startStack(
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Another gateway instance (listening on a free port) in front of the stack's subgraphs, with
+ * its own authentication cache and `overrides` of the stack's configuration.
+ */
+export async function startGateway(
+  stack: Stack,
+  overrides: Record<string, string> = {},
+): Promise<{ url: string; app: FastifyInstance }> {
+  const env = parseEnv(gatewayEnvSchema, {
+    ...Object.fromEntries(
+      Object.entries(stack.env).flatMap(([k, v]) =>
+        v === undefined ? [] : [[k, Array.isArray(v) ? v.join(",") : String(v)]],
+      ),
+    ),
+    ...overrides,
+  });
+  const app = await createGatewayApp({
+    env,
+    db: stack.db,
+    redis: stack.redis,
+    keys: stack.keys,
+    apiKeyPepper: stack.apiKeyPepper,
+    logger: createLogger("test", TEST_LOG_LEVEL),
+  });
+  return { url: await listen(app), app };
 }
 
 /** An organization with an owner, and helpers to add members and keys to it. */

@@ -26,8 +26,10 @@ function reason(text: string): string {
 /**
  * Authenticates subscription connections and their subscriptions: `connection_init` carries
  * `{"Authorization": "Bearer <JWT or sc_ key>"}` (4401 without valid credentials, 4429 when
- * limited, 1013 when a dependency is down); each subscribe and every minute the credentials are
- * checked again, and a connection whose key was revoked or member removed is closed with 4401.
+ * limited, 1013 when a dependency is down); each subscribe, every minute and on every
+ * authentication invalidation of its organization the credentials are checked again (through
+ * the authentication cache), and a connection whose key was revoked or member removed is
+ * closed with 4401.
  */
 export class ConnectionAuth {
   constructor(
@@ -51,8 +53,7 @@ export class ConnectionAuth {
     }
     let principal: Principal | null;
     try {
-      principal = await this.authenticator.authenticate(authorization, ip);
-      await this.limits.consume(principal, ip);
+      principal = await this.authenticator.admit(authorization, ip);
     } catch (err) {
       if (err instanceof AppError && err.code === ErrorCode.UNAUTHENTICATED) {
         socket.close(CloseCode.Unauthorized, reason(`Unauthorized: ${err.message}`));

@@ -5,8 +5,9 @@ import type { FastifyInstance } from "fastify";
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema, ValidationRule } from "graphql";
 import type { FormattedExecutionResult } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticate";
+import type { AuthInvalidations } from "../auth/invalidations";
 import type { GatewayMetrics } from "../metrics";
 import type { RateLimits } from "../rate-limit";
 import { type AuthenticatedConnection, ConnectionAuth } from "./connection-auth";
@@ -25,6 +26,8 @@ export interface SubscriptionServerOptions {
   /** Subgraph name → HTTP URL of its /graphql (the WebSocket URL is derived from it). */
   subgraphUrls: Record<string, string>;
   authenticator: Authenticator;
+  /** Revocations, removals and role changes: the connections of that organization are checked at once. */
+  invalidations: AuthInvalidations;
   limits: RateLimits;
   signer: InternalTokenSigner;
   logger: Logger;
@@ -37,6 +40,7 @@ export interface SubscriptionServerOptions {
 
 /** What the gateway keeps for each acknowledged connection. */
 interface Connection extends AuthenticatedConnection {
+  socket: WebSocket;
   upstream: UpstreamClients;
   timer: NodeJS.Timeout;
 }
@@ -56,6 +60,15 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
   const auth = new ConnectionAuth(options.authenticator, options.limits, metrics, logger);
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
   const live = new Set<Connection>();
+  const stopListening = options.invalidations.onInvalidation((invalidation) => {
+    // The cache has dropped what the change concerns: connections it did not concern are
+    // checked from the cache, the others against the database (and closed with 4401 if refused).
+    for (const connection of live) {
+      if (connection.principal.organizationId === invalidation.organizationId) {
+        void auth.reauthenticate(connection, connection.socket);
+      }
+    }
+  });
 
   const upstreamErrors = (subgraph: string) => (err: unknown) => {
     if (Array.isArray(err)) return clientErrors(err as GraphQLFormattedError[], logger);
@@ -81,6 +94,7 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
         if (!authenticated) return false;
         const connection: Connection = {
           ...authenticated,
+          socket,
           upstream: new UpstreamClients(options.subgraphUrls, options.signer, authenticated),
           timer: setInterval(() => void auth.reauthenticate(connection, socket), REAUTHENTICATE_EVERY_MS),
         };
@@ -148,6 +162,7 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
   // Closing a client socket completes its subscriptions, which cancels them upstream; then
   // every upstream client is disposed.
   routeUpgrades(app, "/graphql", wss, () => {
+    stopListening();
     for (const connection of [...live]) disconnect(connection);
   });
 }

@@ -141,6 +141,22 @@ const gatewayShape = {
    * RATE_LIMITED before the credentials are hashed or looked up, until the minute ends.
    */
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
+  /**
+   * Seconds the gateway keeps an authenticated credential (API key → principal, token → role)
+   * in memory. Revocations, removals and role changes made through the API reach every gateway
+   * at once (Redis pub/sub and an epoch read with the rate limits); this bounds only what
+   * bypasses them: a change written to the database behind the API's back, or an invalidation
+   * lost while a subscription connection has no other traffic. 0 turns the cache off.
+   */
+  AUTH_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+  /** Most credentials the authentication cache holds (the oldest are dropped first). */
+  AUTH_CACHE_MAX_ENTRIES: positiveInt.default(10_000),
+  /**
+   * Seconds between the gateway's batched writes of API keys' `lastUsedAt` (one UPDATE for
+   * every key used since the last one; also written when the gateway stops). `lastUsedAt` lags
+   * the key's real last use by at most this much.
+   */
+  API_KEY_LAST_USED_FLUSH_SECONDS: positiveInt.default(30),
   /** Origins allowed by CORS (comma-separated). Empty: no cross-origin browser access. */
   CORS_ORIGINS: csv.default([]),
   /** Largest request body accepted, in bytes. */

@@ -2,6 +2,7 @@ export * from "./audit/anchor";
 export * from "./audit/audit";
 export * from "./audit/record-change";
 export * from "./auth/api-keys";
+export * from "./auth/invalidation";
 export * from "./auth/keys";
 export * from "./auth/principal";
 export * from "./auth/tokens";

@@ -21,7 +21,8 @@ export function createOrganization(
   pepper: string,
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization> {
-  const apiKeys = new ApiKeyService(db, new ApiKeyRepository(db), pepper);
+  // Creating an organization revokes nothing: no gateway needs to hear of it.
+  const apiKeys = new ApiKeyService(db, new ApiKeyRepository(db), pepper, async () => undefined);
   const service = new OrganizationService(db, new OrganizationRepository(db), new MemberRepository(db), apiKeys);
   return service.create(input);
 }

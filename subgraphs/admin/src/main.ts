@@ -1,10 +1,18 @@
 import "reflect-metadata";
-import { resolveKeys } from "@sprintconnect/core";
+import { createRedis, redisAuthInvalidator, resolveKeys } from "@sprintconnect/core";
 import { runSubgraph } from "@sprintconnect/subgraph-kit";
 import { buildAdminSchema } from "./schema";
 
 void runSubgraph({
   name: "admin",
   defaultPort: 4004,
-  buildSchema: ({ db, env, keys }) => buildAdminSchema(db, { apiKeyPepper: resolveKeys(env).apiKeyPepper, keys }),
+  buildSchema: ({ db, env, keys, logger }) => {
+    const publisher = createRedis(env.REDIS_URL, "admin-publisher");
+    publisher.on("error", (err: Error) => logger.warn({ err }, "admin publisher connection error"));
+    return buildAdminSchema(db, {
+      apiKeyPepper: resolveKeys(env).apiKeyPepper,
+      keys,
+      invalidate: redisAuthInvalidator(publisher, logger),
+    });
+  },
 });

@@ -1,4 +1,4 @@
-import type { KeyRing, PrismaClient } from "@sprintconnect/core";
+import type { AuthInvalidator, KeyRing, PrismaClient } from "@sprintconnect/core";
 import { buildFederatedSchema } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import { ApiKeyRepository } from "./modules/api-keys/api-key.repository";
@@ -19,17 +19,19 @@ export interface AdminSchemaOptions {
   apiKeyPepper: string;
   /** The deployment's signing key ring: verification signs an anchor of the audit log's head. */
   keys: KeyRing;
+  /** Tells the gateways, after commit, of revoked keys, removed members and changed roles. */
+  invalidate: AuthInvalidator;
 }
 
 /** The admin subgraph's schema, with its services wired to `db`. */
 export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions): Promise<GraphQLSchema> {
   const members = new MemberRepository(db);
   const apiKeyRepository = new ApiKeyRepository(db);
-  const apiKeys = new ApiKeyService(db, apiKeyRepository, options.apiKeyPepper);
+  const apiKeys = new ApiKeyService(db, apiKeyRepository, options.apiKeyPepper, options.invalidate);
   const organizations = new OrganizationService(db, new OrganizationRepository(db), members, apiKeys);
   const instances = new Map<unknown, unknown>([
     [OrganizationResolver, new OrganizationResolver(organizations)],
-    [MemberResolver, new MemberResolver(new MemberService(db, members, apiKeyRepository))],
+    [MemberResolver, new MemberResolver(new MemberService(db, members, apiKeyRepository, options.invalidate))],
     [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
     [AuditResolver, new AuditResolver(new AuditService(new AuditRepository(db, options.keys)))],
   ]);

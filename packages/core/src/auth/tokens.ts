@@ -35,7 +35,7 @@ export async function verifyAccessToken(
   keys: KeyRing,
   token: string,
   issuer: string,
-): Promise<{ userId: string; organizationId: string }> {
+): Promise<{ userId: string; organizationId: string; expiresAt: Date | null }> {
   try {
     const { payload } = await jwtVerify(token, keys.publicKey, {
       algorithms: ["ES256"],
@@ -43,7 +43,11 @@ export async function verifyAccessToken(
       issuer,
     });
     if (typeof payload.sub !== "string" || typeof payload.org !== "string") throw new Error("claims");
-    return { userId: payload.sub, organizationId: payload.org };
+    return {
+      userId: payload.sub,
+      organizationId: payload.org,
+      expiresAt: typeof payload.exp === "number" ? new Date(payload.exp * 1000) : null,
+    };
   } catch {
     throw new AppError(ErrorCode.UNAUTHENTICATED, "Invalid or expired token");
   }

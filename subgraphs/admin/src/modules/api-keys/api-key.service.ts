@@ -1,5 +1,6 @@
 import {
   type ApiKey as ApiKeyRow,
+  type AuthInvalidator,
   type ChangeSource,
   checkInput,
   type Db,
@@ -54,6 +55,7 @@ export class ApiKeyService {
     private readonly db: PrismaClient,
     private readonly apiKeys: ApiKeyRepository,
     private readonly pepper: string,
+    private readonly invalidate: AuthInvalidator,
   ) {}
 
   /** The caller's own keys; every key of the organization with `api_keys:manage`. */
@@ -122,10 +124,12 @@ export class ApiKeyService {
 
   /**
    * Revokes a key and, in the same transaction, every key created with it (transitively);
-   * revoking a revoked key changes nothing and returns it.
+   * revoking a revoked key changes nothing and returns it. Once committed, the gateways are
+   * told to forget all of them.
    */
   async revoke(actor: Actor, id: string): Promise<ApiKey> {
     const { principal } = actor;
+    const revokedIds: string[] = [];
     const row = await this.db.$transaction(async (tx) => {
       const before = isUuid(id) ? await this.apiKeys.findById(principal.organizationId, id, tx) : null;
       if (!before) throw notFound("API key");
@@ -134,6 +138,7 @@ export class ApiKeyService {
       }
       if (before.revokedAt) return before;
       const revoked = await this.apiKeys.revoke(tx, principal.organizationId, before.id);
+      revokedIds.push(before.id);
       await recordChange(tx, sourceOf(actor), {
         organizationId: principal.organizationId,
         type: "api_key.revoked",
@@ -143,6 +148,7 @@ export class ApiKeyService {
         payload: { apiKeyId: before.id, prefix: before.prefix, userId: before.userId },
       });
       for (const child of await this.apiKeys.revokeDescendants(tx, principal.organizationId, before.id)) {
+        revokedIds.push(child.id);
         await recordChange(tx, sourceOf(actor), {
           organizationId: principal.organizationId,
           type: "api_key.revoked",
@@ -154,6 +160,8 @@ export class ApiKeyService {
       }
       return revoked;
     });
+    if (revokedIds.length > 0)
+      await this.invalidate({ organizationId: principal.organizationId, apiKeyIds: revokedIds });
     return toApiKey(row);
   }
 }

@@ -1,5 +1,6 @@
 import {
   AppError,
+  type AuthInvalidator,
   checkInput,
   type Db,
   ErrorCode,
@@ -40,6 +41,7 @@ export class MemberService {
     private readonly db: PrismaClient,
     private readonly members: MemberRepository,
     private readonly apiKeys: ApiKeyRepository,
+    private readonly invalidate: AuthInvalidator,
   ) {}
 
   async list(principal: Principal, limit?: number | null, cursor?: string | null): Promise<MembershipConnection> {
@@ -108,13 +110,15 @@ export class MemberService {
       });
       return updated;
     });
+    // Committed: the gateways read the member's role again (tokens and keys).
+    await this.invalidate({ organizationId: principal.organizationId, userId: row.userId });
     return toMembership(row);
   }
 
-  /** Removes a member and revokes the API keys they hold in this organization. */
+  /** Removes a member and revokes the API keys they hold in this organization; then tells the gateways. */
   async remove(actor: Actor, userId: string): Promise<boolean> {
     const { principal } = actor;
-    await this.db.$transaction(async (tx) => {
+    const removed = await this.db.$transaction(async (tx) => {
       await this.members.lock(tx, principal.organizationId);
       const before = await this.require(principal.organizationId, userId, tx);
       assertHoldsRole(principal, before.role as Role, "Removing a member with");
@@ -129,7 +133,9 @@ export class MemberService {
         data: { before: { email: before.user.email, role: before.role }, revokedApiKeys },
         payload: { userId: before.userId, role: before.role },
       });
+      return before.userId;
     });
+    await this.invalidate({ organizationId: principal.organizationId, userId: removed });
     return true;
   }
 
