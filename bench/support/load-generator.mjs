@@ -67,15 +67,23 @@ async function run(spec) {
   let sent = 0;
   let phase = "warmup";
   let deadline = performance.now() + spec.warmupMs;
+  // A busy machine serves few requests in the warm-up time: keep warming until the code has run
+  // often enough to be optimized (`warmupRequests`), for at most `maxWarmupMs`.
+  let warmed = 0;
+  const warmupEnds = performance.now() + (spec.maxWarmupMs ?? spec.warmupMs);
 
   const loop = async () => {
     for (;;) {
-      if (performance.now() >= deadline) return;
+      const now = performance.now();
+      if (now >= deadline && (phase === "measure" || warmed >= (spec.warmupRequests ?? 0) || now >= warmupEnds)) return;
       if (phase === "measure" && sent >= spec.maxRequests) return;
       if (phase === "measure") sent++;
       const measuring = phase === "measure";
       const [ok, ms, status, detail] = await once();
-      if (!measuring) continue;
+      if (!measuring) {
+        warmed++;
+        continue;
+      }
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (ok) latencies.push(ms);
       else {
@@ -87,6 +95,8 @@ async function run(spec) {
 
   if (spec.warmupMs > 0) await Promise.all(Array.from({ length: spec.concurrency }, loop));
   phase = "measure";
+  // The parent reads the servers' CPU now: the measured phase starts.
+  process.send({ measuring: true });
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   deadline = started + spec.durationMs;

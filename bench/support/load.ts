@@ -14,6 +14,9 @@ export interface LoadSpec {
   concurrency: number;
   /** Unrecorded run-up (JIT, connection pools, caches). */
   warmupMs: number;
+  /** ...and at least this many requests in it (a busy machine serves few), up to `maxWarmupMs`. */
+  warmupRequests?: number;
+  maxWarmupMs?: number;
   /** The measured phase ends after this long... */
   durationMs: number;
   /** ...or after this many requests, whichever comes first. */
@@ -47,16 +50,24 @@ interface Raw {
 
 /**
  * Runs `load-generator.mjs` in a child process (its own event loop, the other core) and
- * summarizes. `beforeExit` runs when the result arrives, while the child (and a `pg` pool's
- * connections) still exist: the moment to read other processes' CPU time.
+ * summarizes. `hooks.measuring` runs when the warm-up ends; `hooks.done` when the result
+ * arrives, while the child (and a `pg` pool's connections) still exist: the moments to read
+ * other processes' CPU time.
  */
-export function runLoad(spec: LoadSpec, beforeExit?: () => void): Promise<LoadResult> {
+export function runLoad(
+  spec: LoadSpec,
+  hooks: { measuring?: () => void; done?: () => void } = {},
+): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(join(__dirname, "load-generator.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let answered = false;
-    child.once("message", (message) => {
+    child.on("message", (message) => {
+      if ((message as { measuring?: boolean }).measuring) {
+        hooks.measuring?.();
+        return;
+      }
       answered = true;
-      beforeExit?.();
+      hooks.done?.();
       child.disconnect();
       const raw = message as Raw;
       if (raw.failure) {
