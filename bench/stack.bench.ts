@@ -234,7 +234,7 @@ describe("the stack as npm start runs it", () => {
         if (ONLY && !ONLY.test(`${request} / ${path.label}`)) continue;
         await path.prepare?.();
         progress(
-          `${request} / ${path.label}: ${CONCURRENCY} connections, ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s`,
+          `${request} / ${path.label}: ${CONCURRENCY} connections, warm-up ${WARMUP_MS / 1000} s and ${WARMUP_REQUESTS} requests (at most ${MAX_WARMUP_MS / 1000} s), then ${DURATION_MS / 1000} s`,
         );
         let before: ReturnType<typeof cpuNow> | undefined;
         let after: ReturnType<typeof cpuNow> | undefined;

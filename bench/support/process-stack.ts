@@ -73,11 +73,10 @@ export async function startProcessStack(overrides: Record<string, string> = {}):
     DISCOVERY_INTERVAL_SECONDS: "1000000",
     PROMETHEUS_METRICS_PORT: "0",
     OUTPUTS_DIR: "outputs/bench/worker",
-    ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(profileDir)}` } : {}),
     ...overrides,
   };
   const { subgraphs, gateway, background } = stackServices(parseEnv(cliEnvSchema, env));
-  const supervisor = new Supervisor(env);
+  const supervisor = new Supervisor(env, profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : []);
   const pids: Record<string, number> = {};
   const spawn = (service: Service) => {
     supervisor.spawn(service);

@@ -63,7 +63,8 @@ function say(line: string): void {
 
 /**
  * Runs child processes; when one dies unexpectedly, stops the rest. `env` is added to this
- * process's environment for every child (a service's own `env` on top).
+ * process's environment for every child (a service's own `env` on top); `nodeArgs` go to
+ * every child's node (e.g. `--cpu-prof`, which NODE_OPTIONS does not take).
  */
 export class Supervisor {
   private readonly children = new Map<string, { process: ChildProcess; tier: number }>();
@@ -76,10 +77,13 @@ export class Supervisor {
     this.resolveExited = resolve;
   });
 
-  constructor(private readonly env: Record<string, string> = {}) {}
+  constructor(
+    private readonly env: Record<string, string> = {},
+    private readonly nodeArgs: string[] = [],
+  ) {}
 
   spawn(service: Service): void {
-    const child = spawn(process.execPath, [join(REPO_ROOT, service.file)], {
+    const child = spawn(process.execPath, [...this.nodeArgs, join(REPO_ROOT, service.file)], {
       env: { ...process.env, ...this.env, ...service.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
