@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { serveOperations } from "@sprintconnect/worker";
 import { safeLoad } from "js-yaml";
 import { Registry } from "prom-client";
-import { NODE_FLAGS } from "../packages/cli/src/commands/start";
+import { NODE_FLAGS } from "../packages/cli/src/processes";
 
 const ROOT = join(__dirname, "..");
 

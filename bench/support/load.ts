@@ -3,19 +3,25 @@ import { join } from "node:path";
 import { type Summary, summarize } from "./stats";
 
 export interface LoadSpec {
-  url: string;
-  method: "GET" | "POST";
-  headers: Record<string, string>;
+  /** An HTTP endpoint, or `pg` below instead. */
+  url?: string;
+  /** Instead of HTTP: one named prepared statement per "request" on a `pg` pool of `concurrency` connections. */
+  pg?: { connectionString: string; name: string; text: string; values: unknown[]; expectRows: number };
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
   body?: string;
   /** Requests in flight at once, each on its own keep-alive connection. */
   concurrency: number;
   /** Unrecorded run-up (JIT, connection pools, caches). */
   warmupMs: number;
+  /** ...and at least this many requests in it (a busy machine serves few), up to `maxWarmupMs`. */
+  warmupRequests?: number;
+  maxWarmupMs?: number;
   /** The measured phase ends after this long... */
   durationMs: number;
   /** ...or after this many requests, whichever comes first. */
   maxRequests: number;
-  expectStatus: number;
+  expectStatus?: number;
 }
 
 export interface LoadResult {
@@ -27,6 +33,8 @@ export interface LoadResult {
   latency: Summary;
   statuses: Record<string, number>;
   firstError?: string;
+  /** CPU time of the load generator itself in the measured phase. */
+  clientCpuMs: number;
 }
 
 interface Raw {
@@ -35,17 +43,32 @@ interface Raw {
   statuses: Record<string, number>;
   firstError?: string;
   elapsedMs: number;
+  cpuMs: number;
   requests: number;
   failure?: string;
 }
 
-/** Runs `load-generator.mjs` in a child process (its own event loop, the other core) and summarizes. */
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/**
+ * Runs `load-generator.mjs` in a child process (its own event loop, the other core) and
+ * summarizes. `hooks.measuring` runs when the warm-up ends; `hooks.done` when the result
+ * arrives, while the child (and a `pg` pool's connections) still exist: the moments to read
+ * other processes' CPU time.
+ */
+export function runLoad(
+  spec: LoadSpec,
+  hooks: { measuring?: () => void; done?: () => void } = {},
+): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(join(__dirname, "load-generator.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let answered = false;
-    child.once("message", (message) => {
+    child.on("message", (message) => {
+      if ((message as { measuring?: boolean }).measuring) {
+        hooks.measuring?.();
+        return;
+      }
       answered = true;
+      hooks.done?.();
+      child.disconnect();
       const raw = message as Raw;
       if (raw.failure) {
         reject(new Error(`load generator failed: ${raw.failure}`));
@@ -58,6 +81,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         elapsedMs: raw.elapsedMs,
         latency: summarize(raw.latencies),
         statuses: raw.statuses,
+        clientCpuMs: raw.cpuMs,
         ...(raw.firstError ? { firstError: raw.firstError } : {}),
       });
     });

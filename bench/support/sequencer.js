@@ -1,7 +1,7 @@
 const Sequencer = require("@jest/test-sequencer").default;
 
 /** The order the figures read best in; a bench not listed runs last, by name. */
-const ORDER = ["gateway", "discovery", "search", "events", "jobs", "memory"];
+const ORDER = ["stack", "gateway", "discovery", "search", "events", "jobs", "memory"];
 
 const rank = (path) => {
   const name = path.replace(/^.*\//, "").replace(/\.bench\.ts$/, "");

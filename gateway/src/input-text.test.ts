@@ -30,4 +30,14 @@ describe("checkOperationText", () => {
       }),
     );
   });
+
+  it("remembers a document's verdict: the same parsed document is refused again, a clean one still checks its variables", () => {
+    const unsafe = parse('{ a(q: "x\\u0000") }');
+    for (let i = 0; i < 2; i++) {
+      expect(() => checkOperationText(unsafe, {})).toThrow(expect.objectContaining({ code: "BAD_REQUEST" }));
+    }
+    const clean = parse("query($q: String) { a(q: $q) }");
+    expect(() => checkOperationText(clean, { q: "ok" })).not.toThrow();
+    expect(() => checkOperationText(clean, { q: "\u0000" })).toThrow(expect.objectContaining({ code: "BAD_REQUEST" }));
+  });
 });

@@ -31,17 +31,28 @@ export function findUnsafeText(value: unknown, path = ""): string | null {
 }
 
 /**
+ * Whether a parsed document's string literals hold unsafe text, by document: Apollo hands the
+ * same parsed document to every request of the same operation (its document cache), so the
+ * literals of an operation are walked once, not on every request.
+ */
+const literalsChecked = new WeakMap<DocumentNode, boolean>();
+
+/**
  * Refuses an operation whose string literals or variables hold a NUL or a lone surrogate,
  * with BAD_REQUEST, before anything runs. The one check for every way an operation comes in:
  * GraphQL over HTTP and the REST layer (an Apollo plugin) and subscriptions over WebSocket.
  */
 export function checkOperationText(document: DocumentNode, variables: Record<string, unknown> | null | undefined) {
-  let literal = false;
-  visit(document, {
-    [Kind.STRING](node) {
-      if (UNSAFE.test(node.value)) literal = true;
-    },
-  });
+  let literal = literalsChecked.get(document);
+  if (literal === undefined) {
+    literal = false;
+    visit(document, {
+      [Kind.STRING](node) {
+        if (UNSAFE.test(node.value)) literal = true;
+      },
+    });
+    literalsChecked.set(document, literal);
+  }
   const variable = findUnsafeText(variables ?? {});
   if (literal || variable) {
     throw new AppError(
