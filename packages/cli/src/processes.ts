@@ -104,10 +104,14 @@ export class Supervisor {
   ) {}
 
   spawn(service: Service): void {
-    const child = spawn(process.execPath, [...this.nodeArgs, ...(service.nodeFlags ?? []), join(REPO_ROOT, service.file)], {
-      env: { ...process.env, ...this.env, ...service.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...this.nodeArgs, ...(service.nodeFlags ?? []), join(REPO_ROOT, service.file)],
+      {
+        env: { ...process.env, ...this.env, ...service.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     this.children.set(service.name, { process: child, tier: service.tier });
     const prefix = `[${service.name}] `;
     createInterface({ input: child.stdout! }).on("line", (line) => process.stdout.write(`${prefix}${line}\n`));
