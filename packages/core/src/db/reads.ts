@@ -1,0 +1,59 @@
+import { Kysely, PostgresDialect } from "kysely";
+import type pg from "pg";
+import type { DB } from "./generated/kysely-types";
+import { DatabaseConnectionLost } from "./unavailable";
+
+export type { DB as ReadTables } from "./generated/kysely-types";
+
+/**
+ * The query builder of the API's hot reads (docs/ARCHITECTURE.md, Data): Kysely, typed from
+ * `schema.prisma` by the `prisma-kysely` generator, on the pg pool that `createPrisma` owns.
+ * Prisma compiles every query on the CPU (1–2 ms for a 20-row list in 6.19); Kysely builds the
+ * SQL text in microseconds and pg does the rest. Writes, transactions and everything that is
+ * not a read model stay on Prisma.
+ */
+export type ReadDb = Kysely<DB>;
+
+const pools = new WeakMap<object, pg.Pool>();
+const readers = new WeakMap<object, ReadDb>();
+
+/** Called by `createPrisma`: the pool its client runs on, for {@link readsOf}. */
+export function registerReadPool(client: object, pool: pg.Pool): void {
+  pools.set(client, pool);
+}
+
+/**
+ * The read query builder on the same pool (and so the same connection limit, the same guard
+ * against killed connections) as `client`, which must come from `createPrisma`. One per client;
+ * it is closed with the client (`$disconnect` ends the pool), never on its own.
+ */
+export function readsOf(client: object): ReadDb {
+  let reader = readers.get(client);
+  if (reader) return reader;
+  const pool = pools.get(client);
+  if (!pool) throw new Error("readsOf needs a client made by createPrisma (it owns the pool the reads share)");
+  reader = new Kysely<DB>({
+    dialect: new PostgresDialect({
+      pool: {
+        connect: () => pool.connect().catch((err: unknown) => Promise.reject(translateConnectError(err))),
+        // The pool belongs to the Prisma client: Kysely's destroy() must not end it.
+        end: async () => undefined,
+      } as unknown as pg.Pool,
+    }),
+  });
+  readers.set(client, reader);
+  return reader;
+}
+
+/**
+ * A connection that could not be opened or handed out (the server is down or restarting, the
+ * pool waited `connectionTimeoutMillis` for one) fails without a SQLSTATE: it is the
+ * connection's failure, not the statement's, so it is SERVICE_UNAVAILABLE like Prisma's
+ * `DatabaseNotReachable`. Errors PostgreSQL returned (they carry a SQLSTATE: a refused login,
+ * too many connections, "the database system is starting up") keep it and are judged by it.
+ */
+function translateConnectError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const sqlState = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+  return err instanceof Error && !(err instanceof TypeError) && !sqlState ? new DatabaseConnectionLost(err) : err;
+}
