@@ -107,6 +107,10 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
     connectionTimeoutMillis: 5_000,
   });
   pool.on("connect", guardConnection);
+  // An idle connection PostgreSQL ends is dropped by the pool, which then emits `error`:
+  // unheard, that ends the process. Prisma's adapter listens only once it ran a query, and the
+  // read builder (`readsOf`) may use the pool before it does.
+  pool.on("error", () => undefined);
   // A query through the pool itself can also meet a connection killed while it was being opened
   // or handed out ("Connection terminated unexpectedly"). Every error PostgreSQL returns for a
   // statement carries a SQLSTATE; one without a code is the connection's, so it is lost, not wrong.

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import type pg from "pg";
 import type { DB } from "./generated/kysely-types";
-import { DatabaseConnectionLost } from "./unavailable";
+import { DatabaseConnectionLost, isDatabaseUnavailable } from "./unavailable";
 
 export type { DB as ReadTables } from "./generated/kysely-types";
 
@@ -35,7 +35,7 @@ export function readsOf(client: object): ReadDb {
   reader = new Kysely<DB>({
     dialect: new PostgresDialect({
       pool: {
-        connect: () => pool.connect().catch((err: unknown) => Promise.reject(translateConnectError(err))),
+        connect: () => checkOut(pool),
         // The pool belongs to the Prisma client: Kysely's destroy() must not end it.
         end: async () => undefined,
       } as unknown as pg.Pool,
@@ -46,6 +46,25 @@ export function readsOf(client: object): ReadDb {
 }
 
 /**
+ * A pooled connection for one Kysely query. One whose query failed because the connection is
+ * gone (PostgreSQL ended it: a restart, `pg_terminate_backend`) goes back to the pool to be
+ * destroyed, not to wait idle for the next read, which would fail on it too: Kysely releases
+ * without saying why, and pg may hear the socket close only after the release.
+ */
+async function checkOut(pool: pg.Pool): Promise<Pick<pg.PoolClient, "query" | "release">> {
+  const client = await pool.connect().catch((err: unknown) => Promise.reject(translateConnectError(err)));
+  let broken = false;
+  return {
+    query: ((text: string, values?: unknown[]) =>
+      client.query(text, values).catch((err: unknown) => {
+        if (isDatabaseUnavailable(err)) broken = true;
+        throw err;
+      })) as pg.PoolClient["query"],
+    release: (destroy?: boolean | Error) => client.release(destroy || broken),
+  };
+}
+
+/**
  * A connection that could not be opened or handed out (the server is down or restarting, the
  * pool waited `connectionTimeoutMillis` for one) fails without a SQLSTATE: it is the
  * connection's failure, not the statement's, so it is SERVICE_UNAVAILABLE like Prisma's
@@ -53,7 +72,9 @@ export function readsOf(client: object): ReadDb {
  * too many connections, "the database system is starting up") keep it and are judged by it.
  */
 function translateConnectError(err: unknown): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof err !== "object" || err === null) return err;
+  const { code, name } = err as { code?: unknown; name?: unknown };
   const sqlState = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
-  return err instanceof Error && !(err instanceof TypeError) && !sqlState ? new DatabaseConnectionLost(err) : err;
+  // By name, not instanceof: the socket's errors may come from another realm (jest's sandbox).
+  return name === "TypeError" || sqlState ? err : new DatabaseConnectionLost(err);
 }
