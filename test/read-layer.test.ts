@@ -64,7 +64,7 @@ describe("reads on createPrisma's pool", () => {
     expect(readsOf(db)).toBe(readsOf(db));
     const rows = await readsOf(db).selectFrom("McpServer").select("id").limit(1).execute();
     expect(rows).toEqual([]);
-    expect(() => readsOf({})).toThrow(/createPrisma/);
+    await expect(readsOf({}).selectFrom("McpServer").select("id").execute()).rejects.toThrow(/createPrisma/);
   });
 
   it("fail as unavailable (SERVICE_UNAVAILABLE) when PostgreSQL kills the connection, and work again at once", async () => {

@@ -30,15 +30,18 @@ export function registerReadPool(client: object, pool: pg.Pool): void {
 export function readsOf(client: object): ReadDb {
   let reader = readers.get(client);
   if (reader) return reader;
-  const pool = pools.get(client);
-  if (!pool) throw new Error("readsOf needs a client made by createPrisma (it owns the pool the reads share)");
   reader = new Kysely<DB>({
     dialect: new PostgresDialect({
-      pool: {
-        connect: () => checkOut(pool),
-        // The pool belongs to the Prisma client: Kysely's destroy() must not end it.
-        end: async () => undefined,
-      } as unknown as pg.Pool,
+      // Looked up at the first query, so a schema can be built (and printed) without a database.
+      pool: async () => {
+        const pool = pools.get(client);
+        if (!pool) throw new Error("readsOf needs a client made by createPrisma (it owns the pool the reads share)");
+        return {
+          connect: () => checkOut(pool),
+          // The pool belongs to the Prisma client: Kysely's destroy() must not end it.
+          end: async () => undefined,
+        } as unknown as pg.Pool;
+      },
     }),
   });
   readers.set(client, reader);
