@@ -36,7 +36,15 @@ describe("the read query builder's types", () => {
       await promisify(execFile)(
         join(ROOT, "node_modules/.bin/prisma"),
         ["generate", "--no-hints", "--schema", join(dir, "schema.prisma"), "--generator", "kysely"],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: "postgresql://unused@127.0.0.1:1/unused" } },
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            // The generator is a bin of the project, as under `npm run`.
+            PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH ?? ""}`,
+            DATABASE_URL: "postgresql://unused@127.0.0.1:1/unused",
+          },
+        },
       );
       const fresh = await readFile(join(dir, "kysely-types.ts"), "utf8");
       const committed = await readFile(join(ROOT, "packages/core/src/db/generated/kysely-types.ts"), "utf8");
