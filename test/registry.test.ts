@@ -250,7 +250,9 @@ describe("the MCP server registry over REST and GraphQL", () => {
       own.ownerKey,
       `query { mcpServers { page: items { ...F } } } fragment F on McpServer { key: id creds: credentials { kind origin } health { status } }`,
     );
-    expect(viaFragment.body.data.mcpServers.page).toEqual([{ key: id, creds: credential, health: { status: "unknown" } }]);
+    expect(viaFragment.body.data.mcpServers.page).toEqual([
+      { key: id, creds: credential, health: { status: "unknown" } },
+    ]);
 
     const inline = await graphql(
       stack.url,
