@@ -235,6 +235,39 @@ describe("the MCP server registry over REST and GraphQL", () => {
     expect(text.body.items.map((s: { name: string }) => s.name)).toEqual([`beta-${tag}`]);
   });
 
+  it("answers the selection, through fragments, aliases and @include, with credentials where selected", async () => {
+    const own = await createTestOrg(stack, "Selections");
+    const created = await register(
+      { name: "selected", baseUrl: "https://selected.example.com/mcp", credentials: { bearerToken: "sel-s3cret" } },
+      own.ownerKey,
+    );
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const credential = { kind: "bearer", origin: "https://selected.example.com" };
+
+    const viaFragment = await graphql(
+      stack.url,
+      own.ownerKey,
+      `query { mcpServers { page: items { ...F } } } fragment F on McpServer { key: id creds: credentials { kind origin } health { status } }`,
+    );
+    expect(viaFragment.body.data.mcpServers.page).toEqual([
+      { key: id, creds: credential, health: { status: "unknown" } },
+    ]);
+
+    const inline = await graphql(
+      stack.url,
+      own.ownerKey,
+      `query($id: ID!, $with: Boolean!) { mcpServer(id: $id) { name ... on McpServer @include(if: $with) { credentials { kind origin } } } }`,
+      { id, with: true },
+    );
+    expect(inline.body.data.mcpServer).toEqual({ name: "selected", credentials: credential });
+
+    const nameOnly = await graphql(stack.url, own.ownerKey, `{ mcpServers { items { name } nextCursor } }`);
+    expect(nameOnly.body).toEqual({ data: { mcpServers: { items: [{ name: "selected" }], nextCursor: null } } });
+    // Nothing of the secret is ever read into a response.
+    expect(JSON.stringify([viaFragment.body, inline.body])).not.toContain("sel-s3cret");
+  });
+
   it("records each registry mutation in the outbox in the same transaction", async () => {
     const server = (await register({ name: "evented", baseUrl: "http://e.example.com" })).body;
     await request(stack.url, "PATCH", `/v1/mcp/servers/${server.id}`, { auth: org.ownerKey, body: { tags: ["x"] } });

@@ -11,6 +11,7 @@ export * from "./cursor";
 export * from "./db/app-role";
 export * from "./db/migrate";
 export * from "./db/prisma";
+export * from "./db/reads";
 export * from "./db/unavailable";
 export * from "./dev-secrets";
 export * from "./errors";

@@ -1,6 +1,7 @@
-import type { PrismaClient } from "@sprintconnect/core";
+import { type PrismaClient, readsOf } from "@sprintconnect/core";
 import { buildFederatedSchema, requestLoader } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
+import { CapabilityQueries } from "./modules/capabilities/capability.queries";
 import { CapabilityRepository } from "./modules/capabilities/capability.repository";
 import { CapabilityResolver } from "./modules/capabilities/capability.resolver";
 import { CapabilityService } from "./modules/capabilities/capability.service";
@@ -8,26 +9,37 @@ import { ChangesResolver } from "./modules/changes/change.resolver";
 import { SearchRepository } from "./modules/discovery/search.repository";
 import { SearchResolver } from "./modules/discovery/search.resolver";
 import { SearchService } from "./modules/discovery/search.service";
-import { HistoryRepository } from "./modules/history/history.repository";
+import { HistoryQueries } from "./modules/history/history.queries";
 import { HistoryResolver } from "./modules/history/history.resolver";
 import { HistoryService } from "./modules/history/history.service";
+import { ServerQueries } from "./modules/servers/server.queries";
 import { ServerRepository } from "./modules/servers/server.repository";
 import { ServerResolver } from "./modules/servers/server.resolver";
 import { type RegistryDeps, ServerService } from "./modules/servers/server.service";
 
 export type { RegistryDeps } from "./modules/servers/server.service";
 
-/** The registry subgraph's schema, with its services wired to `db` and `deps`. */
+/**
+ * The registry subgraph's schema, with its services wired to `db` and `deps`. Queries read
+ * through the `*.queries.ts` read models (Kysely on `db`'s pool); mutations write, and read
+ * inside their transactions, through the `*.repository.ts` (Prisma).
+ */
 export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promise<GraphQLSchema> {
-  const servers = new ServerRepository(db);
-  const serverService = new ServerService(db, servers, deps);
+  const reads = readsOf(db);
+  const servers = new ServerQueries(reads);
+  const serverService = new ServerService(db, new ServerRepository(db), servers, deps);
   const searchService = new SearchService(new SearchRepository(db), servers);
-  const capabilityService = new CapabilityService(db, new CapabilityRepository(db), servers);
+  const capabilityService = new CapabilityService(
+    db,
+    new CapabilityRepository(),
+    new CapabilityQueries(reads),
+    servers,
+  );
   const instances = new Map<unknown, unknown>([
     [ServerResolver, new ServerResolver(serverService)],
     [CapabilityResolver, new CapabilityResolver(capabilityService)],
     [SearchResolver, new SearchResolver(searchService)],
-    [HistoryResolver, new HistoryResolver(new HistoryService(new HistoryRepository(db), servers))],
+    [HistoryResolver, new HistoryResolver(new HistoryService(new HistoryQueries(reads), servers))],
     // Subscriptions read live events from the context (`context.events`), not from the database.
     [ChangesResolver, new ChangesResolver()],
   ]);
@@ -46,7 +58,10 @@ export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promi
       },
       McpCapability: {
         scopes: ["servers:read"],
-        resolve: (ref, principal) => capabilityService.find(principal, String(ref.id)),
+        resolve: (ref, principal, context) =>
+          requestLoader(context, "capabilities", (ids) => capabilityService.getMany(principal, ids)).load(
+            String(ref.id),
+          ),
       },
     },
   });

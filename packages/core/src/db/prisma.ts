@@ -1,6 +1,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@prisma/client";
 import pg from "pg";
+import { registerReadPool } from "./reads";
 import { DatabaseConnectionLost } from "./unavailable";
 
 export type {
@@ -92,7 +93,8 @@ function releaseOnFailedEnd(transaction: DriverTransaction): DriverTransaction {
  * The pool holds DATABASE_POOL_SIZE connections and grows by up to DATABASE_MAX_OVERFLOW
  * under load; idle overflow connections close after ten seconds. JIT is off for these
  * connections. Connections PostgreSQL kills (a restart) fail the queries they were running
- * and are replaced; none is leaked and no process crashes on their error event.
+ * and are replaced; none is leaked and no process crashes on their error event. `readsOf(client)`
+ * is the read query builder on the same pool.
  */
 export function createPrisma(options: DatabaseOptions): PrismaClient {
   const pool = new pg.Pool({
@@ -105,6 +107,10 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
     connectionTimeoutMillis: 5_000,
   });
   pool.on("connect", guardConnection);
+  // An idle connection PostgreSQL ends is dropped by the pool, which then emits `error`:
+  // unheard, that ends the process. Prisma's adapter listens only once it ran a query, and the
+  // read builder (`readsOf`) may use the pool before it does.
+  pool.on("error", () => undefined);
   // A query through the pool itself can also meet a connection killed while it was being opened
   // or handed out ("Connection terminated unexpectedly"). Every error PostgreSQL returns for a
   // statement carries a SQLSTATE; one without a code is the connection's, so it is lost, not wrong.
@@ -126,7 +132,9 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
     adapter.startTransaction = async (isolationLevel) => releaseOnFailedEnd(await startTransaction(isolationLevel));
     return adapter;
   };
-  return new PrismaClient({ adapter: factory });
+  const client = new PrismaClient({ adapter: factory });
+  registerReadPool(client, pool);
+  return client;
 }
 
 /** A Prisma client or an interactive transaction's client. */

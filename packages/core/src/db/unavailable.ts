@@ -1,4 +1,5 @@
 import { Prisma } from "@prisma/client";
+import pg from "pg";
 
 /**
  * SQLSTATEs that say the connection or the server failed, not the statement: class 08
@@ -38,6 +39,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     const adapterError = err.meta?.driverAdapterError as { cause?: unknown } | undefined;
     return isUnavailableCause(adapterError?.cause);
   }
+  if (err instanceof pg.DatabaseError) return isUnavailableSqlState(err.code); // straight from pg (the read builder)
   return err instanceof Error && err.name === "DriverAdapterError" && isUnavailableCause(err.cause);
 }
 

@@ -1,33 +1,14 @@
-import { afterCursor, type Db, type McpCapability as McpCapabilityRow, type Prisma } from "@sprintconnect/core";
+import { type Db, type McpCapability as McpCapabilityRow, type Prisma } from "@sprintconnect/core";
 
-/** The only code that reads or writes McpCapability rows; scoped by organization. */
+/**
+ * Writes of McpCapability rows, and the reads mutations make inside their transactions, with
+ * Prisma; scoped by organization. What the API reads goes through `CapabilityQueries`.
+ */
 export class CapabilityRepository {
-  constructor(private readonly db: Db) {}
-
   /** A current capability of a live server. */
-  findById(organizationId: string, id: string, db: Db = this.db): Promise<McpCapabilityRow | null> {
+  findById(organizationId: string, id: string, db: Db): Promise<McpCapabilityRow | null> {
     return db.mcpCapability.findFirst({
       where: { id, organizationId, removedAt: null, server: { deletedAt: null } },
-    });
-  }
-
-  listForServer(
-    organizationId: string,
-    serverId: string,
-    kind: string | null | undefined,
-    limit: number,
-    cursor?: string | null,
-  ): Promise<McpCapabilityRow[]> {
-    return this.db.mcpCapability.findMany({
-      where: {
-        organizationId,
-        serverId,
-        removedAt: null,
-        ...(kind ? { kind: kind as McpCapabilityRow["kind"] } : {}),
-        AND: [afterCursor(cursor)],
-      },
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      take: limit + 1,
     });
   }
 

@@ -2,7 +2,6 @@ import {
   checkInput,
   forbidden,
   hasScopes,
-  type McpCapability as McpCapabilityRow,
   notFound,
   type Principal,
   type PrismaClient,
@@ -12,9 +11,10 @@ import {
 } from "@sprintconnect/core";
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import { z } from "zod";
-import type { ServerRepository } from "../servers/server.repository";
+import type { ServerQueries } from "../servers/server.queries";
 import type { CapabilityKind } from "../shared/enums";
 import type { UpdateMcpCapabilityInput } from "./capability.input";
+import type { CapabilityQueries } from "./capability.queries";
 import type { CapabilityRepository } from "./capability.repository";
 import type { McpCapability, McpCapabilityConnection } from "./capability.type";
 
@@ -31,7 +31,8 @@ export class CapabilityService {
   constructor(
     private readonly db: PrismaClient,
     private readonly capabilities: CapabilityRepository,
-    private readonly servers: ServerRepository,
+    private readonly queries: CapabilityQueries,
+    private readonly servers: ServerQueries,
   ) {}
 
   async listForServer(
@@ -42,9 +43,10 @@ export class CapabilityService {
     cursor?: string | null,
   ): Promise<McpCapabilityConnection> {
     const take = pageSize(limit, 200, 50);
-    const server = isUuid(serverId) ? await this.servers.findById(principal.organizationId, serverId) : null;
-    if (!server) throw notFound("MCP server");
-    const rows = await this.capabilities.listForServer(principal.organizationId, server.id, kind, take, cursor);
+    if (!isUuid(serverId) || !(await this.servers.exists(principal.organizationId, serverId))) {
+      throw notFound("MCP server");
+    }
+    const rows = await this.queries.listForServer(principal.organizationId, serverId, kind, take, cursor);
     const page = toPage(rows, take);
     return { items: page.items.map(toMcpCapability), nextCursor: page.nextCursor };
   }
@@ -54,10 +56,10 @@ export class CapabilityService {
    * agents: that takes `capabilities:review` (owner, admin), not only `servers:write`, so the
    * developer who can change a server's address cannot also approve what it then offers.
    */
-  /** A current capability of a live server, for entity references; missing or foreign ids are null. */
-  async find(principal: Principal, id: string): Promise<McpCapability | null> {
-    const row = isUuid(id) ? await this.capabilities.findById(principal.organizationId, id) : null;
-    return row ? toMcpCapability(row) : null;
+  /** Current capabilities of live servers by id, for entity references; missing or foreign ids are absent. */
+  async getMany(principal: Principal, ids: readonly string[]): Promise<Map<string, McpCapability>> {
+    const rows = await this.queries.findByIds(principal.organizationId, ids.filter(isUuid));
+    return new Map(rows.map((r) => [r.id, toMcpCapability(r)]));
   }
 
   async update(actor: Actor, id: string, input: UpdateMcpCapabilityInput): Promise<McpCapability> {
@@ -91,7 +93,25 @@ export class CapabilityService {
   }
 }
 
-export function toMcpCapability(row: McpCapabilityRow): McpCapability {
+/** What a capability is made from: a Prisma row (mutations, search) or a read-model record (queries). */
+export interface CapabilityRecord {
+  id: string;
+  serverId: string;
+  kind: string;
+  name: string;
+  title: string | null;
+  description: string | null;
+  inputSchema: unknown;
+  definition: unknown;
+  definitionHash: string;
+  enabled: boolean;
+  reviewRequired: boolean;
+  metadata: unknown;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export function toMcpCapability(row: CapabilityRecord): McpCapability {
   return {
     id: row.id,
     serverId: row.serverId,

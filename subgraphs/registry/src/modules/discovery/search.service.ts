@@ -1,7 +1,7 @@
 import { decodeOffsetCursor, encodeOffsetCursor, type Principal, pageSize } from "@sprintconnect/core";
 import { isUuid } from "@sprintconnect/subgraph-kit";
 import { toMcpCapability } from "../capabilities/capability.service";
-import type { ServerRepository } from "../servers/server.repository";
+import { ALL_SERVER_FIELDS, type ServerQueries } from "../servers/server.queries";
 import { toMcpServer } from "../servers/server.service";
 import type { McpServerConnection } from "../servers/server.type";
 import { checkSearchText } from "../shared/search-text";
@@ -12,7 +12,7 @@ import type { CapabilityMatchConnection } from "./search.type";
 export class SearchService {
   constructor(
     private readonly search: SearchRepository,
-    private readonly servers: ServerRepository,
+    private readonly servers: ServerQueries,
   ) {}
 
   async findServers(
@@ -25,7 +25,9 @@ export class SearchService {
     const offset = decodeOffsetCursor(cursor);
     const ids = await this.search.servers(principal.organizationId, checkSearchText(filter), take, offset);
     const page = ids.slice(0, take);
-    const rows = new Map((await this.servers.findByIds(principal.organizationId, page)).map((r) => [r.id, r]));
+    const rows = new Map(
+      (await this.servers.findByIds(principal.organizationId, page, ALL_SERVER_FIELDS)).map((r) => [r.id, r]),
+    );
     return {
       items: page.flatMap((id) => {
         const row = rows.get(id);
@@ -49,7 +51,7 @@ export class SearchService {
     const page = hits.slice(0, take);
     const [capabilities, servers] = await Promise.all([
       this.search.capabilitiesByIds(page.map((h) => h.id)),
-      this.servers.findByIds(principal.organizationId, [...new Set(page.map((h) => h.serverId))]),
+      this.servers.findByIds(principal.organizationId, [...new Set(page.map((h) => h.serverId))], ALL_SERVER_FIELDS),
     ]);
     const capabilityById = new Map(capabilities.map((c) => [c.id, c]));
     const serverById = new Map(servers.map((s) => [s.id, s]));

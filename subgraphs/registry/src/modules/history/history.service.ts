@@ -1,16 +1,16 @@
 import { notFound, type Principal, pageSize, toPage } from "@sprintconnect/core";
 import { isUuid } from "@sprintconnect/subgraph-kit";
 import type { CapabilityChangeType } from "../changes/change.type";
-import type { ServerRepository } from "../servers/server.repository";
+import type { ServerQueries } from "../servers/server.queries";
 import type { CapabilityKind, DiscoveryRunStatus } from "../shared/enums";
-import type { HistoryRepository } from "./history.repository";
+import type { HistoryQueries } from "./history.queries";
 import type { CapabilityChangeRecordConnection, DiscoveryRun } from "./history.type";
 
 /** What discovery found over time, and the state of each discovery job. */
 export class HistoryService {
   constructor(
-    private readonly history: HistoryRepository,
-    private readonly servers: ServerRepository,
+    private readonly history: HistoryQueries,
+    private readonly servers: ServerQueries,
   ) {}
 
   async changes(
@@ -20,9 +20,10 @@ export class HistoryService {
     cursor?: string | null,
   ): Promise<CapabilityChangeRecordConnection> {
     const take = pageSize(limit, 200, 50);
-    const server = isUuid(serverId) ? await this.servers.findById(principal.organizationId, serverId) : null;
-    if (!server) throw notFound("MCP server");
-    const page = toPage(await this.history.changes(principal.organizationId, server.id, take, cursor), take);
+    if (!isUuid(serverId) || !(await this.servers.exists(principal.organizationId, serverId))) {
+      throw notFound("MCP server");
+    }
+    const page = toPage(await this.history.changes(principal.organizationId, serverId, take, cursor), take);
     return {
       items: page.items.map((c) => ({
         id: c.id,

@@ -1,22 +1,13 @@
-import {
-  afterCursor,
-  type Db,
-  type McpCredential,
-  type McpServer as McpServerRecord,
-  type Prisma,
-} from "@sprintconnect/core";
+import { type Db, type McpCredential, type McpServer as McpServerRecord, type Prisma } from "@sprintconnect/core";
 
 /** A server row with its credential metadata (never the secret). */
 export type McpServerRow = McpServerRecord & { credentials: McpCredential[] };
 const withCredentials = { credentials: true } as const;
 
-export interface ServerListFilter {
-  environment?: string | null;
-  tag?: string | null;
-  q?: string | null;
-}
-
-/** The only code that reads or writes McpServer rows; every query is scoped by organization. */
+/**
+ * Writes of McpServer rows, and the reads mutations make inside their transactions, with Prisma;
+ * every query is scoped by organization. What the API reads goes through `ServerQueries`.
+ */
 export class ServerRepository {
   constructor(private readonly db: Db) {}
 
@@ -25,46 +16,9 @@ export class ServerRepository {
     return db.mcpServer.findFirst({ where: { id, organizationId, deletedAt: null }, include: withCredentials });
   }
 
-  findByIds(organizationId: string, ids: readonly string[]): Promise<McpServerRow[]> {
-    return this.db.mcpServer.findMany({
-      where: { id: { in: [...ids] }, organizationId, deletedAt: null },
-      include: withCredentials,
-    });
-  }
-
   findByName(organizationId: string, name: string, db: Db = this.db): Promise<McpServerRecord | null> {
     return db.mcpServer.findFirst({
       where: { organizationId, deletedAt: null, name: { equals: name, mode: "insensitive" } },
-    });
-  }
-
-  /** `limit + 1` rows after `cursor`, newest first. */
-  list(
-    organizationId: string,
-    filter: ServerListFilter,
-    limit: number,
-    cursor?: string | null,
-  ): Promise<McpServerRow[]> {
-    const where: Prisma.McpServerWhereInput = {
-      organizationId,
-      deletedAt: null,
-      ...(filter.environment ? { environment: filter.environment as McpServerRow["environment"] } : {}),
-      ...(filter.tag ? { tags: { has: filter.tag.toLowerCase() } } : {}),
-      ...(filter.q
-        ? {
-            OR: [
-              { name: { contains: filter.q, mode: "insensitive" } },
-              { description: { contains: filter.q, mode: "insensitive" } },
-            ],
-          }
-        : {}),
-      AND: [afterCursor(cursor)],
-    };
-    return this.db.mcpServer.findMany({
-      where,
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      take: limit + 1,
-      include: withCredentials,
     });
   }
 
@@ -88,11 +42,6 @@ export class ServerRepository {
         data: { organizationId: server.organizationId, serverId: server.id, ...credential, rotatedAt: new Date() },
       });
     }
-  }
-
-  /** Recent raw health check results, newest first. */
-  recentHealthChecks(serverId: string, take: number) {
-    return this.db.healthCheck.findMany({ where: { serverId }, orderBy: { checkedAt: "desc" }, take });
   }
 
   /** Live (not deregistered) servers of the organization. */

@@ -1,6 +1,8 @@
 import { actorOf, requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Authorized, Ctx, ID, Info, Int, Mutation, Query, Resolver } from "type-graphql";
 import { McpEnvironment } from "../shared/enums";
+import { selectedFields } from "../shared/selection";
 import { RegisterMcpServerInput, UpdateMcpServerInput } from "./server.input";
 import type { ServerService } from "./server.service";
 import { DiscoveryJob, McpServer, McpServerConnection, McpServerHealthReport } from "./server.type";
@@ -13,19 +15,25 @@ export class ServerResolver {
   @Query((_returns) => McpServerConnection, { description: "Servers of the caller's organization, newest first" })
   mcpServers(
     @Ctx() ctx: SubgraphContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg("environment", (_type) => McpEnvironment, { nullable: true }) environment?: McpEnvironment,
     @Arg("tag", (_type) => String, { nullable: true }) tag?: string,
     @Arg("q", (_type) => String, { nullable: true, description: "Text in the name or description" }) q?: string,
     @Arg("limit", (_type) => Int, { nullable: true, description: "1 to 100; default 20" }) limit?: number,
     @Arg("cursor", (_type) => String, { nullable: true }) cursor?: string,
   ): Promise<McpServerConnection> {
-    return this.service.list(requirePrincipal(ctx), { environment, tag, q }, limit, cursor);
+    const fields = selectedFields(info, "items");
+    return this.service.list(requirePrincipal(ctx), { environment, tag, q }, limit, cursor, fields);
   }
 
   @Authorized("servers:read")
   @Query((_returns) => McpServer, { description: "One server; NOT_FOUND if absent or deregistered" })
-  mcpServer(@Ctx() ctx: SubgraphContext, @Arg("id", (_type) => ID) id: string): Promise<McpServer> {
-    return this.service.get(requirePrincipal(ctx), id);
+  mcpServer(
+    @Ctx() ctx: SubgraphContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg("id", (_type) => ID) id: string,
+  ): Promise<McpServer> {
+    return this.service.get(requirePrincipal(ctx), id, selectedFields(info));
   }
 
   @Authorized("servers:read")

@@ -25,7 +25,8 @@ import type {
 } from "../shared/enums";
 import { checkSearchText } from "../shared/search-text";
 import type { RegisterMcpServerInput, UpdateMcpServerInput } from "./server.input";
-import type { McpServerRow, ServerListFilter, ServerRepository } from "./server.repository";
+import { ALL_SERVER_FIELDS, type ServerListFilter, type ServerQueries } from "./server.queries";
+import type { McpServerRow, ServerRepository } from "./server.repository";
 import { credentialsRules, registerRules, updateRules } from "./server.rules";
 import type { McpServer, McpServerConnection, McpServerHealthReport } from "./server.type";
 
@@ -55,33 +56,43 @@ export interface DiscoveryRequested {
   status: "pending" | "running" | "succeeded" | "failed";
 }
 
+/**
+ * Reads (the query resolvers and entity references) go through {@link ServerQueries} (Kysely);
+ * mutations, and the reads inside their transactions, through {@link ServerRepository} (Prisma).
+ */
 export class ServerService {
   constructor(
     private readonly db: PrismaClient,
     private readonly servers: ServerRepository,
+    private readonly queries: ServerQueries,
     private readonly deps: RegistryDeps,
   ) {}
 
+  /** A page of servers; `fields` are the `McpServer` fields the operation selects. */
   async list(
     principal: Principal,
     filter: ServerListFilter,
-    limit?: number | null,
-    cursor?: string | null,
+    limit: number | null | undefined,
+    cursor: string | null | undefined,
+    fields: ReadonlySet<string> = ALL_SERVER_FIELDS,
   ): Promise<McpServerConnection> {
     const take = pageSize(limit);
-    const rows = await this.servers.list(principal.organizationId, checkSearchText(filter), take, cursor);
+    const rows = await this.queries.list(principal.organizationId, checkSearchText(filter), take, cursor, fields);
     const page = toPage(rows, take);
     return { items: page.items.map(toMcpServer), nextCursor: page.nextCursor };
   }
 
-  async get(principal: Principal, id: string): Promise<McpServer> {
-    return toMcpServer(await this.require(principal.organizationId, id));
+  async get(principal: Principal, id: string, fields: ReadonlySet<string> = ALL_SERVER_FIELDS): Promise<McpServer> {
+    const row = isUuid(id) ? await this.queries.findById(principal.organizationId, id, fields) : null;
+    if (!row) throw notFound("MCP server");
+    return toMcpServer(row);
   }
 
   /** Current state, the last check and the `historySize` most recent raw results. */
   async health(principal: Principal, id: string, historySize = 20): Promise<McpServerHealthReport> {
-    const row = await this.require(principal.organizationId, id);
-    const history = await this.servers.recentHealthChecks(row.id, historySize);
+    const row = isUuid(id) ? await this.queries.health(principal.organizationId, id) : undefined;
+    if (!row) throw notFound("MCP server");
+    const history = await this.queries.recentHealthChecks(row.id, historySize);
     return {
       serverId: row.id,
       status: row.healthStatus as HealthStatus,
@@ -101,7 +112,7 @@ export class ServerService {
 
   /** Servers by id for entity references; missing or foreign ids are simply absent. */
   async getMany(principal: Principal, ids: readonly string[]): Promise<Map<string, McpServer>> {
-    const rows = await this.servers.findByIds(principal.organizationId, ids.filter(isUuid));
+    const rows = await this.queries.findByIds(principal.organizationId, ids.filter(isUuid), ALL_SERVER_FIELDS);
     return new Map(rows.map((r) => [r.id, toMcpServer(r)]));
   }
 
@@ -347,7 +358,38 @@ function auditView(row: McpServerRow): Record<string, unknown> {
   };
 }
 
-export function toMcpServer(row: McpServerRow): McpServer {
+/**
+ * What a server is made from: a Prisma row with its credentials (mutations) or a read-model
+ * record (queries, which leave out what the operation did not select).
+ */
+export interface ServerRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  baseUrl: string;
+  transport: string;
+  environment: string;
+  tags: string[];
+  metadata: unknown;
+  status: string;
+  healthStatus: string;
+  lastHealthCheckAt: Date | null;
+  healthLatencyMs: number | null;
+  discoveryStatus: string;
+  lastDiscoveredAt: Date | null;
+  discoveryError: string | null;
+  protocolVersion: string | null;
+  serverInfo: unknown;
+  serverCapabilities: unknown;
+  instructions: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Absent when the operation did not select `credentials`. */
+  credentials?: Array<{ kind: string; headerNames: string[]; origin: string; updatedAt: Date }>;
+}
+
+export function toMcpServer(row: ServerRecord): McpServer {
+  const credential = row.credentials?.[0];
   return {
     id: row.id,
     name: row.name,
@@ -372,12 +414,12 @@ export function toMcpServer(row: McpServerRow): McpServer {
       capabilities: (row.serverCapabilities ?? null) as Record<string, unknown> | null,
       instructions: row.instructions,
     },
-    credentials: row.credentials[0]
+    credentials: credential
       ? {
-          kind: row.credentials[0].kind as CredentialKind,
-          headerNames: row.credentials[0].headerNames,
-          origin: row.credentials[0].origin,
-          updatedAt: row.credentials[0].updatedAt,
+          kind: credential.kind as CredentialKind,
+          headerNames: credential.headerNames,
+          origin: credential.origin,
+          updatedAt: credential.updatedAt,
         }
       : null,
     credentialsDropped: false,

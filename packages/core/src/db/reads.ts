@@ -1,0 +1,83 @@
+import { Kysely, PostgresDialect } from "kysely";
+import type pg from "pg";
+import type { DB } from "./generated/kysely-types";
+import { DatabaseConnectionLost, isDatabaseUnavailable } from "./unavailable";
+
+export type { DB as ReadTables } from "./generated/kysely-types";
+
+/**
+ * The query builder of the API's hot reads (docs/ARCHITECTURE.md, Data): Kysely, typed from
+ * `schema.prisma` by the `prisma-kysely` generator, on the pg pool that `createPrisma` owns.
+ * Prisma compiles every query on the CPU (1–2 ms for a 20-row list in 6.19); Kysely builds the
+ * SQL text in microseconds and pg does the rest. Writes, transactions and everything that is
+ * not a read model stay on Prisma.
+ */
+export type ReadDb = Kysely<DB>;
+
+const pools = new WeakMap<object, pg.Pool>();
+const readers = new WeakMap<object, ReadDb>();
+
+/** Called by `createPrisma`: the pool its client runs on, for {@link readsOf}. */
+export function registerReadPool(client: object, pool: pg.Pool): void {
+  pools.set(client, pool);
+}
+
+/**
+ * The read query builder on the same pool (and so the same connection limit, the same guard
+ * against killed connections) as `client`, which must come from `createPrisma`. One per client;
+ * it is closed with the client (`$disconnect` ends the pool), never on its own.
+ */
+export function readsOf(client: object): ReadDb {
+  let reader = readers.get(client);
+  if (reader) return reader;
+  reader = new Kysely<DB>({
+    dialect: new PostgresDialect({
+      // Looked up at the first query, so a schema can be built (and printed) without a database.
+      pool: async () => {
+        const pool = pools.get(client);
+        if (!pool) throw new Error("readsOf needs a client made by createPrisma (it owns the pool the reads share)");
+        return {
+          connect: () => checkOut(pool),
+          // The pool belongs to the Prisma client: Kysely's destroy() must not end it.
+          end: async () => undefined,
+        } as unknown as pg.Pool;
+      },
+    }),
+  });
+  readers.set(client, reader);
+  return reader;
+}
+
+/**
+ * A pooled connection for one Kysely query. One whose query failed because the connection is
+ * gone (PostgreSQL ended it: a restart, `pg_terminate_backend`) goes back to the pool to be
+ * destroyed, not to wait idle for the next read, which would fail on it too: Kysely releases
+ * without saying why, and pg may hear the socket close only after the release.
+ */
+async function checkOut(pool: pg.Pool): Promise<Pick<pg.PoolClient, "query" | "release">> {
+  const client = await pool.connect().catch((err: unknown) => Promise.reject(translateConnectError(err)));
+  let broken = false;
+  return {
+    query: ((text: string, values?: unknown[]) =>
+      client.query(text, values).catch((err: unknown) => {
+        if (isDatabaseUnavailable(err)) broken = true;
+        throw err;
+      })) as pg.PoolClient["query"],
+    release: (destroy?: boolean | Error) => client.release(destroy || broken),
+  };
+}
+
+/**
+ * A connection that could not be opened or handed out (the server is down or restarting, the
+ * pool waited `connectionTimeoutMillis` for one) fails without a SQLSTATE: it is the
+ * connection's failure, not the statement's, so it is SERVICE_UNAVAILABLE like Prisma's
+ * `DatabaseNotReachable`. Errors PostgreSQL returned (they carry a SQLSTATE: a refused login,
+ * too many connections, "the database system is starting up") keep it and are judged by it.
+ */
+function translateConnectError(err: unknown): unknown {
+  if (typeof err !== "object" || err === null) return err;
+  const { code, name } = err as { code?: unknown; name?: unknown };
+  const sqlState = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+  // By name, not instanceof: the socket's errors may come from another realm (jest's sandbox).
+  return name === "TypeError" || sqlState ? err : new DatabaseConnectionLost(err);
+}
