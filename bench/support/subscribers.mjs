@@ -3,8 +3,10 @@
 //   parent → {type: "start", url, auth, connections, perConnection, query, filters}
 //   child  → {type: "started"} once every subscription was sent
 //   parent → {type: "status"}  child → {type: "status", live, errors, closed}
-//   parent → {type: "report"}  child → {type: "report", deliveries: {[seq]: latency ms[]}, ...}
-// An event's payload.name is "probe" (liveness) or "bench:<seq>:<publish epoch ms>".
+//   parent → {type: "report"}  child → {type: "report", deliveries: {[seq]: latency ms[]},
+//            arrivals: {[round]: arrival epoch ms[]}, occurred: {[round]: earliest occurredAt epoch ms}, ...}
+// An event's payload.name is "probe" (liveness), "bench:<seq>:<publish epoch ms>" (latency from
+// that publish) or "round:<round>:<i>" (arrival times, compared by the parent with its commit).
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -13,6 +15,8 @@ const epochMs = () => performance.timeOrigin + performance.now();
 const clients = [];
 const live = new Set();
 const deliveries = {};
+const arrivals = {};
+const occurred = {};
 const errors = [];
 let closed = 0;
 let received = 0;
@@ -44,8 +48,15 @@ function start(spec) {
               live.add(key);
               return;
             }
-            const [, seq, publishedAt] = name.split(":");
+            const [kind, seq, publishedAt] = name.split(":");
             received++;
+            if (kind === "round") {
+              arrivals[seq] ??= [];
+              arrivals[seq].push(at);
+              const at0 = Date.parse(result.data.capabilityChanges.occurredAt);
+              if (!(occurred[seq] <= at0)) occurred[seq] = at0;
+              return;
+            }
             deliveries[seq] ??= [];
             deliveries[seq].push(at - Number(publishedAt));
           },
@@ -63,7 +74,15 @@ process.on("message", async (message) => {
   else if (message.type === "status") {
     process.send({ type: "status", live: live.size, received, errors: errors.length, firstError: errors[0], closed });
   } else if (message.type === "report") {
-    process.send({ type: "report", deliveries, errors: errors.length, firstError: errors[0], closed });
+    process.send({
+      type: "report",
+      deliveries,
+      arrivals,
+      occurred,
+      errors: errors.length,
+      firstError: errors[0],
+      closed,
+    });
   } else if (message.type === "stop") {
     await Promise.allSettled(clients.map((client) => client.dispose()));
     process.disconnect();
