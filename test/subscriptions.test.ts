@@ -576,7 +576,7 @@ describe("subscriptions across instances", () => {
     const variables = { filter: { serverId } };
     const probe = (id: string) => capabilityEvent(org.organizationId, { serverId }, id);
     const before = events2.size;
-    const subscribers = [];
+    const subscribers: Awaited<ReturnType<typeof subscribeLive>>[] = [];
     for (let c = 0; c < 3; c++) {
       const client = connect(org.ownerKey, url2);
       for (let s = 0; s < 4; s++)

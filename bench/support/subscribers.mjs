@@ -21,14 +21,43 @@ const errors = [];
 let closed = 0;
 let received = 0;
 
-function start(spec) {
+/** An error or close event as text: graphql-ws hands over CloseEvents, which JSON shows as {}. */
+function describe(err) {
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === "object" && "code" in err) return `closed ${err.code} ${err.reason ?? ""}`;
+  return JSON.stringify(err).slice(0, 300);
+}
+
+/** Connections open at most this many at a time, each acknowledged before the next. */
+const CONNECT_CONCURRENCY = 10;
+
+async function start(spec) {
+  let acknowledge = () => undefined;
+  let opening = [];
   for (let c = 0; c < spec.connections; c++) {
+    if (opening.length >= CONNECT_CONCURRENCY) {
+      await Promise.race([Promise.all(opening), new Promise((r) => setTimeout(r, 10_000))]);
+      opening = [];
+    }
+    opening.push(
+      new Promise((resolve) => {
+        acknowledge = resolve;
+      }),
+    );
+    const connected = acknowledge;
     const client = createClient({
       url: spec.url,
       webSocketImpl: WebSocket,
       connectionParams: { Authorization: `Bearer ${spec.auth}` },
       retryAttempts: 0,
-      on: { closed: () => closed++ },
+      on: {
+        connected: () => connected(),
+        closed: (event) => {
+          closed++;
+          connected();
+          if (event?.code !== 1000) errors.push(describe(event));
+        },
+      },
     });
     clients.push(client);
     for (let s = 0; s < spec.perConnection; s++) {
@@ -60,7 +89,7 @@ function start(spec) {
             deliveries[seq] ??= [];
             deliveries[seq].push(at - Number(publishedAt));
           },
-          error: (err) => errors.push(err instanceof Error ? err.message : JSON.stringify(err).slice(0, 300)),
+          error: (err) => errors.push(describe(err)),
           complete: () => undefined,
         },
       );
@@ -70,7 +99,7 @@ function start(spec) {
 }
 
 process.on("message", async (message) => {
-  if (message.type === "start") start(message);
+  if (message.type === "start") void start(message);
   else if (message.type === "status") {
     process.send({ type: "status", live: live.size, received, errors: errors.length, firstError: errors[0], closed });
   } else if (message.type === "report") {
