@@ -217,7 +217,19 @@ async function measure(variant: Variant): Promise<Outcome> {
   await ensureDatabase(variant.databaseUrl);
   const { apiKeyPepper } = resolveKeys(parseEnv(cliEnvSchema, env));
   progress(`${variant.name}: starting the stack (${variant.root})`);
-  const stack = await startStack(variant, env);
+  // `start` gives each process 60 s to answer; on a machine this loaded that can fail: retry.
+  let stack: ChildProcess | undefined;
+  for (let attempt = 1; !stack; attempt++) {
+    try {
+      stack = await startStack(variant, env);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      progress(
+        `${variant.name}: the stack did not start (${(err as Error).message.split("\n").slice(-2).join(" ")}); again`,
+      );
+      await sleep(5_000);
+    }
+  }
   const db = createPrisma({ DATABASE_URL: variant.databaseUrl, DATABASE_POOL_SIZE: 2, DATABASE_MAX_OVERFLOW: 0 });
   const redis = createRedis(BENCH_REDIS_URL, "bench-events");
   let subscribers: ChildProcess | undefined;
