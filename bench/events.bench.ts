@@ -1,58 +1,136 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
-import { EVENTS_CHANNEL } from "@sprintconnect/core";
-import { createTestOrg, type Stack, type TestOrg } from "../test/support/stack";
-import { wsUrl } from "../test/support/ws";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { createOrganization } from "@sprintconnect/admin-subgraph";
+import {
+  cliEnvSchema,
+  createPrisma,
+  createRedis,
+  EVENTS_CHANNEL,
+  emitEvents,
+  type PrismaClient,
+  parseEnv,
+  resolveKeys,
+} from "@sprintconnect/core";
+import { ensureDatabase } from "../packages/core/src/db/migrate";
+import { BENCH_DATABASE_URL, BENCH_REDIS_URL } from "./support/env";
 import { conditionsNote, printTable, writeResults } from "./support/report";
-import { progress, sleep, startBenchStack } from "./support/stack";
-import { epochMs, summarize } from "./support/stats";
+import { progress, sleep } from "./support/stack";
+import { epochMs, type Summary, summarize } from "./support/stats";
 
-/** 100 connections × 10 subscriptions = 1,000 subscribers (the gateway allows 100 per connection). */
+/**
+ * Events through the stack as `npm start` runs it: `node packages/cli/dist/main.js start` (four
+ * subgraphs, the worker with the outbox relay, the scheduler, the gateway: each its own
+ * process), 1,000 graphql-ws subscribers to `capabilityChanges` in another child process, and
+ * "discoveries": one transaction committing 26 capability events, as the discovery runner does.
+ * Measured from the commit (when the committing transaction returned here) to each subscriber.
+ *
+ * EVENTS_BASELINE_ROOT=<a built checkout of another commit> runs the same bench against that
+ * checkout's processes first (on the database BENCH_DATABASE_URL + "_base"), so the table has a
+ * before and after measured in one run.
+ */
 const CONNECTIONS = 100;
 const PER_CONNECTION = 10;
 const SUBSCRIBERS = CONNECTIONS * PER_CONNECTION;
-const EVENTS = 50;
-/** Far enough apart that one event's fan-out (about 0.1 ms of CPU per delivery) ends before the next. */
-const SPACING_MS = 250;
-/** After the last event, how long stragglers may take. */
-const DRAIN_MS = 15_000;
+const CAPABILITIES = 26;
+const ROUNDS = 10;
+/** Between discoveries, after the previous one was delivered (or timed out). */
+const PAUSE_MS = 1_000;
+const ROUND_TIMEOUT_MS = 10_000;
+const REPO_ROOT = resolve(__dirname, "..");
 
 const SUBSCRIPTION = `subscription($filter: CapabilityChangeFilter) {
   capabilityChanges(filter: $filter) { eventId serverId name kind changeType occurredAt }
 }`;
-/** Every filter matches every event published here, so each subscriber should get each event once. */
+/** Every filter matches every event published here; 4 filters are 4 distinct upstream keys. */
 const FILTERS = [{}, { kind: "tool" }, { environment: "production" }, { tag: "bench" }];
 
-let stack: Stack;
-let org: TestOrg;
-let child: ChildProcess | undefined;
+interface Variant {
+  name: string;
+  root: string;
+  databaseUrl: string;
+}
 
-beforeAll(async () => {
-  stack = await startBenchStack();
-  org = await createTestOrg(stack, "Bench events");
-});
-afterAll(async () => {
-  if (child?.connected) {
-    child.send({ type: "stop" });
-    await new Promise((resolve) => child?.once("exit", resolve));
+interface Outcome {
+  variant: string;
+  live: number;
+  expected: number;
+  delivered: number;
+  /** commit → first / last subscriber of each discovery. */
+  first: Summary;
+  last: Summary;
+  /** commit → every delivery. */
+  every: Summary;
+  /** occurredAt (the event row's createdAt) → commit. */
+  occurredToCommit: Summary;
+  errors: number;
+  firstError?: string;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** `start` of `root` as a child process; resolves once the gateway answers. */
+async function startStack(variant: Variant, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(variant.root, "packages/cli/dist/main.js"), "start"], {
+    cwd: variant.root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the stack exited during start-up:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the stack did not come up:\n${output}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${env.GATEWAY_PORT}/health`, {
+        signal: AbortSignal.timeout(1_000),
+      });
+      if (response.ok) return child;
+    } catch {
+      // not yet
+    }
+    await sleep(500);
   }
-  await stack?.close();
-});
+}
+
+async function stopStack(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  const killer = setTimeout(() => child.kill("SIGKILL"), 40_000);
+  await once(child, "exit");
+  clearTimeout(killer);
+}
 
 /** Sends a message to the subscriber process and waits for its answer of type `answer`. */
-function ask<T>(message: { type: string } & Record<string, unknown>, answer: string): Promise<T> {
-  return new Promise((resolve, reject) => {
+function ask<T>(child: ChildProcess, message: { type: string } & Record<string, unknown>, answer: string): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
     const onExit = (code: number | null) => reject(new Error(`subscriber process exited with ${code}`));
     const onMessage = (m: { type: string }) => {
       if (m.type !== answer) return;
-      child?.off("message", onMessage);
-      child?.off("exit", onExit);
-      resolve(m as T);
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+      resolvePromise(m as T);
     };
-    child?.on("message", onMessage);
-    child?.once("exit", onExit);
-    child?.send(message);
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+    child.send(message);
   });
 }
 
@@ -64,42 +142,113 @@ interface Status {
   closed: number;
 }
 
-const serverId = randomUUID();
-
-/** A capability change in the envelope the outbox relay publishes. */
-function event(name: string) {
+function probe(organizationId: string, serverId: string): string {
   const id = randomUUID();
-  return {
+  return JSON.stringify({
     id,
-    organizationId: org.organizationId,
+    organizationId,
     type: "capability.changed",
-    aggregateId: id,
+    aggregateId: serverId,
     payload: {
       serverId,
       serverName: "bench-events",
       environment: "production",
       tags: ["bench"],
       capabilityId: id,
-      name,
+      name: "probe",
       kind: "tool",
       changeType: "CHANGED",
-      definitionHash: "b".repeat(64),
-      previousHash: "a".repeat(64),
-      reviewRequired: true,
+      reviewRequired: false,
     },
     createdAt: new Date().toISOString(),
-  };
+  });
 }
 
-describe("event fan-out", () => {
-  it("prints the latency from a Redis publish to each of 1,000 subscribers through the gateway", async () => {
-    child = fork(join(__dirname, "support/subscribers.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    const connectStarted = performance.now();
+/** One discovery's commit: 26 capability events in one transaction (the discovery runner's `emitEvents`). */
+async function discover(db: PrismaClient, organizationId: string, serverId: string, round: number): Promise<number> {
+  await db.$transaction((tx) =>
+    emitEvents(
+      tx,
+      Array.from({ length: CAPABILITIES }, (_, i) => ({
+        organizationId,
+        type: "capability.changed" as const,
+        aggregateId: serverId,
+        payload: {
+          serverId,
+          serverName: "bench-events",
+          environment: "production",
+          tags: ["bench"],
+          capabilityId: randomUUID(),
+          name: `round:${round}:${i}`,
+          kind: "tool",
+          changeType: "CHANGED",
+          definitionHash: "b".repeat(64),
+          previousHash: "a".repeat(64),
+          reviewRequired: true,
+        },
+      })),
+    ),
+  );
+  return epochMs();
+}
+
+async function measure(variant: Variant): Promise<Outcome> {
+  const [gatewayPort, ...subgraphPorts] = await Promise.all(Array.from({ length: 5 }, freePort));
+  const env: Record<string, string> = {
+    APP_ENV: "development",
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    DATABASE_URL: variant.databaseUrl,
+    REDIS_URL: BENCH_REDIS_URL,
+    DEV_SECRETS_DIR: resolve(REPO_ROOT, "outputs/bench/events-secrets"),
+    OUTPUTS_DIR: resolve(REPO_ROOT, "outputs/bench/events-worker"),
+    JOB_QUEUE_PREFIX: `sc:bench-events:${randomUUID().slice(0, 8)}`,
+    GATEWAY_PORT: String(gatewayPort),
+    REGISTRY_SUBGRAPH_URL: `http://127.0.0.1:${subgraphPorts[0]}/graphql`,
+    CHAT_SUBGRAPH_URL: `http://127.0.0.1:${subgraphPorts[1]}/graphql`,
+    METRICS_SUBGRAPH_URL: `http://127.0.0.1:${subgraphPorts[2]}/graphql`,
+    ADMIN_SUBGRAPH_URL: `http://127.0.0.1:${subgraphPorts[3]}/graphql`,
+    PROMETHEUS_METRICS_PORT: String(await freePort()),
+    SCHEDULER_HEALTH_PORT: String(await freePort()),
+    RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
+    RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100000000",
+    QUOTA_REQUESTS_PER_DAY: "1000000000",
+  };
+  await ensureDatabase(variant.databaseUrl);
+  const { apiKeyPepper } = resolveKeys(parseEnv(cliEnvSchema, env));
+  progress(`${variant.name}: starting the stack (${variant.root})`);
+  // `start` gives each process 60 s to answer; on a machine this loaded that can fail: retry.
+  let stack: ChildProcess | undefined;
+  for (let attempt = 1; !stack; attempt++) {
+    try {
+      stack = await startStack(variant, env);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      progress(
+        `${variant.name}: the stack did not start (${(err as Error).message.split("\n").slice(-2).join(" ")}); again`,
+      );
+      await sleep(5_000);
+    }
+  }
+  const db = createPrisma({ DATABASE_URL: variant.databaseUrl, DATABASE_POOL_SIZE: 2, DATABASE_MAX_OVERFLOW: 0 });
+  const redis = createRedis(BENCH_REDIS_URL, "bench-events");
+  let subscribers: ChildProcess | undefined;
+  try {
+    const org = await createOrganization(db, apiKeyPepper, {
+      name: `Bench events ${randomUUID().slice(0, 8)}`,
+      ownerEmail: `owner-${randomUUID()}@example.test`,
+    });
+    const serverId = randomUUID();
+    subscribers = fork(join(__dirname, "support/subscribers.mjs"), [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    const child = subscribers;
     await ask(
+      child,
       {
         type: "start",
-        url: wsUrl(stack.url),
-        auth: org.ownerKey,
+        url: `ws://127.0.0.1:${gatewayPort}/graphql`,
+        auth: org.apiKey,
         connections: CONNECTIONS,
         perConnection: PER_CONNECTION,
         query: SUBSCRIPTION,
@@ -107,80 +256,131 @@ describe("event fan-out", () => {
       },
       "started",
     );
+    // Pub/sub keeps nothing and graphql-ws acknowledges no subscription: probes until every
+    // subscriber has seen one.
+    const liveDeadline = Date.now() + 120_000;
+    let status = await ask<Status>(child, { type: "status" }, "status");
+    while (status.live < SUBSCRIBERS && Date.now() < liveDeadline && status.closed === 0) {
+      await redis.publish(EVENTS_CHANNEL, probe(org.organizationId, serverId));
+      await sleep(500);
+      status = await ask<Status>(child, { type: "status" }, "status");
+    }
+    progress(`${variant.name}: ${status.live}/${SUBSCRIBERS} subscriptions live`);
+    await sleep(2_000); // the last probes drain
 
-    // Pub/sub keeps nothing and graphql-ws acknowledges no subscription: publish probes until
-    // every subscriber has seen one; from then on, nothing is missed.
-    const liveDeadline = Date.now() + 60_000;
-    let status = await ask<Status>({ type: "status" }, "status");
-    while (status.live < SUBSCRIBERS) {
-      if (Date.now() > liveDeadline || status.closed > 0) {
-        throw new Error(`only ${status.live}/${SUBSCRIBERS} subscriptions live: ${JSON.stringify(status)}`);
+    const loadBefore = loadavg();
+    const commits: number[] = [];
+    let expectedSoFar = 0;
+    const received0 = status.received;
+    for (let round = 0; round < ROUNDS; round++) {
+      commits.push(await discover(db, org.organizationId, serverId, round));
+      expectedSoFar += CAPABILITIES * status.live;
+      const deadline = Date.now() + ROUND_TIMEOUT_MS;
+      let now = await ask<Status>(child, { type: "status" }, "status");
+      while (now.received - received0 < expectedSoFar && Date.now() < deadline) {
+        await sleep(50);
+        now = await ask<Status>(child, { type: "status" }, "status");
       }
-      await stack.redis.publish(EVENTS_CHANNEL, JSON.stringify(event("probe")));
-      await sleep(250);
-      status = await ask<Status>({ type: "status" }, "status");
+      await sleep(PAUSE_MS);
     }
-    const liveMs = performance.now() - connectStarted;
-    progress(`${SUBSCRIBERS} subscriptions live over ${CONNECTIONS} connections after ${(liveMs / 1000).toFixed(1)} s`);
-    await sleep(1_000); // let the last probes drain
-
-    for (let seq = 0; seq < EVENTS; seq++) {
-      await stack.redis.publish(EVENTS_CHANNEL, JSON.stringify(event(`bench:${seq}:${epochMs()}`)));
-      await sleep(SPACING_MS);
-    }
-    const expected = EVENTS * SUBSCRIBERS;
-    const drainDeadline = Date.now() + DRAIN_MS;
-    status = await ask<Status>({ type: "status" }, "status");
-    while (status.received < expected && Date.now() < drainDeadline) {
-      await sleep(100);
-      status = await ask<Status>({ type: "status" }, "status");
-    }
-
+    const loadAfter = loadavg();
     const report = await ask<{
-      deliveries: Record<string, number[]>;
+      arrivals: Record<string, number[]>;
+      occurred: Record<string, number>;
       errors: number;
       firstError?: string;
-      closed: number;
-    }>({ type: "report" }, "report");
-    const all = Object.values(report.deliveries).flat();
-    const latency = summarize(all);
-    // Per event: when its first and its last subscriber had it (the fan-out's spread).
-    const firsts = summarize(Object.values(report.deliveries).map((l) => Math.min(...l)));
-    const lasts = summarize(Object.values(report.deliveries).map((l) => Math.max(...l)));
-    const complete = Object.values(report.deliveries).filter((l) => l.length === SUBSCRIBERS).length;
-
-    printTable(
-      `event latency, Redis publish → graphql-ws client through the gateway: ${SUBSCRIBERS} subscribers ` +
-        `(${CONNECTIONS} connections × ${PER_CONNECTION}), ${EVENTS} events ${SPACING_MS} ms apart`,
-      ["measure", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"],
-      [
-        ["every delivery", latency.count, latency.p50, latency.p95, latency.p99, latency.max],
-        ["first subscriber of each event", firsts.count, firsts.p50, firsts.p95, firsts.p99, firsts.max],
-        ["last subscriber of each event", lasts.count, lasts.p50, lasts.p95, lasts.p99, lasts.max],
-      ],
-      `deliveries ${all.length.toLocaleString("en-US")} / expected ${expected.toLocaleString("en-US")}; ` +
-        `events delivered to all ${SUBSCRIBERS}: ${complete}/${EVENTS}; subscriber errors ${report.errors}, closed ${report.closed}.\n` +
-        "Subscribers run in a child process; the gateway, the registry subgraph (which reads Redis) and the publisher share\n" +
-        "this process. Clocks: performance.timeOrigin + now() in both processes.\n" +
-        conditionsNote(),
-    );
-    const file = await writeResults("events", {
-      connections: CONNECTIONS,
-      perConnection: PER_CONNECTION,
-      subscribers: SUBSCRIBERS,
-      events: EVENTS,
-      spacingMs: SPACING_MS,
-      liveAfterMs: liveMs,
-      expected,
-      delivered: all.length,
-      eventsCompletelyDelivered: complete,
-      errors: report.errors,
-      firstError: report.firstError ?? null,
-      latency,
-      firstDelivery: firsts,
-      lastDelivery: lasts,
+    }>(child, { type: "report" }, "report");
+    const firsts: number[] = [];
+    const lasts: number[] = [];
+    const every: number[] = [];
+    const occurredToCommit: number[] = [];
+    let delivered = 0;
+    commits.forEach((commit, round) => {
+      const arrived = report.arrivals[String(round)] ?? [];
+      delivered += arrived.length;
+      if (arrived.length === 0) return;
+      firsts.push(Math.min(...arrived) - commit);
+      lasts.push(Math.max(...arrived) - commit);
+      for (const at of arrived) every.push(at - commit);
+      const occurredAt = report.occurred[String(round)];
+      if (occurredAt !== undefined) occurredToCommit.push(commit - occurredAt);
     });
-    progress(`written ${file}`);
-    expect(report.errors).toBe(0);
-  });
+    return {
+      variant: variant.name,
+      live: status.live,
+      expected: ROUNDS * CAPABILITIES * SUBSCRIBERS,
+      delivered,
+      first: summarize(firsts),
+      last: summarize(lasts),
+      every: summarize(every),
+      occurredToCommit: summarize(occurredToCommit),
+      errors: report.errors,
+      ...(report.firstError ? { firstError: report.firstError } : {}),
+      loadBefore: loadBefore.map((l) => Math.round(l * 10) / 10),
+      loadAfter: loadAfter.map((l) => Math.round(l * 10) / 10),
+    };
+  } finally {
+    if (subscribers?.connected) {
+      subscribers.send({ type: "stop" });
+      await once(subscribers, "exit");
+    }
+    await redis.quit();
+    await db.$disconnect();
+    await stopStack(stack);
+  }
+}
+
+describe("events through the multi-process stack", () => {
+  it(`prints commit → subscriber latency for ${SUBSCRIBERS} subscribers and discoveries of ${CAPABILITIES} capabilities`, async () => {
+    const variants: Variant[] = [];
+    const baseline = process.env.EVENTS_BASELINE_ROOT;
+    if (baseline) variants.push({ name: "before", root: resolve(baseline), databaseUrl: `${BENCH_DATABASE_URL}_base` });
+    variants.push({ name: "after", root: REPO_ROOT, databaseUrl: BENCH_DATABASE_URL });
+    const outcomes: Outcome[] = [];
+    for (const variant of variants) {
+      const outcome = await measure(variant);
+      outcomes.push(outcome);
+      progress(
+        `${variant.name}: commit → last subscriber p50 ${outcome.last.p50} ms, p99 ${outcome.last.p99} ms; ` +
+          `delivered ${outcome.delivered}/${outcome.expected}`,
+      );
+    }
+
+    const rows = outcomes.flatMap((o) => [
+      [o.variant, "commit → first subscriber", o.first.count, o.first.p50, o.first.p99, o.first.max],
+      [o.variant, "commit → last subscriber", o.last.count, o.last.p50, o.last.p99, o.last.max],
+      [o.variant, "commit → every delivery", o.every.count, o.every.p50, o.every.p99, o.every.max],
+      [
+        o.variant,
+        "occurredAt → commit",
+        o.occurredToCommit.count,
+        o.occurredToCommit.p50,
+        o.occurredToCommit.p99,
+        o.occurredToCommit.max,
+      ],
+    ]);
+    const before = outcomes.find((o) => o.variant === "before");
+    const after = outcomes.find((o) => o.variant === "after");
+    const ratio =
+      before && after
+        ? `after/before: last subscriber p50 ${(after.last.p50 / before.last.p50).toFixed(2)}×, p99 ${(after.last.p99 / before.last.p99).toFixed(2)}×; ` +
+          `first subscriber p50 ${(after.first.p50 / before.first.p50).toFixed(2)}×.\n`
+        : "";
+    printTable(
+      `events, commit → graphql-ws subscriber through the gateway, multi-process stack (\`start\`): ${SUBSCRIBERS} subscribers ` +
+        `(${CONNECTIONS} connections × ${PER_CONNECTION}, ${FILTERS.length} filters), ${ROUNDS} discoveries of ${CAPABILITIES} capabilities`,
+      ["stack", "measure", "n", "p50 ms", "p99 ms", "max ms"],
+      rows,
+      outcomes
+        .map(
+          (o) =>
+            `${o.variant}: live ${o.live}/${SUBSCRIBERS}; delivered ${o.delivered.toLocaleString("en-US")} / expected ${o.expected.toLocaleString("en-US")}; ` +
+            `subscriber errors ${o.errors}${o.firstError ? ` (${o.firstError})` : ""}; load average before ${o.loadBefore.join(", ")}, after ${o.loadAfter.join(", ")}`,
+        )
+        .join("\n") +
+        `\n${ratio}Subscribers run in their own process; clocks: performance.timeOrigin + now() in every process.\n${conditionsNote()}`,
+    );
+    await writeResults("events", { subscribers: SUBSCRIBERS, capabilities: CAPABILITIES, rounds: ROUNDS, outcomes });
+    for (const outcome of outcomes) expect(outcome.errors).toBe(0);
+  }, 1_800_000);
 });

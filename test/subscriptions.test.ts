@@ -575,6 +575,107 @@ describe("subscriptions across instances", () => {
     expect(health.events()).toMatchObject([{ eventId: h.id, status: "auth_required" }]);
   });
 
+  // Subscribers whose results are identical share one upstream subscription (gateway/src/subscriptions/sharing.ts):
+  // events2.size counts the upstream subscriptions the second registry instance serves.
+  it("feeds identical subscriptions from one upstream subscription, each subscriber getting every event", async () => {
+    const serverId = randomUUID();
+    const variables = { filter: { serverId } };
+    const probe = (id: string) => capabilityEvent(org.organizationId, { serverId }, id);
+    const before = events2.size;
+    const subscribers: Awaited<ReturnType<typeof subscribeLive>>[] = [];
+    for (let c = 0; c < 3; c++) {
+      const client = connect(org.ownerKey, url2);
+      for (let s = 0; s < 4; s++)
+        subscribers.push(await subscribeLive(client, CAPABILITY_SUBSCRIPTION, variables, probe));
+    }
+    expect(events2.size).toBe(before + 1);
+    const sent = Array.from({ length: 5 }, () => capabilityEvent(org.organizationId, { serverId }));
+    for (const event of sent) await publish(event);
+    await waitFor(() => subscribers.every((s) => s.events().length >= sent.length), "every subscriber");
+    await sleep(100);
+    for (const subscriber of subscribers) {
+      expect(subscriber.events().map((e) => e.eventId)).toEqual(sent.map((e) => e.id));
+    }
+    for (const subscriber of subscribers) subscriber.stop();
+    await waitFor(() => events2.size === before, "the last subscriber's leaving to end the upstream subscription");
+  });
+
+  it("never shares between organizations, filters or scopes", async () => {
+    const serverId = randomUUID();
+    const variables = { filter: { serverId } };
+    const before = events2.size;
+    const mine = await subscribeLive(connect(org.ownerKey, url2), CAPABILITY_SUBSCRIPTION, variables, (id) =>
+      capabilityEvent(org.organizationId, { serverId }, id),
+    );
+    const theirs = await subscribeLive(connect(other.ownerKey, url2), CAPABILITY_SUBSCRIPTION, variables, (id) =>
+      capabilityEvent(other.organizationId, { serverId }, id),
+    );
+    const filtered = await subscribeLive(
+      connect(org.ownerKey, url2),
+      CAPABILITY_SUBSCRIPTION,
+      { filter: { serverId, kind: "tool" } },
+      (id) => capabilityEvent(org.organizationId, { serverId }, id),
+    );
+    const viewer = await org.member("viewer");
+    const narrower = await subscribeLive(connect(viewer.apiKey, url2), CAPABILITY_SUBSCRIPTION, variables, (id) =>
+      capabilityEvent(org.organizationId, { serverId }, id),
+    );
+    expect(events2.size).toBe(before + 4);
+    const ours = capabilityEvent(org.organizationId, { serverId, kind: "prompt" });
+    const foreign = capabilityEvent(other.organizationId, { serverId });
+    await publish(ours);
+    await publish(foreign);
+    await waitFor(
+      () => mine.events().length > 0 && theirs.events().length > 0 && narrower.events().length > 0,
+      "events",
+    );
+    await sleep(100);
+    expect(mine.events().map((e) => e.eventId)).toEqual([ours.id]);
+    expect(narrower.events().map((e) => e.eventId)).toEqual([ours.id]);
+    expect(theirs.events().map((e) => e.eventId)).toEqual([foreign.id]);
+    expect(filtered.events()).toEqual([]);
+    for (const s of [mine, theirs, filtered, narrower]) s.stop();
+    await waitFor(() => events2.size === before, "the upstream subscriptions to end");
+  });
+
+  it("keeps feeding the others when one sharer leaves or its key is revoked", async () => {
+    const serverId = randomUUID();
+    const variables = { filter: { serverId } };
+    const probe = (id: string) => capabilityEvent(org.organizationId, { serverId }, id);
+    const before = events2.size;
+    const [stays, leaves, revoked] = await Promise.all([
+      org.member("viewer"),
+      org.member("viewer"),
+      org.member("viewer"),
+    ]);
+    const staying = await subscribeLive(connect(stays.apiKey, url2), CAPABILITY_SUBSCRIPTION, variables, probe);
+    const leaving = await subscribeLive(connect(leaves.apiKey, url2), CAPABILITY_SUBSCRIPTION, variables, probe);
+    const revokedClient = connect(revoked.apiKey, url2);
+    const revokedSub = await subscribeLive(revokedClient, CAPABILITY_SUBSCRIPTION, variables, probe);
+    expect(events2.size).toBe(before + 1);
+
+    leaving.stop();
+    const first = capabilityEvent(org.organizationId, { serverId });
+    await publish(first);
+    await waitFor(() => staying.events().length === 1 && revokedSub.events().length === 1, "the first event");
+    expect(leaving.events()).toEqual([]);
+
+    await stack.db.apiKey.updateMany({ where: { userId: revoked.userId }, data: { revokedAt: new Date() } });
+    // The next operation on that connection authenticates again, and the connection ends.
+    const refused = collect(revokedClient, CAPABILITY_SUBSCRIPTION, variables);
+    await waitFor(() => refused.completed && revokedSub.collected.completed, "the revoked connection to close");
+    expect((revokedSub.collected.errors[0] as { code?: number }).code).toBe(4401);
+
+    const second = capabilityEvent(org.organizationId, { serverId });
+    await publish(second);
+    await waitFor(() => staying.events().length === 2, "the second event");
+    expect(staying.events().map((e) => e.eventId)).toEqual([first.id, second.id]);
+    expect(revokedSub.events().map((e) => e.eventId)).toEqual([first.id]);
+    expect(events2.size).toBe(before + 1);
+    staying.stop();
+    await waitFor(() => events2.size === before, "the upstream subscription to end");
+  });
+
   it("closes the sockets of a closing subgraph and of a closing gateway", async () => {
     const sub = await subscribeLive(connect(org.ownerKey, url2), HEALTH_SUBSCRIPTION, {}, (id) =>
       healthEvent(org.organizationId, {}, id),
@@ -582,8 +683,12 @@ describe("subscriptions across instances", () => {
     expect(events2.size).toBeGreaterThan(0);
     // A client that completes its subscription releases it on the subgraph.
     const before = events2.size;
-    const extra = await subscribeLive(connect(org.ownerKey, url2), HEALTH_SUBSCRIPTION, {}, (id) =>
-      healthEvent(org.organizationId, {}, id),
+    // Another filter: its own upstream subscription (an identical one would share the first).
+    const extra = await subscribeLive(
+      connect(org.ownerKey, url2),
+      HEALTH_SUBSCRIPTION,
+      { filter: { tag: "weather" } },
+      (id) => healthEvent(org.organizationId, {}, id),
     );
     expect(events2.size).toBe(before + 1);
     extra.stop();

@@ -7,7 +7,7 @@ export { applyDiscovery, changeEvents } from "./discovery/capability-store";
 export { nextHealthState } from "./health/health-state";
 export { WorkerMetrics } from "./metrics";
 export { serveOperations } from "./operations-server";
-export { OutboxRelay } from "./relay/outbox-relay";
+export { OUTBOX_NOTIFY_CHANNEL, OutboxRelay } from "./relay/outbox-relay";
 export { LeaderLock } from "./scheduler/leader-lock";
 export { applyRetention } from "./scheduler/retention";
 export { Scheduler } from "./scheduler/scheduler";

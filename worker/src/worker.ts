@@ -5,6 +5,7 @@ import {
   Outputs,
   type PrismaClient,
   type Redis,
+  resolveAppDatabaseUrl,
   type WorkerEnv,
 } from "@sprintconnect/core";
 import { chatTurnJob, discoveryJob, healthCheckJob, JobQueues, pingJob } from "@sprintconnect/jobs";
@@ -148,6 +149,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
 
   const relay = new OutboxRelay(db, deps.redis, logger.child({ component: "outbox-relay" }), {
     pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
+    // Woken by the commit of every event (its own connection, as the application role).
+    listenUrl: resolveAppDatabaseUrl(env),
   });
   relay.start();
   logger.info(

@@ -7,7 +7,7 @@ import {
   type Principal,
 } from "@sprintconnect/core";
 import type { GraphQLFormattedError } from "graphql";
-import { type Client, createClient, type FormattedExecutionResult, type SubscribePayload } from "graphql-ws";
+import { type Client, createClient, type FormattedExecutionResult } from "graphql-ws";
 import WebSocket from "ws";
 
 /** What flows through a forwarded subscription: results as the subgraph formatted them. */
@@ -49,102 +49,27 @@ function retryWait(retries: number): Promise<void> {
 }
 
 /**
- * The upstream graphql-ws clients of one gateway connection, one per subgraph and principal:
- * its subscriptions to a subgraph share one socket, opened lazily with a freshly signed
- * internal token. No socket carries two callers, so the subgraph's context is always the
- * caller's own.
+ * A graphql-ws client to a subgraph for one upstream subscription, opened lazily with a freshly
+ * signed internal token for `principal` (signed again on every reconnect).
  */
-export class UpstreamClients {
-  private readonly clients = new Map<string, Client>();
-
-  constructor(
-    private readonly subgraphUrls: Record<string, string>,
-    private readonly signer: InternalTokenSigner,
-    private readonly connection: { id: string; ip: string },
-  ) {}
-
-  for(subgraph: string, principal: Principal): Client {
-    const key = `${subgraph}|${principal.role}|${principal.scopes.join(",")}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      client = createClient({
-        url: toWebSocketUrl(this.subgraphUrls[subgraph] as string),
-        webSocketImpl: WebSocket,
-        lazy: true,
-        // A subgraph instance that goes away (deploy, crash) is retried, and the subscriptions
-        // resubscribed; events published meanwhile are not replayed (pub/sub keeps nothing).
-        retryAttempts: 3,
-        retryWait,
-        connectionParams: async () => ({
-          [INTERNAL_TOKEN_HEADER]: await this.signer.sign(principal),
-          "x-request-id": this.connection.id,
-          "x-sprintconnect-client-ip": this.connection.ip,
-        }),
-      });
-      this.clients.set(key, client);
-    }
-    return client;
-  }
-
-  dispose(): void {
-    // dispose() rejects when a connection attempt was failing; the client is gone either way.
-    for (const client of this.clients.values()) void Promise.resolve(client.dispose()).catch(() => undefined);
-    this.clients.clear();
-  }
-}
-
-/**
- * A subscription forwarded upstream with graphql-ws's own iterator, as the iterator graphql-ws's
- * server consumes: results pass through with their errors folded, an upstream failure becomes
- * one last result with `errors`, and `return()` (the client completed, or its socket closed)
- * cancels upstream at once, even while a `next()` waits.
- */
-export function forwardSubscription(
-  client: Client,
-  payload: SubscribePayload,
-  toErrors: (err: unknown) => GraphQLFormattedError[],
-  onEnd: () => void,
-): AsyncIterableIterator<ForwardedResult> {
-  const upstream = client.iterate<Record<string, unknown>>(payload);
-  // graphql-ws's iterator does not end a pending next() when it is returned; this does.
-  let stop: (result: IteratorResult<ForwardedResult>) => void = () => undefined;
-  const stopped = new Promise<IteratorResult<ForwardedResult>>((resolve) => {
-    stop = resolve;
+export function upstreamClient(
+  subgraphUrl: string,
+  signer: InternalTokenSigner,
+  principal: Principal,
+  connection: { id: string; ip: string },
+): Client {
+  return createClient({
+    url: toWebSocketUrl(subgraphUrl),
+    webSocketImpl: WebSocket,
+    lazy: true,
+    // A subgraph instance that goes away (deploy, crash) is retried, and the subscriptions
+    // resubscribed; events published meanwhile are not replayed (pub/sub keeps nothing).
+    retryAttempts: 3,
+    retryWait,
+    connectionParams: async () => ({
+      [INTERNAL_TOKEN_HEADER]: await signer.sign(principal),
+      "x-request-id": connection.id,
+      "x-sprintconnect-client-ip": connection.ip,
+    }),
   });
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    onEnd();
-  };
-  const iterator: AsyncIterableIterator<ForwardedResult> = {
-    async next() {
-      if (ended) return { done: true, value: undefined };
-      try {
-        const result = await Promise.race([upstream.next(), stopped]);
-        if (result.done) {
-          end();
-          return { done: true, value: undefined };
-        }
-        const value = result.value as ForwardedResult;
-        return { done: false, value: value.errors ? { ...value, errors: toErrors(value.errors) } : value };
-      } catch (err) {
-        end();
-        return { done: false, value: { errors: toErrors(err) } };
-      }
-    },
-    async return() {
-      end();
-      stop({ done: true, value: undefined });
-      await upstream.return?.();
-      return { done: true, value: undefined };
-    },
-    throw() {
-      return iterator.return?.() as Promise<IteratorResult<ForwardedResult>>;
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
 }

@@ -11,8 +11,9 @@ import type { AuthInvalidations } from "../auth/invalidations";
 import type { GatewayMetrics } from "../metrics";
 import type { RateLimits } from "../rate-limit";
 import { type AuthenticatedConnection, ConnectionAuth } from "./connection-auth";
-import { clientErrors, forwardSubscription, UpstreamClients } from "./forwarding";
+import { clientErrors } from "./forwarding";
 import { type RoutedSubscription, SubscriptionRouter } from "./routing";
+import { SharedSubscriptions } from "./sharing";
 
 /** Subscriptions one connection may have open at once. */
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
@@ -41,7 +42,6 @@ export interface SubscriptionServerOptions {
 /** What the gateway keeps for each acknowledged connection. */
 interface Connection extends AuthenticatedConnection {
   socket: WebSocket;
-  upstream: UpstreamClients;
   timer: NodeJS.Timeout;
 }
 
@@ -51,8 +51,9 @@ type Extra = { connection: Connection };
  * GraphQL subscriptions at `/graphql` over graphql-ws (same port as HTTP). `@apollo/gateway`
  * cannot run subscriptions, so the gateway authenticates the connection (`ConnectionAuth`),
  * routes each subscription to the subgraph that owns its root field (`SubscriptionRouter`) and
- * forwards it there over graphql-ws with the caller's internal token (`UpstreamClients`,
- * `forwardSubscription`), completing or cancelling both ways.
+ * forwards it there over graphql-ws with an internal token, subscribers whose results are
+ * identical sharing one upstream subscription (`SharedSubscriptions`), completing or cancelling
+ * both ways. Authentication, re-authentication and revocation stay per client connection.
  */
 export function serveSubscriptions(app: FastifyInstance, options: SubscriptionServerOptions): void {
   const { logger, metrics, apiSchema } = options;
@@ -69,6 +70,7 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
       }
     }
   });
+  const upstreams = new SharedSubscriptions(options.subgraphUrls, options.signer);
 
   const upstreamErrors = (subgraph: string) => (err: unknown) => {
     if (Array.isArray(err)) return clientErrors(err as GraphQLFormattedError[], logger);
@@ -80,7 +82,6 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
   const disconnect = (connection: Connection) => {
     if (!live.delete(connection)) return;
     clearInterval(connection.timer);
-    connection.upstream.dispose();
     metrics.wsConnections.dec();
   };
 
@@ -95,7 +96,6 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
         const connection: Connection = {
           ...authenticated,
           socket,
-          upstream: new UpstreamClients(options.subgraphUrls, options.signer, authenticated),
           timer: setInterval(() => void auth.reauthenticate(connection, socket), REAUTHENTICATE_EVERY_MS),
         };
         connection.timer.unref();
@@ -130,10 +130,9 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
       },
       subscribe: (args) => {
         const { routed, connection } = args.contextValue as { routed: RoutedSubscription; connection: Connection };
-        const client = connection.upstream.for(routed.subgraph, connection.principal);
         metrics.activeSubscriptions.inc({ subgraph: routed.subgraph });
         // graphql-ws types results as graphql-js's; these are already formatted (see onNext).
-        return forwardSubscription(client, routed.payload, upstreamErrors(routed.subgraph), () =>
+        return upstreams.join(routed, connection.principal, connection, upstreamErrors(routed.subgraph), () =>
           metrics.activeSubscriptions.dec({ subgraph: routed.subgraph }),
         ) as unknown as AsyncIterableIterator<ExecutionResult>;
       },
@@ -164,5 +163,6 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
   routeUpgrades(app, "/graphql", wss, () => {
     stopListening();
     for (const connection of [...live]) disconnect(connection);
+    upstreams.close();
   });
 }

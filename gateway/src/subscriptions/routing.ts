@@ -22,6 +22,10 @@ import { checkOperationText } from "../input-text";
 /** A subscription validated and routed: the owning subgraph and what it receives. */
 export interface RoutedSubscription {
   subgraph: string;
+  /** The root Subscription field it selects. */
+  field: string;
+  /** Its variables as the schema coerced them (defaults applied), for comparing subscriptions. */
+  variables: Record<string, unknown>;
   payload: SubscribePayload;
   document: DocumentNode;
 }
@@ -160,6 +164,8 @@ export class SubscriptionRouter {
     }
     return {
       subgraph,
+      field: field as string,
+      variables: variables.coerced,
       document,
       payload: {
         query: print(forwarded),

@@ -260,8 +260,11 @@ const workerShape = {
   WORKER_ORG_CONCURRENCY: positiveInt.default(2),
   /** A job whose worker has not renewed its lock for this long is re-queued (worker crash). */
   WORKER_STALL_INTERVAL_MS: positiveInt.default(5000),
-  /** How often the outbox relay looks for unpublished events when it found none. */
-  OUTBOX_POLL_INTERVAL_MS: positiveInt.default(250),
+  /**
+   * How often the outbox relay looks for unpublished events when nothing woke it. Committed
+   * events wake it at once (LISTEN/NOTIFY); this sweep is only the fallback.
+   */
+  OUTBOX_POLL_INTERVAL_MS: positiveInt.default(5000),
   OUTPUTS_DIR: gatewayShape.OUTPUTS_DIR,
   /** Raw health check results older than this many days are deleted (the state stays). */
   RETENTION_HEALTH_CHECKS_DAYS: positiveInt.default(7),

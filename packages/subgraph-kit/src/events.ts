@@ -99,6 +99,16 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /** Ends the subscription after the values already queued (the source completed). */
+  end(): void {
+    this.finish();
+  }
+
+  /** Values waiting for the subscriber to take them. */
+  get length(): number {
+    return this.queue.length;
+  }
+
   /** Ends the subscription with an error, after the values already queued. */
   fail(error: unknown): void {
     if (this.done) return;

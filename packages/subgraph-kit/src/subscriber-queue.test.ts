@@ -25,6 +25,21 @@ describe("SubscriberQueue", () => {
     expect(ended).toBe(1);
   });
 
+  it("ends after the queued values on end(): a pending reader is told done, onEnd runs once", async () => {
+    let ended = 0;
+    const queue = new SubscriberQueue<number>(10, "too slow", () => ended++);
+    queue.push(1);
+    queue.end();
+    queue.push(2); // after the end: dropped
+    expect(await queue.next()).toEqual({ value: 1, done: false });
+    expect(await queue.next()).toEqual({ value: undefined, done: true });
+    const idle = new SubscriberQueue<number>(10, "too slow", () => ended++);
+    const pending = idle.next();
+    idle.end();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    expect(ended).toBe(2);
+  });
+
   it("ends at once on return(), resolving a pending next() and running onEnd once", async () => {
     let ended = 0;
     const queue = new SubscriberQueue<number>(10, "too slow", () => ended++);

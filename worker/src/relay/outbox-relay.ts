@@ -1,22 +1,54 @@
 import { EVENTS_CHANNEL, type Logger, type PrismaClient, type PublishedEvent, type Redis } from "@sprintconnect/core";
+import pg from "pg";
+
+/** The channel the `Event_notify_outbox` trigger notifies when events commit. */
+export const OUTBOX_NOTIFY_CHANNEL = "sprintconnect_outbox";
+/** How long the relay waits before listening again after its connection was lost. */
+const RELISTEN_DELAY_MS = 1_000;
+
+export interface OutboxRelayOptions {
+  /** How often to look for events when nothing woke the relay (the fallback sweep). */
+  pollIntervalMs: number;
+  batchSize?: number;
+  /**
+   * A connection string to LISTEN on: every commit that inserts events wakes the relay at once.
+   * Without it the relay only polls.
+   */
+  listenUrl?: string;
+}
 
 /**
  * Publishes outbox events to Redis pub/sub and marks them published. Rows are claimed with
  * `FOR UPDATE SKIP LOCKED`, so several relays share the work; an event is marked only after
  * Redis accepted it, so a crash between the two republishes it (at least once — consumers
  * dedupe on the event id) and never loses it.
+ *
+ * When it is idle the relay waits for a notification on {@link OUTBOX_NOTIFY_CHANNEL}, which a
+ * trigger sends on every commit that inserts events (every relay hears it; SKIP LOCKED splits
+ * the rows). A notification that arrives while a batch runs makes the relay look again at
+ * once. It sweeps every `pollIntervalMs` as a fallback and whenever it (re)starts listening,
+ * so events committed while it was down or not listening are published too.
  */
 export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** Set by a notification; the loop looks again instead of sleeping. */
+  private pending = false;
+  private listener: pg.Client | null = null;
+  private relisten: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: PrismaClient,
     private readonly redis: Redis,
     private readonly logger: Logger,
-    private readonly options: { pollIntervalMs: number; batchSize?: number },
+    private readonly options: OutboxRelayOptions,
   ) {}
+
+  /** Whether the relay currently hears commit notifications. */
+  get listening(): boolean {
+    return this.listener !== null;
+  }
 
   /** Publishes one batch; returns how many events it published. */
   async publishBatch(): Promise<number> {
@@ -58,15 +90,17 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.options.listenUrl) void this.listen(this.options.listenUrl);
     this.loop = (async () => {
       while (this.running) {
+        this.pending = false;
         let published = 0;
         try {
           published = await this.publishBatch();
         } catch (err) {
           this.logger.error({ err }, "outbox relay batch failed; retrying");
         }
-        if (published === 0 && this.running) {
+        if (published === 0 && !this.pending && this.running) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, this.options.pollIntervalMs);
             this.wake = () => {
@@ -82,7 +116,53 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    if (this.relisten) clearTimeout(this.relisten);
+    this.relisten = null;
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+    this.signal();
     await this.loop;
+  }
+
+  /** Look for events now (a batch that is running finishes, then the relay looks again). */
+  private signal(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  /** LISTENs on its own connection; lost, it listens again after a pause and sweeps. */
+  private async listen(url: string): Promise<void> {
+    if (!this.running) return;
+    const client = new pg.Client({ connectionString: url, application_name: "sprintconnect-outbox-relay" });
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = null;
+      client.removeAllListeners("notification");
+      void client.end().catch(() => undefined);
+      if (!this.running) return;
+      this.logger.warn({ err }, "outbox relay lost its LISTEN connection; polling until it listens again");
+      this.relisten = setTimeout(() => void this.listen(url), RELISTEN_DELAY_MS);
+      this.relisten.unref();
+    };
+    client.on("error", onLost);
+    client.on("end", () => onLost());
+    client.on("notification", () => this.signal());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
+    } catch (err) {
+      onLost(err as Error);
+      return;
+    }
+    if (!this.running || lost) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.listener = client;
+    // Whatever committed before LISTEN took effect notified nobody: sweep once now.
+    this.signal();
   }
 }
