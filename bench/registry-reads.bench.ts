@@ -1,6 +1,5 @@
-import { INTERNAL_TOKEN_HEADER, InternalTokenSigner } from "@sprintconnect/core";
+import { effectiveScopes, INTERNAL_TOKEN_HEADER, InternalTokenSigner } from "@sprintconnect/core";
 import { Pool } from "pg";
-import { Authenticator } from "../gateway/src/auth/authenticate";
 import { appDatabaseUrl } from "../test/support/env";
 import { createTestOrg, type Stack, type TestOrg } from "../test/support/stack";
 import { BENCH_DATABASE_URL } from "./support/env";
@@ -81,15 +80,16 @@ async function rawPg(organizationId: string): Promise<{ rps: number; cpuMsPerRea
 
 describe("registry reads", () => {
   it("prints the subgraph's reads/s for the 20-server list and a read by id beside raw pg's", async () => {
-    const auth = `Bearer ${org.ownerKey}`;
-    const authenticator = new Authenticator(
-      stack.db,
-      stack.keys,
-      { issuer: stack.env.JWT_ISSUER, apiKeyPepper: stack.apiKeyPepper },
-      { assertNotBlocked: async () => undefined, recordFailure: async () => undefined },
-    );
-    const principal = await authenticator.verify(auth);
-    if (!principal) throw new Error("the owner key did not authenticate");
+    // The principal the gateway would send for this key, signed as the gateway signs it.
+    const key = await stack.db.apiKey.findFirstOrThrow({ where: { organizationId: org.organizationId } });
+    const principal = {
+      organizationId: org.organizationId,
+      userId: org.ownerId,
+      apiKeyId: key.id,
+      role: "owner" as const,
+      scopes: effectiveScopes("owner", key.scopes),
+      authMethod: "api_key" as const,
+    };
     const headers = {
       [INTERNAL_TOKEN_HEADER]: await new InternalTokenSigner(stack.keys).sign(principal),
       "content-type": "application/json",
