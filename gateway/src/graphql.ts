@@ -107,6 +107,11 @@ export function createArmor(production: boolean) {
 /** Apollo Server over `@apollo/gateway` with the static supergraph. */
 export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer<GatewayContext> {
   const subgraphs = createSubgraphFetcher();
+  // @apollo/gateway 2.x sends usage metrics to Apollo's OpenTelemetry endpoint unless this is
+  // set, and first probes the AWS, GCP, Azure and Alibaba metadata addresses to describe the
+  // host: outbound traffic nobody configured, from the one public process. It reads the switch
+  // in its constructor, so it is set just before.
+  process.env.APOLLO_TELEMETRY_DISABLED = "true";
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name, url }) =>
