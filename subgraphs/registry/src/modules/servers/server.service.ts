@@ -397,7 +397,8 @@ export function toMcpServer(row: ServerRecord): McpServer {
     baseUrl: row.baseUrl,
     transport: row.transport as McpTransport,
     environment: row.environment as McpEnvironment,
-    tags: row.tags,
+    // A NULL list (a row written without it) reads as [] here, as Prisma reads it.
+    tags: row.tags ?? [],
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     status: row.status as McpServerStatus,
     health: {
@@ -417,7 +418,7 @@ export function toMcpServer(row: ServerRecord): McpServer {
     credentials: credential
       ? {
           kind: credential.kind as CredentialKind,
-          headerNames: credential.headerNames,
+          headerNames: credential.headerNames ?? [],
           origin: credential.origin,
           updatedAt: credential.updatedAt,
         }
