@@ -86,12 +86,20 @@ describe("outbox relay", () => {
     await new Promise((resolve) => setTimeout(resolve, 200)); // the start-up sweep is over
     const before = batches.mock.calls.length;
 
-    const ids = await commitEvents(3);
-    await waitFor("the events on Redis", allPublished(ids), 10_000);
-    expect(batches.mock.calls.length).toBeGreaterThan(before);
-    const rows = await db.event.findMany({ where: { id: { in: ids } }, select: { publishedAt: true } });
-    expect(rows.every((r) => r.publishedAt !== null)).toBe(true);
-    await running.stop();
+    try {
+      const ids = await commitEvents(3);
+      await waitFor("the events on Redis", allPublished(ids), 10_000);
+      expect(batches.mock.calls.length).toBeGreaterThan(before);
+      // The relay publishes, then commits `publishedAt` in the same transaction: Redis may hear
+      // the events a moment before the rows say so.
+      await waitFor("the events marked published", async () => {
+        const rows = await db.event.findMany({ where: { id: { in: ids } }, select: { publishedAt: true } });
+        return rows.every((r) => r.publishedAt !== null);
+      });
+    } finally {
+      // Stopped even when an expectation fails: a relay left running would publish the next test's events.
+      await running.stop();
+    }
   });
 
   it("publishes the events committed while it was down when it starts", async () => {
