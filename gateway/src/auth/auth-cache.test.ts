@@ -22,6 +22,18 @@ const fill = (c: AuthCache, digest: string, p: Principal, keyChain: string[] = [
   c.set(digest, { principal: p, keyChain }, c.begin(), expiresAt);
 
 describe("AuthCache", () => {
+  it("stores nothing before it knows its starting epoch, and trusts nothing stored before it", () => {
+    const c = new AuthCache(10_000, 100);
+    c.set("early", { principal: principal("u1", "k1"), keyChain: ["k1"] }, c.begin(), null);
+    c.start(5);
+    expect(c.get("early")).toBeUndefined();
+    fill(c, "later", principal("u2", "k2"), ["k2"]);
+    expect(c.get("later")?.principal.userId).toBe("u2");
+    // A second start (the subscription was set up again) forgets what it held.
+    c.start(6);
+    expect(c.get("later")).toBeUndefined();
+  });
+
   it("serves an entry until its TTL, and never past the credential's own expiry", () => {
     const { c, advance, now } = cache(10_000);
     fill(c, "a", principal("u1", "k1"));

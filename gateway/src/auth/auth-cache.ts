@@ -73,7 +73,8 @@ export class AuthCache {
 
   /** Stores what a read begun at `generation` found, unless an invalidation arrived meanwhile. */
   set(digest: string, entry: Omit<CachedCredential, "expiresAt">, generation: number, expiresAt: Date | null): void {
-    if (this.ttlMs === 0 || generation !== this.generation) return;
+    // Before `start` nothing says which invalidations an entry has missed: store nothing.
+    if (this.ttlMs === 0 || this.applied === null || generation !== this.generation) return;
     const until = Math.min(this.now() + this.ttlMs, expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
     if (until <= this.now()) return;
     this.entries.delete(digest);
@@ -85,10 +86,14 @@ export class AuthCache {
     this.entries.set(digest, { ...entry, expiresAt: until });
   }
 
-  /** The epoch the cache starts from (read once subscribed to invalidations). */
+  /**
+   * The epoch the cache starts from (read once subscribed to invalidations). Anything stored
+   * before is dropped: invalidations published before the subscription were never heard, so an
+   * older entry (say, filled while a first subscription attempt was failing) could be one a
+   * revocation had already condemned.
+   */
   start(epoch: number): void {
-    this.applied = epoch;
-    this.newest = Math.max(this.newest, epoch);
+    this.reset(epoch);
   }
 
   /** Applies a published invalidation: drops every entry it concerns. */
