@@ -1,7 +1,6 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { createOrganization } from "@sprintconnect/admin-subgraph";
@@ -17,6 +16,7 @@ import {
 } from "@sprintconnect/core";
 import { ensureDatabase } from "../packages/core/src/db/migrate";
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL } from "./support/env";
+import { freePort, stackPorts } from "./support/process-stack";
 import { conditionsNote, printTable, writeResults } from "./support/report";
 import { progress, sleep } from "./support/stack";
 import { epochMs, type Summary, summarize } from "./support/stats";
@@ -70,15 +70,6 @@ interface Outcome {
   firstError?: string;
   loadBefore: number[];
   loadAfter: number[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 /** `start` of `root` as a child process; resolves once the gateway answers. */
@@ -193,7 +184,7 @@ async function discover(db: PrismaClient, organizationId: string, serverId: stri
 }
 
 async function measure(variant: Variant): Promise<Outcome> {
-  const [gatewayPort, ...subgraphPorts] = await Promise.all(Array.from({ length: 5 }, freePort));
+  const ports = await stackPorts();
   const env: Record<string, string> = {
     APP_ENV: "development",
     NODE_ENV: "production",
@@ -203,11 +194,7 @@ async function measure(variant: Variant): Promise<Outcome> {
     DEV_SECRETS_DIR: resolve(REPO_ROOT, "outputs/bench/events-secrets"),
     OUTPUTS_DIR: resolve(REPO_ROOT, "outputs/bench/events-worker"),
     JOB_QUEUE_PREFIX: `sc:bench-events:${randomUUID().slice(0, 8)}`,
-    GATEWAY_PORT: String(gatewayPort),
-    REGISTRY_SUBGRAPH_URL: `http://127.0.0.1:${subgraphPorts[0]}/graphql`,
-    CHAT_SUBGRAPH_URL: `http://127.0.0.1:${subgraphPorts[1]}/graphql`,
-    METRICS_SUBGRAPH_URL: `http://127.0.0.1:${subgraphPorts[2]}/graphql`,
-    ADMIN_SUBGRAPH_URL: `http://127.0.0.1:${subgraphPorts[3]}/graphql`,
+    ...ports,
     PROMETHEUS_METRICS_PORT: String(await freePort()),
     SCHEDULER_HEALTH_PORT: String(await freePort()),
     RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
@@ -247,7 +234,7 @@ async function measure(variant: Variant): Promise<Outcome> {
       child,
       {
         type: "start",
-        url: `ws://127.0.0.1:${gatewayPort}/graphql`,
+        url: `ws://127.0.0.1:${ports.GATEWAY_PORT}/graphql`,
         auth: org.apiKey,
         connections: CONNECTIONS,
         perConnection: PER_CONNECTION,

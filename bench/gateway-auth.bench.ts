@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createOrganization } from "@sprintconnect/admin-subgraph";
 import {
@@ -18,6 +17,7 @@ import { appDatabaseUrl } from "../test/support/env";
 import { waitFor } from "../test/support/wait";
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL } from "./support/env";
 import { type LoadResult, runLoad } from "./support/load";
+import { freePort } from "./support/process-stack";
 import { conditionsNote, printTable, writeResults } from "./support/report";
 import { progress } from "./support/stack";
 
@@ -51,17 +51,6 @@ afterAll(async () => {
   for (const child of processes) child.kill("SIGTERM");
   await db?.$disconnect();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** CPU time (user + system) a process has used, in ms. */
 function cpuMs(pid: number): number {

@@ -1,12 +1,12 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { createRedis, type Redis } from "@sprintconnect/core";
 import { JobQueues, pingJob } from "@sprintconnect/jobs";
 import BeeQueue from "bee-queue";
 import { buildWorker } from "../test/support/worker-process";
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL } from "./support/env";
+import { freePort } from "./support/process-stack";
 import { conditionsNote, printTable, writeResults } from "./support/report";
 import { progress, sleep } from "./support/stack";
 import { type Summary, summarize } from "./support/stats";
@@ -70,17 +70,6 @@ function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 async function drained(jobsKey: string): Promise<void> {

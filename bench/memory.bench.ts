@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL } from "./support/env";
+import { freePort, stackPorts } from "./support/process-stack";
 import { conditionsNote, printTable, writeResults } from "./support/report";
 import { progress, sleep } from "./support/stack";
 
@@ -54,17 +54,6 @@ function childrenOf(pid: number): number[] {
     .map(Number);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 let stack: ChildProcess | undefined;
 
 beforeAll(() => {
@@ -83,10 +72,7 @@ afterAll(async () => {
 
 describe("memory", () => {
   it("prints the idle RSS of every process `npm start` runs", async () => {
-    const [gateway, registry, chat, metrics, admin, worker] = await Promise.all(
-      Array.from({ length: 6 }, () => freePort()),
-    );
-    const url = (port: number | undefined) => `http://127.0.0.1:${port}/graphql`;
+    const [ports, worker] = await Promise.all([stackPorts(), freePort()]);
     stack = spawn(process.execPath, [join(ROOT, "packages/cli/dist/main.js"), "start"], {
       cwd: ROOT,
       env: {
@@ -94,11 +80,7 @@ describe("memory", () => {
         DATABASE_URL: BENCH_DATABASE_URL,
         REDIS_URL: BENCH_REDIS_URL,
         JOB_QUEUE_PREFIX: `bench:memory:${Date.now()}`,
-        GATEWAY_PORT: String(gateway),
-        REGISTRY_SUBGRAPH_URL: url(registry),
-        CHAT_SUBGRAPH_URL: url(chat),
-        METRICS_SUBGRAPH_URL: url(metrics),
-        ADMIN_SUBGRAPH_URL: url(admin),
+        ...ports,
         PROMETHEUS_METRICS_PORT: String(worker),
         OUTPUTS_DIR: "outputs/bench/worker",
         LOG_LEVEL: "warn",

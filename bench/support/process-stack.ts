@@ -23,7 +23,7 @@ export interface ProcessStack {
 }
 
 /** A port nothing listens on now (the OS's choice). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -32,6 +32,19 @@ function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** Free ports for the gateway and the four subgraphs, as the environment `start` reads them. */
+export async function stackPorts(): Promise<Record<string, string>> {
+  const [gateway, registry, chat, metrics, admin] = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
+  const url = (port: number | undefined) => `http://127.0.0.1:${port}/graphql`;
+  return {
+    GATEWAY_PORT: String(gateway),
+    REGISTRY_SUBGRAPH_URL: url(registry),
+    CHAT_SUBGRAPH_URL: url(chat),
+    METRICS_SUBGRAPH_URL: url(metrics),
+    ADMIN_SUBGRAPH_URL: url(admin),
+  };
 }
 
 /**
@@ -48,8 +61,7 @@ export async function startProcessStack(overrides: Record<string, string> = {}):
     stdio: "ignore",
     env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
   });
-  const [gatewayPort, ...subgraphPorts] = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
-  const subgraphUrl = (i: number) => `http://127.0.0.1:${subgraphPorts[i]}/graphql`;
+  const ports = await stackPorts();
   const profileDir = process.env.CPU_PROF_DIR;
   const env: Record<string, string> = {
     APP_ENV: "development",
@@ -58,11 +70,7 @@ export async function startProcessStack(overrides: Record<string, string> = {}):
     DATABASE_URL: BENCH_DATABASE_URL,
     REDIS_URL: BENCH_REDIS_URL,
     HOST: "127.0.0.1",
-    GATEWAY_PORT: String(gatewayPort),
-    REGISTRY_SUBGRAPH_URL: subgraphUrl(0),
-    CHAT_SUBGRAPH_URL: subgraphUrl(1),
-    METRICS_SUBGRAPH_URL: subgraphUrl(2),
-    ADMIN_SUBGRAPH_URL: subgraphUrl(3),
+    ...ports,
     JOB_QUEUE_PREFIX: `sc:bench:${randomBytes(4).toString("hex")}`,
     RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
     RATE_LIMIT_BURST_SIZE: "100000000",
@@ -93,8 +101,8 @@ export async function startProcessStack(overrides: Record<string, string> = {}):
     throw error;
   }
   return {
-    url: `http://127.0.0.1:${gatewayPort}`,
-    subgraphUrls: Object.fromEntries(subgraphs.map((s, i) => [s.name, subgraphUrl(i)])),
+    url: `http://127.0.0.1:${env.GATEWAY_PORT}`,
+    subgraphUrls: Object.fromEntries(subgraphs.map((s) => [s.name, `http://127.0.0.1:${s.port}/graphql`])),
     env,
     pids,
     async stop() {
