@@ -24,8 +24,6 @@ export interface SessionTool {
 
 export interface SessionTools {
   tools: SessionTool[];
-  /** Servers whose tools could not be loaded (unreachable, refused), with why. */
-  unavailable: Array<{ serverId: string; reason: string }>;
   close(): Promise<void>;
 }
 
@@ -41,7 +39,7 @@ export function safeName(text: string): string {
  * client: egress guard, stored credentials, timeouts, response caps) only when one of its tools
  * is first called. A turn that calls no tool touches no server; a server that cannot be reached fails the call
  * (SERVICE_UNAVAILABLE), not the turn. Only tools discovery has seen and nobody disabled or
- * flagged for review are kept.
+ * flagged for review are kept; a session's server deregistered since contributes none.
  */
 export async function loadSessionTools(options: {
   db: PrismaClient;
@@ -60,10 +58,6 @@ export async function loadSessionTools(options: {
     for (const c of server.capabilities) nameCount.set(c.name, (nameCount.get(c.name) ?? 0) + 1);
   }
   const leases: ConnectionLease[] = [];
-  const unavailable: SessionTools["unavailable"] = [];
-  for (const id of options.serverIds) {
-    if (!servers.some((s) => s.id === id)) unavailable.push({ serverId: id, reason: "deregistered" });
-  }
   const loaded = await Promise.all(
     servers.map(async (server): Promise<SessionTool[]> => {
       let failure: { error: unknown; at: number } | null = null;
@@ -152,7 +146,6 @@ export async function loadSessionTools(options: {
   );
   return {
     tools: loaded.flat(),
-    unavailable,
     async close() {
       for (const held of leases) held.release();
     },
