@@ -291,7 +291,10 @@ describe("a chat turn", () => {
     expect(answer.content).toMatch(/did not match expected schema/);
   });
 
-  it("answers a second turn with the first turn's tool call and its result in the model's history", async () => {
+  // What the model is sent of earlier tool calls is proven on the providers' wire formats
+  // (test/chat-providers.test.ts); the local model reads only the last message, so this one
+  // proves the stored history a second turn builds on, and that the turn still completes.
+  it("answers a second turn after a turn with a tool call, the history holding the call's tool message", async () => {
     const sessionId = await newSession([toolsServerId]);
     const feed = watch(sessionId);
     await send(sessionId, 'echo {"text": "first"}');
