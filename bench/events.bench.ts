@@ -12,6 +12,7 @@ import {
   emitEvents,
   type PrismaClient,
   parseEnv,
+  redisChannel,
   resolveKeys,
 } from "@sprintconnect/core";
 import { ensureDatabase } from "../packages/core/src/db/migrate";
@@ -248,7 +249,7 @@ async function measure(variant: Variant): Promise<Outcome> {
     const liveDeadline = Date.now() + 120_000;
     let status = await ask<Status>(child, { type: "status" }, "status");
     while (status.live < SUBSCRIBERS && Date.now() < liveDeadline && status.closed === 0) {
-      await redis.publish(EVENTS_CHANNEL, probe(org.organizationId, serverId));
+      await redis.publish(redisChannel(redis, EVENTS_CHANNEL), probe(org.organizationId, serverId));
       await sleep(500);
       status = await ask<Status>(child, { type: "status" }, "status");
     }

@@ -1,4 +1,6 @@
-import { AUTH_EPOCH_KEY } from "@sprintconnect/core";
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AUTH_EPOCH_KEY, AUTH_INVALIDATION_CHANNEL, Redis, redisChannel } from "@sprintconnect/core";
 import type { FastifyInstance } from "fastify";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startGateway, startStack, type TestOrg } from "./support/stack";
@@ -119,7 +121,34 @@ describe("the authentication cache", () => {
     expect(refusedAt).toBeLessThan(expiresAt.getTime() + TTL_SECONDS * 1000);
   });
 
-  // Last of this block: the two gateways then distrust their caches until they catch up.
+  // The last two of this block: the two gateways then distrust their caches until they catch up.
+  it("does not take another deployment's invalidation (another Redis database, same server) for its own", async () => {
+    const member = await org.member("developer");
+    expect(await statuses(member.apiKey)).toEqual([200, 200]);
+    // Pub/sub channels are server-wide. A deployment on another database of this Redis server
+    // announces an invalidation whose epoch happens to be the next one of ours.
+    const epoch = Number((await stack.redis.get(AUTH_EPOCH_KEY)) ?? 0);
+    const otherDb = ((stack.redis.options.db ?? 0) + 1) % 16;
+    const foreign = new Redis({ ...stack.redis.options, db: otherDb, lazyConnect: true });
+    const foreignChannel = redisChannel(foreign, AUTH_INVALIDATION_CHANNEL);
+    expect(foreignChannel).not.toBe(redisChannel(stack.redis, AUTH_INVALIDATION_CHANNEL));
+    const listener = stack.redis.duplicate();
+    try {
+      const heard = new Promise<void>((resolve) => listener.once("message", () => resolve()));
+      await listener.subscribe(foreignChannel);
+      await stack.redis.publish(foreignChannel, JSON.stringify({ epoch: epoch + 1, organizationId: randomUUID() }));
+      await heard;
+      await sleep(200);
+    } finally {
+      listener.disconnect();
+    }
+    // Our own revocation, whose announcement is still in flight: only our counter moved. Had
+    // the gateways applied the foreign epoch, they would think themselves current and serve the key.
+    await stack.db.apiKey.update({ where: { id: await keyIdOf(member.userId) }, data: { revokedAt: new Date() } });
+    await stack.redis.incr(AUTH_EPOCH_KEY);
+    expect(await statuses(member.apiKey)).toEqual([401, 401]);
+  });
+
   it("refuses at once on every gateway when the invalidation message is lost, because the epoch moved", async () => {
     const member = await org.member("developer");
     expect(await statuses(member.apiKey)).toEqual([200, 200]);

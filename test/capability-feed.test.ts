@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { EVENTS_CHANNEL } from "@sprintconnect/core";
+import { EVENTS_CHANNEL, redisChannel } from "@sprintconnect/core";
 import { healthCheckJob } from "@sprintconnect/jobs";
 import type { Client } from "graphql-ws";
 import { type ChangingFixture, type FailingFixture, startFixture } from "./fixtures/mcp";
@@ -33,7 +33,7 @@ afterAll(async () => {
 /** Publishes an event as the outbox relay would (probes that make subscriptions live). */
 function publish(id: string, organizationId: string, type: string, payload: Record<string, unknown>) {
   return stack.redis.publish(
-    EVENTS_CHANNEL,
+    redisChannel(stack.redis, EVENTS_CHANNEL),
     JSON.stringify({ id, organizationId, type, aggregateId: null, payload, createdAt: new Date().toISOString() }),
   );
 }

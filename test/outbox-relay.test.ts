@@ -6,6 +6,7 @@ import {
   EVENTS_CHANNEL,
   emitEvents,
   type PrismaClient,
+  redisChannel,
 } from "@sprintconnect/core";
 import { OutboxRelay } from "@sprintconnect/worker";
 import type { Redis } from "ioredis";
@@ -35,7 +36,7 @@ beforeAll(async () => {
     const { id } = JSON.parse(message) as { id: string };
     published.set(id, (published.get(id) ?? 0) + 1);
   });
-  await subscriber.subscribe(EVENTS_CHANNEL);
+  await subscriber.subscribe(redisChannel(subscriber, EVENTS_CHANNEL));
 });
 afterAll(async () => {
   for (const relay of relays) await relay.stop();

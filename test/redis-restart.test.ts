@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createLogger, createRedis, EVENTS_CHANNEL, type Redis } from "@sprintconnect/core";
+import { createLogger, createRedis, EVENTS_CHANNEL, type Redis, redisChannel } from "@sprintconnect/core";
 import { Scheduler } from "@sprintconnect/worker";
 import type { Client } from "graphql-ws";
 import { type ChangingFixture, type SlowFixture, startFixture } from "./fixtures/mcp";
@@ -68,7 +68,7 @@ afterAll(async () => {
 /** A capability event of this organization, as the outbox relay would publish it. */
 const probe = (id: string) =>
   stack.redis.publish(
-    EVENTS_CHANNEL,
+    redisChannel(stack.redis, EVENTS_CHANNEL),
     JSON.stringify({
       id,
       organizationId: org.organizationId,

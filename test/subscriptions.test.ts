@@ -8,6 +8,7 @@ import {
   InternalTokenVerifier,
   LocalSecretStore,
   parseEnv,
+  redisChannel,
 } from "@sprintconnect/core";
 import { createGatewayApp } from "@sprintconnect/gateway";
 import { buildRegistrySchema } from "@sprintconnect/registry-subgraph";
@@ -117,7 +118,8 @@ function healthEvent(organizationId: string, payload: Record<string, unknown> = 
   } satisfies EventEnvelope;
 }
 
-const publish = (event: EventEnvelope) => stack.redis.publish(EVENTS_CHANNEL, JSON.stringify(event));
+const publish = (event: EventEnvelope) =>
+  stack.redis.publish(redisChannel(stack.redis, EVENTS_CHANNEL), JSON.stringify(event));
 
 /** Every probe published by any test: other live subscriptions of the organization see them too. */
 const probes = new Set<string>();
@@ -327,7 +329,7 @@ describe("subscriptions through the gateway", () => {
     const sub = await subscribeLive(connect(org.ownerKey), HEALTH_SUBSCRIPTION, {}, (id) =>
       healthEvent(org.organizationId, {}, id),
     );
-    await stack.redis.publish(EVENTS_CHANNEL, "not json");
+    await stack.redis.publish(redisChannel(stack.redis, EVENTS_CHANNEL), "not json");
     await publish(healthEvent(org.organizationId, { status: "on fire" }));
     await publish({ ...healthEvent(org.organizationId), payload: { serverId: randomUUID() } });
     const good = healthEvent(org.organizationId);

@@ -6,6 +6,7 @@ import {
   type PublishedAuthInvalidation,
   parseAuthInvalidation,
   type Redis,
+  redisChannel,
 } from "@sprintconnect/core";
 import type { AuthCache } from "./auth-cache";
 
@@ -35,7 +36,7 @@ export class AuthInvalidations {
     let starting: Promise<void> | null = null;
     const begin = () => {
       starting ??= (async () => {
-        await subscriber.subscribe(AUTH_INVALIDATION_CHANNEL);
+        await subscriber.subscribe(redisChannel(subscriber, AUTH_INVALIDATION_CHANNEL));
         this.cache.start(Number((await commands.get(AUTH_EPOCH_KEY)) ?? 0));
         started = true;
       })()

@@ -1,4 +1,12 @@
-import { AppError, createRedis, ErrorCode, EVENTS_CHANNEL, type Logger, type Redis } from "@sprintconnect/core";
+import {
+  AppError,
+  createRedis,
+  ErrorCode,
+  EVENTS_CHANNEL,
+  type Logger,
+  type Redis,
+  redisChannel,
+} from "@sprintconnect/core";
 
 /**
  * One event as the outbox relay publishes it on `EVENTS_CHANNEL` (core's `PublishedEvent`),
@@ -184,7 +192,7 @@ class Subscriber<T> extends SubscriberQueue<T> {
  * connection is down are not replayed (ioredis reconnects and resubscribes).
  */
 export class RedisEventHub implements EventSource {
-  private readonly channel: string;
+  private channel: string;
   private readonly dedupeSize: number;
   private readonly bufferSize: number;
   private readonly subscribers = new Set<Subscriber<unknown>>();
@@ -259,6 +267,7 @@ export class RedisEventHub implements EventSource {
   private start(): Promise<void> {
     if (!this.subscribed) {
       const connection = createRedis(this.options.redisUrl, "events-subscriber");
+      this.channel = redisChannel(connection, this.options.channel ?? EVENTS_CHANNEL);
       connection.on("message", (channel: string, message: string) => {
         if (channel === this.channel) this.dispatch(message);
       });

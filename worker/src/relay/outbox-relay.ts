@@ -1,4 +1,11 @@
-import { EVENTS_CHANNEL, type Logger, type PrismaClient, type PublishedEvent, type Redis } from "@sprintconnect/core";
+import {
+  EVENTS_CHANNEL,
+  type Logger,
+  type PrismaClient,
+  type PublishedEvent,
+  type Redis,
+  redisChannel,
+} from "@sprintconnect/core";
 import pg from "pg";
 
 /** The channel the `Event_notify_outbox` trigger notifies when events commit. */
@@ -77,7 +84,7 @@ export class OutboxRelay {
           payload: row.payload as Record<string, unknown>,
           createdAt: row.createdAt.toISOString(),
         };
-        pipeline.publish(EVENTS_CHANNEL, JSON.stringify(event));
+        pipeline.publish(redisChannel(this.redis, EVENTS_CHANNEL), JSON.stringify(event));
       }
       const results = await pipeline.exec();
       const failed = results?.find(([err]) => err);

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Logger } from "../logger";
+import { redisChannel } from "../redis";
 
 /**
  * Invalidation of the gateways' authentication caches. A change that must end or narrow a
@@ -11,7 +12,7 @@ import type { Logger } from "../logger";
  * message, a subscriber that reconnected) and must not trust its cache until it catches up.
  */
 
-/** Pub/sub channel of invalidations (JSON `AuthInvalidation`). */
+/** Pub/sub channel of invalidations (JSON `AuthInvalidation`), named per database by `redisChannel`. */
 export const AUTH_INVALIDATION_CHANNEL = "sprintconnect:auth:invalidations";
 /** Counter incremented once per invalidation; its value is the invalidation's epoch. */
 export const AUTH_EPOCH_KEY = "sprintconnect:auth:epoch";
@@ -68,7 +69,11 @@ export async function publishAuthInvalidation(redis: Redis, invalidation: AuthIn
   if (typeof commands.publishAuthInvalidation !== "function") {
     redis.defineCommand("publishAuthInvalidation", { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
   }
-  return commands.publishAuthInvalidation(AUTH_EPOCH_KEY, AUTH_INVALIDATION_CHANNEL, JSON.stringify(invalidation));
+  return commands.publishAuthInvalidation(
+    AUTH_EPOCH_KEY,
+    redisChannel(redis, AUTH_INVALIDATION_CHANNEL),
+    JSON.stringify(invalidation),
+  );
 }
 
 /**

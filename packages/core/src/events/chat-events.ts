@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { redisChannel } from "../redis";
 
 /**
  * Chat events: what a running turn tells its subscribers. The worker publishes them on one
@@ -8,7 +9,7 @@ import type { Redis } from "ioredis";
  * logs and publishes the event, so the log and the channel agree on the order.
  */
 
-/** Prefix of every chat key and channel (one deployment per Redis database). */
+/** Prefix of every chat key and channel (one deployment per Redis database; channels also carry its number, `redisChannel`). */
 export const CHAT_PREFIX = "sprintconnect:chat";
 
 /** Pub/sub channel of one session's events. */
@@ -99,7 +100,7 @@ export class ChatEventLog {
       this.redis,
       seqKey(event.sessionId),
       logKey(event.sessionId),
-      chatChannel(event.sessionId),
+      redisChannel(this.redis, chatChannel(event.sessionId)),
       body,
       String(this.options.size),
       String(this.options.ttlSeconds),

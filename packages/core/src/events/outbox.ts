@@ -26,7 +26,7 @@ export type EventType =
   | "discovery.completed"
   | "discovery.failed";
 
-/** The Redis pub/sub channel the outbox relay publishes every event to. */
+/** The Redis pub/sub channel the outbox relay publishes every event to, named per database by `redisChannel`. */
 export const EVENTS_CHANNEL = "sprintconnect:events";
 
 /** An event as published on EVENTS_CHANNEL (JSON). Delivery is at least once: dedupe on `id`. */

@@ -8,6 +8,7 @@ import {
   type Logger,
   parseChatEvent,
   type Redis,
+  redisChannel,
 } from "@sprintconnect/core";
 import { SubscriberQueue } from "@sprintconnect/subgraph-kit";
 
@@ -64,7 +65,7 @@ export class ChatEventHub {
   /** Live events of a session, after replaying the logged ones with `seq > after` (when given). */
   async subscribe(sessionId: string, after: number | null): Promise<AsyncIterableIterator<ChatEventRecord>> {
     const connection = this.connect();
-    const channel = chatChannel(sessionId);
+    const channel = redisChannel(connection, chatChannel(sessionId));
     let set = this.listeners.get(channel);
     const stream = new ChatEventStream(after ?? 0, () => this.remove(channel, stream));
     if (!set) {
