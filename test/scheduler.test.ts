@@ -121,7 +121,7 @@ describe("retention", () => {
         },
       ],
     });
-    await applyRetention(stack.db, { healthChecksDays: 7, eventsDays: 7 }, now);
+    await applyRetention(stack.db, { healthChecksDays: 7, eventsDays: 7, usageEventsDays: 90 }, now);
     const left = await stack.db.healthCheck.findMany({ where: { serverId: server.id }, orderBy: { checkedAt: "asc" } });
     expect(left.map((h) => h.checkedAt.toISOString())).toEqual([daysAgo(6), daysAgo(1)].map((d) => d.toISOString()));
     const events = await stack.db.event.findMany({ where: { payload: { path: ["marker"], equals: marker } } });

@@ -17,6 +17,7 @@ import {
   type Principal,
   type PrismaClient,
   type Redis,
+  UsageRecorder,
 } from "@sprintconnect/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { AuthCache } from "./auth/auth-cache";
@@ -36,6 +37,7 @@ import { buildOpenApi } from "./rest/openapi";
 import { registerRestRoutes } from "./rest/register";
 import { ROUTES } from "./rest/routes";
 import { serveSubscriptions } from "./subscriptions";
+import { requestUsage } from "./usage";
 
 /** The composed supergraph committed in `schema/`, whether running from src/ or dist/. */
 export const SUPERGRAPH_PATH = resolve(__dirname, "../../schema/supergraph.graphql");
@@ -43,6 +45,8 @@ export const SUPERGRAPH_PATH = resolve(__dirname, "../../schema/supergraph.graph
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The GraphQL context of this request, once it ran an operation (GraphQL or REST). */
+    graphqlContext: GatewayContext | null;
   }
 }
 
@@ -115,15 +119,26 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     },
   });
   app.decorateRequest("principal", null);
+  app.decorateRequest("graphqlContext", null);
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  const usage = env.USAGE_RECORDING
+    ? new UsageRecorder(deps.db, logger, {
+        flushIntervalMs: env.USAGE_FLUSH_INTERVAL_MS,
+        maxBuffered: env.USAGE_MAX_BUFFERED,
+      })
+    : null;
   app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
     metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? "unmatched", status: String(reply.statusCode) },
+      { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    // Every authenticated request is metered, refused ones included (a 429 is a use too).
+    const principal = request.principal;
+    if (usage && principal) usage.record(requestUsage(principal, request, route, reply.statusCode, reply.elapsedTime));
   });
   if (env.CORS_ORIGINS.length > 0) {
     await app.register(cors, { origin: env.CORS_ORIGINS, credentials: false });
@@ -198,14 +213,18 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   // connections; then Apollo stops. (Apollo's Fastify drain plugin would call close again.)
   app.addHook("onClose", async () => {
     await apollo.stop();
-    await Promise.all([lastUsed.stop(), invalidations.close()]);
+    await Promise.all([lastUsed.stop(), invalidations.close(), usage?.stop()]);
   });
 
-  const contextOf = (request: FastifyRequest): GatewayContext => ({
-    principal: request.principal,
-    requestId: request.id,
-    ip: request.ip,
-  });
+  const contextOf = (request: FastifyRequest): GatewayContext => {
+    request.graphqlContext = {
+      principal: request.principal,
+      requestId: request.id,
+      ip: request.ip,
+      operation: { name: null },
+    };
+    return request.graphqlContext;
+  };
   await app.register(fastifyApollo(apollo), { path: "/graphql", context: async (request) => contextOf(request) });
   // Subscriptions: graphql-ws on the same path and port, forwarded to the owning subgraph.
   serveSubscriptions(app, {

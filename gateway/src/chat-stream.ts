@@ -127,7 +127,7 @@ export function serveChatStream(app: FastifyInstance, options: ChatStreamOptions
     const authenticated = await authenticate(socket, request, auth);
     if (!authenticated) return;
     const { principal, ip } = authenticated;
-    const context: GatewayContext = { principal, requestId: `ws-${sessionId}`, ip };
+    const context: GatewayContext = { principal, requestId: `ws-${sessionId}`, ip, operation: { name: null } };
     const found = await execute(context, "query($id: ID!) { chatSession(id: $id) { id } }", { id: sessionId });
     if (found.error) {
       socket.close(found.error.code === ErrorCode.NOT_FOUND ? CLOSE_NOT_FOUND : CLOSE_UNAVAILABLE, found.error.code);

@@ -22,6 +22,11 @@ export interface GatewayContext {
   principal: Principal | null;
   requestId: string;
   ip: string;
+  /**
+   * Filled once Apollo resolved the operation (for usage metering): its name, null when
+   * anonymous. An object, because Apollo runs the operation on a shallow copy of the context.
+   */
+  operation: { name: string | null };
 }
 
 /** Sends each subgraph request with the internal token, the request id and the client IP. */

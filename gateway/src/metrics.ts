@@ -60,6 +60,12 @@ export class GatewayMetrics {
       requestDidStart: async () => {
         const start = process.hrtime.bigint();
         return {
+          didResolveOperation: async (ctx) => {
+            // Usage metering names the request by its operation (gateway/src/usage.ts).
+            // Apollo runs each operation on a shallow copy of the context: write into the shared holder.
+            const context = ctx.contextValue as { operation?: { name: string | null } };
+            if (context.operation) context.operation.name = ctx.operationName ?? null;
+          },
           willSendResponse: async (ctx) => {
             const seconds = Number(process.hrtime.bigint() - start) / 1e9;
             this.graphqlDuration.observe(

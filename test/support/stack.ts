@@ -22,6 +22,7 @@ import {
   redisAuthInvalidator,
   resolveKeys,
   subgraphEnvSchema,
+  UsageRecorder,
   type WorkerEnv,
   workerEnvSchema,
 } from "@sprintconnect/core";
@@ -127,13 +128,22 @@ export async function startStack(
     ttlSeconds: workerEnv.CHAT_EVENT_LOG_TTL_SECONDS,
   });
   const chatHub = new ChatEventHub(TEST_REDIS_URL, chatEvents, logger);
+  const subgraphEnv = parseEnv(subgraphEnvSchema, baseEnv);
+  // The registry's usage meter, as its process has one (the gateway makes its own).
+  const usage = subgraphEnv.USAGE_RECORDING
+    ? new UsageRecorder(db, logger, {
+        flushIntervalMs: subgraphEnv.USAGE_FLUSH_INTERVAL_MS,
+        maxBuffered: subgraphEnv.USAGE_MAX_BUFFERED,
+      })
+    : null;
   const subgraphs: Record<string, GraphQLSchema> = {
     registry: await buildRegistrySchema(db, {
       egress: new EgressGuard(parseEgressPolicy(workerEnv.ALLOWED_EGRESS_HOSTS)),
       secrets,
       requestDiscovery: (request) => requestDiscovery(db, queues, request),
       logger,
-      maxServersPerOrganization: parseEnv(subgraphEnvSchema, baseEnv).MAX_SERVERS_PER_ORGANIZATION,
+      maxServersPerOrganization: subgraphEnv.MAX_SERVERS_PER_ORGANIZATION,
+      usage,
     }),
     chat: await buildChatSchema(db, {
       queues,
@@ -202,6 +212,7 @@ export async function startStack(
       await queues.close();
       await gateway.close();
       for (const app of apps) await app.close();
+      await usage?.stop();
       await events.close();
       await chatHub.close();
       await db.$disconnect();

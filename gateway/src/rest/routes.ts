@@ -347,4 +347,23 @@ export const ROUTES: RestRoute[] = [
       }
     }`,
   },
+  // Metrics
+  {
+    method: "GET",
+    path: "/v1/metrics/usage",
+    operationId: "usageSummary",
+    summary:
+      "Usage summed per time bucket (hour, day, week, month in a time zone) and per server, capability, user, API key, kind or model; repeat groupBy for several",
+    tag: "Metrics",
+    status: 200,
+    document: `query UsageSummary($from: DateTimeISO!, $to: DateTimeISO!, $groupBy: [UsageDimension!], $interval: UsageInterval, $timeZone: String, $serverId: ID, $environment: String, $kind: String, $limit: Int, $cursor: String) {
+      usageSummary(from: $from, to: $to, groupBy: $groupBy, interval: $interval, timeZone: $timeZone, serverId: $serverId, environment: $environment, kind: $kind, limit: $limit, cursor: $cursor) {
+        items {
+          bucket kind serverId toolName userId apiKeyId model
+          events errors quantity inputTokens outputTokens cachedTokens costUsd avgDurationMs
+        }
+        nextCursor timeZone rolledUntil
+      }
+    }`,
+  },
 ];

@@ -102,6 +102,15 @@ const commonShape = {
    * (404) in staging and production.
    */
   METRICS_TOKEN: z.string().min(32).optional(),
+  /**
+   * Usage metering (API requests, discovery searches and runs, health checks): each process
+   * buffers its usage events and writes them every USAGE_FLUSH_INTERVAL_MS. Off only to
+   * measure what metering costs (bench/); chat turns record their usage either way.
+   */
+  USAGE_RECORDING: bool.default(true),
+  USAGE_FLUSH_INTERVAL_MS: positiveInt.default(1000),
+  /** Usage events a process holds while the database is unreachable; older ones are dropped past it. */
+  USAGE_MAX_BUFFERED: positiveInt.default(100_000),
 };
 
 const subgraphUrls = {
@@ -270,6 +279,10 @@ const workerShape = {
   RETENTION_HEALTH_CHECKS_DAYS: positiveInt.default(7),
   /** Published outbox events older than this many days are deleted. */
   RETENTION_EVENTS_DAYS: positiveInt.default(7),
+  /** Raw usage events older than this many days are deleted once rolled up (the hourly and daily totals stay). */
+  RETENTION_USAGE_EVENTS_DAYS: positiveInt.default(90),
+  /** How often the scheduler rolls finished hours of usage events into UsageRollup. */
+  USAGE_ROLLUP_INTERVAL_SECONDS: positiveInt.default(300),
   /** Port of the worker's Prometheus `/metrics` (job times, queue depths, outbox lag) and `/health`. */
   PROMETHEUS_METRICS_PORT: port.default(9090),
   /** Port of the scheduler's `/health`, for container health checks. Unset: not served. */

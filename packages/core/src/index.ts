@@ -22,4 +22,6 @@ export * from "./logger";
 export * from "./outputs";
 export * from "./redis";
 export * from "./secrets/secret-store";
+export * from "./usage/rollup";
+export * from "./usage/usage-recorder";
 export * from "./validation";

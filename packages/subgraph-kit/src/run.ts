@@ -12,6 +12,7 @@ import {
   resolveKeys,
   type SubgraphEnv,
   subgraphEnvSchema,
+  UsageRecorder,
 } from "@sprintconnect/core";
 import type { GraphQLSchema } from "graphql";
 import { type EventSource, RedisEventHub } from "./events";
@@ -26,6 +27,8 @@ export interface SubgraphDeps {
   secretStoreKey: Buffer;
   /** The process's live events (one Redis subscriber connection, opened on first use). */
   events: EventSource;
+  /** The process's usage meter (null when USAGE_RECORDING is off); written before the process exits. */
+  usage: UsageRecorder | null;
 }
 
 /**
@@ -65,6 +68,12 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
   const events = new RedisEventHub({ redisUrl: env.REDIS_URL, logger });
   // Readiness asks Redis on a connection of its own (the event hub's is in subscriber mode).
   const redis = createRedis(env.REDIS_URL, `${options.name}-subgraph`);
+  const usage = env.USAGE_RECORDING
+    ? new UsageRecorder(db, logger, {
+        flushIntervalMs: env.USAGE_FLUSH_INTERVAL_MS,
+        maxBuffered: env.USAGE_MAX_BUFFERED,
+      })
+    : null;
   const schema = await options.buildSchema({
     env,
     db,
@@ -72,6 +81,7 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
     keys,
     secretStoreKey: keyMaterial.secretStoreKey,
     events,
+    usage,
   });
   const app = await createSubgraphApp({
     name: options.name,
@@ -100,6 +110,7 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
     }, env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
     timer.unref();
     await app.close();
+    await usage?.stop();
     await Promise.allSettled([events.close(), db.$disconnect(), redis.quit()]);
     logger.info("stopped");
     process.exit(0);

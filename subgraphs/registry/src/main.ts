@@ -7,7 +7,7 @@ import { buildRegistrySchema } from "./schema";
 void runSubgraph({
   name: "registry",
   defaultPort: 4001,
-  buildSchema: ({ env, db, logger, secretStoreKey }) => {
+  buildSchema: ({ env, db, logger, secretStoreKey, usage }) => {
     const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false, prefix: env.JOB_QUEUE_PREFIX });
     return buildRegistrySchema(db, {
       egress: new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), { logger }),
@@ -15,6 +15,7 @@ void runSubgraph({
       requestDiscovery: (request) => requestDiscovery(db, queues, request),
       logger,
       maxServersPerOrganization: env.MAX_SERVERS_PER_ORGANIZATION,
+      usage,
     });
   },
 });

@@ -28,7 +28,7 @@ export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promi
   const reads = readsOf(db);
   const servers = new ServerQueries(reads);
   const serverService = new ServerService(db, new ServerRepository(db), servers, deps);
-  const searchService = new SearchService(new SearchRepository(db), servers);
+  const searchService = new SearchService(new SearchRepository(db), servers, deps.usage ?? null);
   const capabilityService = new CapabilityService(
     db,
     new CapabilityRepository(),

@@ -8,6 +8,7 @@ import {
   recordChange,
   type SecretStore,
   SYSTEM_SOURCE,
+  type UsageKind,
 } from "@sprintconnect/core";
 import type { discoveryJob, JobPayload } from "@sprintconnect/jobs";
 import {
@@ -124,6 +125,8 @@ export class DiscoveryRunner {
             where: { id: run.id },
             data: { status: "succeeded", error: null, summary: counts, finishedAt },
           });
+          // Metered with the run it measures: exactly one event per finished run, none lost.
+          await tx.usageEvent.create({ data: discoveryUsage(run, counts.durationMs, true, finishedAt) });
           await recordChange(tx, SYSTEM_SOURCE, {
             organizationId: server.organizationId,
             type: "discovery.completed",
@@ -161,6 +164,9 @@ export class DiscoveryRunner {
       const finishedAt = new Date();
       await db.$transaction(async (tx) => {
         await tx.discoveryRun.update({ where: { id: run.id }, data: { status: "failed", error, finishedAt } });
+        await tx.usageEvent.create({
+          data: discoveryUsage(run, Math.round(performance.now() - started), false, finishedAt),
+        });
         await tx.mcpServer.update({
           where: { id: server.id },
           data: { discoveryStatus: "failed", discoveryError: error },
@@ -179,4 +185,23 @@ export class DiscoveryRunner {
         .catch(() => undefined);
     }
   }
+}
+
+/** The usage event of a finished discovery run (kind `discovery.run`), attributed to who asked for it. */
+function discoveryUsage(
+  run: { organizationId: string; serverId: string; requestedByUserId: string | null; trigger: string; id: string },
+  durationMs: number,
+  success: boolean,
+  occurredAt: Date,
+) {
+  return {
+    organizationId: run.organizationId,
+    userId: run.requestedByUserId,
+    serverId: run.serverId,
+    kind: "discovery.run" satisfies UsageKind,
+    durationMs,
+    success,
+    metadata: { runId: run.id, trigger: run.trigger },
+    occurredAt,
+  };
 }

@@ -1,4 +1,11 @@
-import { emitEvent, type Logger, type Outputs, type PrismaClient, type SecretStore } from "@sprintconnect/core";
+import {
+  emitEvent,
+  type Logger,
+  type Outputs,
+  type PrismaClient,
+  type SecretStore,
+  type UsageKind,
+} from "@sprintconnect/core";
 import type { healthCheckJob, JobPayload } from "@sprintconnect/jobs";
 import { type FetchLike, type Probe, probe } from "@sprintconnect/mcp";
 import { credentialHeaders, UnusableCredentialsError } from "../credentials";
@@ -46,6 +53,18 @@ export class HealthRunner {
         result.result,
         this.deps.threshold,
       );
+      // Metered with the check it measures (kind `health.check`): one event per stored result.
+      await tx.usageEvent.create({
+        data: {
+          organizationId: server.organizationId,
+          serverId: server.id,
+          kind: "health.check" satisfies UsageKind,
+          durationMs: result.latencyMs,
+          success: result.result === "healthy" || result.result === "degraded",
+          metadata: { result: result.result },
+          occurredAt: checkedAt,
+        },
+      });
       await tx.healthCheck.create({
         data: {
           organizationId: server.organizationId,

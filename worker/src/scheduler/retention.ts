@@ -1,4 +1,4 @@
-import type { PrismaClient } from "@sprintconnect/core";
+import { DEFAULT_ROLLUP_OPTIONS, type PrismaClient, rolledUntil } from "@sprintconnect/core";
 
 /** Rows deleted per statement, so a large backlog never holds long locks. */
 const BATCH = 5_000;
@@ -6,13 +6,14 @@ const BATCH = 5_000;
 /**
  * Deletes what has served its purpose: raw health check results (one per server per
  * interval — millions a day at scale; the current state and recent history stay) and outbox
- * events that were published long ago. Unpublished events are never deleted.
+ * events that were published long ago. Unpublished events are never deleted. Raw usage events
+ * go only once the rollup has them (before `rolledUntil`, less the hours it may roll again).
  */
 export async function applyRetention(
   db: PrismaClient,
-  policy: { healthChecksDays: number; eventsDays: number },
+  policy: { healthChecksDays: number; eventsDays: number; usageEventsDays: number },
   now = new Date(),
-): Promise<{ healthChecks: number; events: number }> {
+): Promise<{ healthChecks: number; events: number; usageEvents: number }> {
   const day = 86_400_000;
   const healthCutoff = new Date(now.getTime() - policy.healthChecksDays * day);
   const eventCutoff = new Date(now.getTime() - policy.eventsDays * day);
@@ -30,5 +31,17 @@ export async function applyRetention(
     events += n;
     if (n < BATCH) break;
   }
-  return { healthChecks, events };
+  let usageEvents = 0;
+  const rolled = await rolledUntil(db);
+  if (rolled) {
+    const safe = rolled.getTime() - DEFAULT_ROLLUP_OPTIONS.lookbackHours * 3_600_000;
+    const usageCutoff = new Date(Math.min(now.getTime() - policy.usageEventsDays * day, safe));
+    for (;;) {
+      const n = await db.$executeRaw`DELETE FROM "UsageEvent" WHERE id IN (
+        SELECT id FROM "UsageEvent" WHERE "occurredAt" < ${usageCutoff} LIMIT ${BATCH})`;
+      usageEvents += n;
+      if (n < BATCH) break;
+    }
+  }
+  return { healthChecks, events, usageEvents };
 }

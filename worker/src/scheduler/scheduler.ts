@@ -5,6 +5,7 @@ import {
   type Logger,
   type PrismaClient,
   type Redis,
+  rollUpUsage,
   type WorkerEnv,
 } from "@sprintconnect/core";
 import { discoveryJob, healthCheckJob, type JobQueues, requestDiscovery } from "@sprintconnect/jobs";
@@ -62,6 +63,7 @@ export class Scheduler {
       every(env.HEALTH_CHECK_INTERVAL_SECONDS, "health-checks", () => this.leading(() => this.enqueueHealthChecks())),
       every(60, "discoveries", () => this.leading(() => this.enqueueDiscoveries())),
       every(3600, "retention", () => this.leading(() => this.retention())),
+      every(env.USAGE_ROLLUP_INTERVAL_SECONDS, "usage-rollup", () => this.leading(() => this.rollUpUsage())),
       every(env.AUDIT_ANCHOR_INTERVAL_SECONDS, "audit-anchors", () => this.leading(() => this.anchorAuditLogs())),
     );
     // ioredis emits `ready` on every (re)connection; a restarted Redis may have lost every job.
@@ -106,13 +108,22 @@ export class Scheduler {
     if (this.leader) await task();
   }
 
-  /** Deletes old raw health results and old published events (hourly). */
+  /** Deletes old raw health results, old published events and old rolled-up usage events (hourly). */
   async retention(): Promise<void> {
     const deleted = await applyRetention(this.deps.db, {
       healthChecksDays: this.deps.env.RETENTION_HEALTH_CHECKS_DAYS,
       eventsDays: this.deps.env.RETENTION_EVENTS_DAYS,
+      usageEventsDays: this.deps.env.RETENTION_USAGE_EVENTS_DAYS,
     });
-    if (deleted.healthChecks + deleted.events > 0) this.deps.logger.info(deleted, "retention applied");
+    if (deleted.healthChecks + deleted.events + deleted.usageEvents > 0) {
+      this.deps.logger.info(deleted, "retention applied");
+    }
+  }
+
+  /** Rolls the usage events of the hours that ended into hourly and daily totals. */
+  async rollUpUsage(): Promise<void> {
+    const { hours, rolledUntil } = await rollUpUsage(this.deps.db);
+    if (hours > 0) this.deps.logger.debug({ hours, rolledUntil }, "usage rolled up");
   }
 
   /**

@@ -427,6 +427,39 @@ export type UsageEvent = {
     metadata: Generated<unknown>;
     occurredAt: Generated<Timestamp>;
 };
+export type UsageRollup = {
+    id: Generated<string>;
+    organizationId: string;
+    /**
+     * hour or day
+     */
+    period: string;
+    bucketStart: Timestamp;
+    kind: string;
+    serverId: string | null;
+    toolName: string | null;
+    userId: string | null;
+    apiKeyId: string | null;
+    model: string | null;
+    events: number;
+    quantity: string;
+    errors: number;
+    inputTokens: string;
+    outputTokens: string;
+    cachedTokens: string;
+    costUsd: string;
+    durationMsSum: string;
+    durationCount: number;
+    /**
+     * Events per latency bucket (upper bounds in `LATENCY_BUCKETS_MS`, the last one open), for percentiles.
+     */
+    latencyHistogram: number[];
+};
+export type UsageRollupState = {
+    id: Generated<number>;
+    rolledUntil: Timestamp;
+    updatedAt: Timestamp;
+};
 export type User = {
     id: string;
     email: string;
@@ -453,5 +486,7 @@ export type DB = {
     Organization: Organization;
     SecretValue: SecretValue;
     UsageEvent: UsageEvent;
+    UsageRollup: UsageRollup;
+    UsageRollupState: UsageRollupState;
     User: User;
 };

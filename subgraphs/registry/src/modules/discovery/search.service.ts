@@ -1,4 +1,10 @@
-import { decodeOffsetCursor, encodeOffsetCursor, type Principal, pageSize } from "@sprintconnect/core";
+import {
+  decodeOffsetCursor,
+  encodeOffsetCursor,
+  type Principal,
+  pageSize,
+  type UsageRecorder,
+} from "@sprintconnect/core";
 import { isUuid } from "@sprintconnect/subgraph-kit";
 import { toMcpCapability } from "../capabilities/capability.service";
 import { ALL_SERVER_FIELDS, type ServerQueries } from "../servers/server.queries";
@@ -13,7 +19,24 @@ export class SearchService {
   constructor(
     private readonly search: SearchRepository,
     private readonly servers: ServerQueries,
+    private readonly usage: Pick<UsageRecorder, "record"> | null,
   ) {}
+
+  /** Meters one search: what was asked and how many results this page returned. */
+  private metered(principal: Principal, search: "servers" | "capabilities", filter: object, results: number): void {
+    this.usage?.record({
+      organizationId: principal.organizationId,
+      userId: principal.userId,
+      apiKeyId: principal.apiKeyId,
+      kind: "discovery.search",
+      quantity: 1,
+      metadata: {
+        search,
+        filter: Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== null && v !== undefined)),
+        results,
+      },
+    });
+  }
 
   async findServers(
     principal: Principal,
@@ -28,13 +51,12 @@ export class SearchService {
     const rows = new Map(
       (await this.servers.findByIds(principal.organizationId, page, ALL_SERVER_FIELDS)).map((r) => [r.id, r]),
     );
-    return {
-      items: page.flatMap((id) => {
-        const row = rows.get(id);
-        return row ? [toMcpServer(row)] : [];
-      }),
-      nextCursor: ids.length > take ? encodeOffsetCursor(offset + take) : null,
-    };
+    const items = page.flatMap((id) => {
+      const row = rows.get(id);
+      return row ? [toMcpServer(row)] : [];
+    });
+    this.metered(principal, "servers", filter, items.length);
+    return { items, nextCursor: ids.length > take ? encodeOffsetCursor(offset + take) : null };
   }
 
   async findCapabilities(
@@ -55,13 +77,12 @@ export class SearchService {
     ]);
     const capabilityById = new Map(capabilities.map((c) => [c.id, c]));
     const serverById = new Map(servers.map((s) => [s.id, s]));
-    return {
-      items: page.flatMap((hit) => {
-        const capability = capabilityById.get(hit.id);
-        const server = serverById.get(hit.serverId);
-        return capability && server ? [{ capability: toMcpCapability(capability), server: toMcpServer(server) }] : [];
-      }),
-      nextCursor: hits.length > take ? encodeOffsetCursor(offset + take) : null,
-    };
+    const items = page.flatMap((hit) => {
+      const capability = capabilityById.get(hit.id);
+      const server = serverById.get(hit.serverId);
+      return capability && server ? [{ capability: toMcpCapability(capability), server: toMcpServer(server) }] : [];
+    });
+    this.metered(principal, "capabilities", filter, items.length);
+    return { items, nextCursor: hits.length > take ? encodeOffsetCursor(offset + take) : null };
   }
 }

@@ -13,6 +13,7 @@ import {
   type SecretStore,
   serverCredentialRef,
   toPage,
+  type UsageRecorder,
 } from "@sprintconnect/core";
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import type {
@@ -41,6 +42,8 @@ export interface RegistryDeps {
   logger: Logger;
   /** Live servers one organization may have (MAX_SERVERS_PER_ORGANIZATION). */
   maxServersPerOrganization: number;
+  /** Where discovery searches are metered; null when USAGE_RECORDING is off. */
+  usage?: Pick<UsageRecorder, "record"> | null;
 }
 
 export interface DiscoveryRequestInput {

@@ -1,0 +1,162 @@
+import {
+  checkInput,
+  decodeOffsetCursor,
+  encodeOffsetCursor,
+  floorHour,
+  type Principal,
+  Prisma,
+  type PrismaClient,
+  pageSize,
+  rolledUntil,
+  USAGE_KINDS,
+} from "@sprintconnect/core";
+import { isUuid } from "@sprintconnect/subgraph-kit";
+import { z } from "zod";
+import type { UsageSummaryArgs } from "./summary.input";
+import type { RollupRange, SummaryRepository } from "./summary.repository";
+import { UsageInterval, type UsageSummary, type UsageSummaryRow } from "./summary.type";
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** The longest range one summary may cover. */
+export const MAX_RANGE_DAYS = 400;
+
+const rules = z
+  .object({
+    from: z.date(),
+    to: z.date(),
+    timeZone: z.string().refine(isTimeZone, "must be an IANA time zone, e.g. Europe/Paris or UTC"),
+    environment: z.enum(["development", "staging", "production"]).nullish(),
+    kind: z.enum(USAGE_KINDS, { error: `must be one of ${USAGE_KINDS.join(", ")}` }).nullish(),
+  })
+  .refine((v) => v.from < v.to, { message: "must be before `to`", path: ["from"] })
+  .refine((v) => v.to.getTime() - v.from.getTime() <= MAX_RANGE_DAYS * DAY_MS, {
+    message: `the range may span at most ${MAX_RANGE_DAYS} days`,
+    path: ["to"],
+  });
+
+/**
+ * Usage summaries: totals per time bucket and per requested dimensions, exact over any range.
+ * Whole hours (and whole UTC days) that the rollup has covered are read from UsageRollup; the
+ * range's ragged edges and everything after `rolledUntil` from the raw events.
+ */
+export class SummaryService {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly summaries: SummaryRepository,
+  ) {}
+
+  async summarize(principal: Principal, args: UsageSummaryArgs): Promise<UsageSummary> {
+    const timeZone = args.timeZone ?? "UTC";
+    const input = checkInput(rules, {
+      from: args.from,
+      to: args.to,
+      timeZone,
+      environment: args.environment,
+      kind: args.kind,
+    });
+    const take = pageSize(args.limit, 1000, 100);
+    const offset = decodeOffsetCursor(args.cursor);
+    const interval = args.interval ?? UsageInterval.none;
+    const dimensions = [...new Set(args.groupBy ?? [])];
+    // An id that is not a UUID names no server: nothing matches it.
+    if (args.serverId && !isUuid(args.serverId)) {
+      return { items: [], nextCursor: null, timeZone, rolledUntil: null };
+    }
+    const until = await rolledUntil(this.db);
+    const rows = await this.summaries.summarize({
+      organizationId: principal.organizationId,
+      from: input.from,
+      to: input.to,
+      dimensions,
+      interval,
+      timeZone,
+      rollups: until ? rollupRanges(input.from, input.to, until, interval, timeZone) : [],
+      serverId: args.serverId,
+      environment: input.environment,
+      kind: input.kind,
+      limit: take,
+      offset,
+    });
+    const page = rows.slice(0, take);
+    return {
+      items: page.map(
+        (row): UsageSummaryRow => ({
+          bucket: row.bucket,
+          kind: row.kind,
+          serverId: row.serverId,
+          toolName: row.toolName,
+          userId: row.userId,
+          apiKeyId: row.apiKeyId,
+          model: row.model,
+          events: row.events,
+          errors: row.errors,
+          quantity: row.quantity,
+          inputTokens: row.inputTokens,
+          outputTokens: row.outputTokens,
+          cachedTokens: row.cachedTokens,
+          costUsd: new Prisma.Decimal(row.costUsd ?? "0").toFixed(),
+          avgDurationMs: row.durationCount > 0 ? row.durationMsSum / row.durationCount : null,
+        }),
+      ),
+      nextCursor: rows.length > take ? encodeOffsetCursor(offset + take) : null,
+      timeZone,
+      rolledUntil: until,
+    };
+  }
+}
+
+/**
+ * Which rollup rows may stand for the raw events of [from, to): whole hours up to `until`, when
+ * every hour falls inside one bucket of `interval` in `timeZone` (its offset is whole hours);
+ * of those, whole UTC days, when a UTC day falls inside one bucket too (no time buckets, or
+ * a zone at UTC+0 and buckets of a day or more).
+ */
+export function rollupRanges(
+  from: Date,
+  to: Date,
+  until: Date,
+  interval: UsageInterval,
+  timeZone: string,
+): RollupRange[] {
+  const h0 = ceilTo(from, HOUR_MS);
+  const h1 = new Date(Math.min(floorHour(to).getTime(), until.getTime()));
+  if (h0 >= h1) return [];
+  const offsets = interval === UsageInterval.none ? [0] : offsetsMinutes(timeZone, from, to);
+  if (offsets.some((m) => m % 60 !== 0)) return [];
+  const daysFit = interval === UsageInterval.none || (interval !== UsageInterval.hour && offsets.every((m) => m === 0));
+  const d0 = ceilTo(h0, DAY_MS);
+  const d1 = new Date(Math.floor(h1.getTime() / DAY_MS) * DAY_MS);
+  if (!daysFit || d0 >= d1) return [{ period: "hour", from: h0, to: h1 }];
+  const ranges: RollupRange[] = [{ period: "day", from: d0, to: d1 }];
+  if (h0 < d0) ranges.push({ period: "hour", from: h0, to: d0 });
+  if (d1 < h1) ranges.push({ period: "hour", from: d1, to: h1 });
+  return ranges;
+}
+
+function ceilTo(t: Date, unit: number): Date {
+  return new Date(Math.ceil(t.getTime() / unit) * unit);
+}
+
+/** The zone's UTC offsets (minutes) over [from, to], sampled daily and at both ends. */
+function offsetsMinutes(timeZone: string, from: Date, to: Date): number[] {
+  const format = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" });
+  const offset = (t: number) => {
+    const name = format.formatToParts(new Date(t)).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
+    const match = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
+    if (!match) return 0;
+    return (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3] ?? 0));
+  };
+  const seen = new Set<number>([offset(from.getTime()), offset(to.getTime())]);
+  for (let t = from.getTime(); t < to.getTime(); t += DAY_MS) seen.add(offset(t));
+  return [...seen];
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
