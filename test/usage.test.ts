@@ -199,6 +199,18 @@ describe("usage recording", () => {
     expect(rest.body.items).toEqual([
       expect.objectContaining({ kind: "discovery.run", serverId: server.id, events: 1, errors: 0, bucket: null }),
     ]);
+    // Costs: the same summary's token and cost columns.
+    const costs = await request(
+      stack.url,
+      "GET",
+      `/v1/metrics/costs?from=${from.toISOString()}&to=${to.toISOString()}&groupBy=user&kind=discovery.search`,
+      { auth: org.ownerKey },
+    );
+    expect(costs.status).toBe(200);
+    expect(costs.body.items).toEqual([
+      expect.objectContaining({ events: 2, costUsd: "0", inputTokens: 0, model: null }),
+    ]);
+    expect(costs.body.items[0]).not.toHaveProperty("errors");
   });
 
   it("refuses bad ranges, zones and kinds with coded errors", async () => {
@@ -401,5 +413,181 @@ describe("rollups", () => {
     expect(hours.reduce((n, r) => n.plus(r.costUsd), new Prisma.Decimal(0)).toFixed()).toBe(
       new Prisma.Decimal(total.costUsd).toFixed(),
     );
+  });
+});
+
+describe("top and availability", () => {
+  it("ranks servers and tools by calls, errors, tokens, cost and p95 latency as SQL over the raw events does, before and after rollup", async () => {
+    const org = await createTestOrg(stack, "Ranked");
+    const servers = [randomUUID(), randomUUID(), randomUUID()].sort();
+    const end = floorHour(new Date(Date.now() - 5 * 60_000));
+    const rows: Prisma.UsageEventCreateManyInput[] = [];
+    const plan = [
+      { serverId: servers[0], calls: 5, errors: 0, duration: (i: number) => 3 + i, tokens: 10, cost: "0.001" },
+      { serverId: servers[1], calls: 8, errors: 3, duration: (i: number) => 90 + i * 20, tokens: 1, cost: "0.0001" },
+      { serverId: servers[2], calls: 2, errors: 1, duration: () => 40_000, tokens: 100, cost: "0.5" },
+    ];
+    for (const p of plan) {
+      for (let i = 0; i < p.calls; i++) {
+        rows.push({
+          organizationId: org.organizationId,
+          kind: "chat.tool_call",
+          serverId: p.serverId,
+          toolName: i % 2 ? "write" : "read",
+          inputTokens: p.tokens,
+          outputTokens: p.tokens,
+          costUsd: p.cost,
+          durationMs: p.duration(i),
+          success: i >= p.errors,
+          occurredAt: new Date(end.getTime() - 3 * HOUR + i * 60_000),
+        });
+      }
+    }
+    // Other kinds are not calls: they stay out of the default ranking.
+    rows.push({ organizationId: org.organizationId, kind: "health.check", serverId: servers[2], durationMs: 1 });
+    await stack.db.usageEvent.createMany({ data: rows });
+    const from = new Date(end.getTime() - 4 * HOUR);
+    const to = new Date(end.getTime() + 60_000);
+    // Written into past hours: those hours must not count as rolled yet (as for events on time).
+    const rolledTo = (at: Date) =>
+      stack.db.usageRollupState.upsert({
+        where: { id: 1 },
+        create: { id: 1, rolledUntil: at },
+        update: { rolledUntil: at },
+      });
+    await rolledTo(from);
+
+    const top = async (by: string, metric: string) => {
+      const res = await request(
+        stack.url,
+        "GET",
+        `/v1/metrics/top?from=${from.toISOString()}&to=${to.toISOString()}&by=${by}&metric=${metric}`,
+        { auth: org.ownerKey },
+      );
+      expect(res.status).toBe(200);
+      return res.body.items as Row[];
+    };
+    const expectedOrder = async (by: string, metric: string) => {
+      const target = by === "capabilities" ? `"serverId"::text || '/' || "toolName"` : `"serverId"::text`;
+      const measure = {
+        calls: "count(*)",
+        errors: "count(*) FILTER (WHERE NOT success)",
+        tokens: `sum("inputTokens" + "outputTokens")`,
+        cost: `sum("costUsd")`,
+        p95_latency: `percentile_disc(0.95) WITHIN GROUP (ORDER BY "durationMs")`,
+      }[metric];
+      const ranked = await stack.db.$queryRawUnsafe<Array<{ target: string; value: number }>>(
+        `SELECT ${target} AS target, ${measure}::float8 AS value FROM "UsageEvent"
+          WHERE "organizationId" = $1::uuid AND kind = 'chat.tool_call' AND "occurredAt" >= $2 AND "occurredAt" < $3
+          GROUP BY 1 ORDER BY 2 DESC, 1`,
+        org.organizationId,
+        from,
+        to,
+      );
+      return ranked;
+    };
+    const check = async () => {
+      for (const by of ["servers", "capabilities"]) {
+        for (const metric of ["calls", "errors", "tokens", "cost", "p95_latency"]) {
+          const got = await top(by, metric);
+          const expected = await expectedOrder(by, metric);
+          const name = (r: Row) => (by === "capabilities" ? `${r.serverId}/${r.toolName}` : r.serverId);
+          if (metric === "p95_latency") {
+            // Ranked by latency bucket: the raw p95 of each target falls in the bucket reported.
+            const bounds = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+            for (const r of got) {
+              const exact = expected.find((e) => e.target === name(r))?.value as number;
+              const bound = bounds.find((b) => exact <= b);
+              expect(r.p95AboveLastBucket).toBe(bound === undefined);
+              if (bound !== undefined) expect(r.p95LatencyMs).toBe(bound);
+            }
+            expect(got.map(name)[0]).toBe(expected[0]?.target);
+          } else {
+            expect(got.map(name)).toEqual(expected.map((e) => e.target));
+            expect(got.map((r) => r.rank)).toEqual(expected.map((_, i) => i + 1));
+          }
+        }
+      }
+    };
+    await check();
+    const first = await top("servers", "calls");
+    expect(first.map((r) => [r.serverId, r.calls, r.errors, r.tokens, r.costUsd])).toEqual([
+      [servers[1], 8, 3, 16, "0.0008"],
+      [servers[0], 5, 0, 100, "0.005"],
+      [servers[2], 2, 1, 400, "1"],
+    ]);
+    // The same from the rollups.
+    await rollUpUsage(stack.db, new Date(), { graceMs: 5 * 60_000, lookbackHours: 1, maxHours: 10 });
+    expect((await stack.db.usageRollupState.findUniqueOrThrow({ where: { id: 1 } })).rolledUntil).toEqual(end);
+    expect(await top("servers", "calls")).toEqual(first);
+    await check();
+  });
+
+  it("computes uptime, time in each state, incidents and MTTR from a scripted health history", async () => {
+    const org = await createTestOrg(stack, "Available");
+    const registered = await request(stack.url, "POST", "/v1/mcp/servers", {
+      auth: org.ownerKey,
+      body: { name: "watched", baseUrl: fixture.url, transport: "streamable_http" },
+    });
+    expect(registered.status).toBe(201);
+    const serverId = registered.body.id as string;
+    const t0 = new Date(Date.now() - 60 * 60_000);
+    const minute = 60_000;
+    const history: Array<[number, "healthy" | "degraded" | "unhealthy" | "auth_required"]> = [
+      [-5, "unhealthy"], // before the window: its result stands into it until the next check
+      [0, "healthy"],
+      [1, "healthy"],
+      [2, "unhealthy"],
+      [3, "unhealthy"],
+      [4, "healthy"],
+      [5, "degraded"],
+      [6, "auth_required"],
+      [8, "healthy"],
+      // then silence: the last result stands for maxGapSeconds (2 minutes)
+    ];
+    await stack.db.healthCheck.createMany({
+      data: history.map(([m, result]) => ({
+        organizationId: org.organizationId,
+        serverId,
+        result,
+        latencyMs: 10,
+        checkedAt: new Date(t0.getTime() + m * minute),
+      })),
+    });
+    const res = await request(
+      stack.url,
+      "GET",
+      `/v1/metrics/health?from=${t0.toISOString()}&to=${new Date(t0.getTime() + 20 * minute).toISOString()}&maxGapSeconds=120`,
+      { auth: org.ownerKey },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([
+      {
+        serverId,
+        checks: 8,
+        healthyMs: 5 * minute,
+        degradedMs: 1 * minute,
+        unhealthyMs: 2 * minute,
+        authRequiredMs: 2 * minute,
+        unknownMs: 10 * minute,
+        uptimePercent: 60,
+        incidents: 2,
+        openIncident: false,
+        mttrMs: 2 * minute,
+      },
+    ]);
+    // Ending in the middle of the second incident: it is open, and only the first is recovered.
+    const cut = await request(
+      stack.url,
+      "GET",
+      `/v1/metrics/health?from=${t0.toISOString()}&to=${new Date(t0.getTime() + 7 * minute).toISOString()}&serverId=${serverId}&maxGapSeconds=120`,
+      { auth: org.ownerKey },
+    );
+    expect(cut.body.items[0]).toMatchObject({
+      incidents: 2,
+      openIncident: true,
+      mttrMs: 2 * minute,
+      authRequiredMs: minute,
+    });
   });
 });

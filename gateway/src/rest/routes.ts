@@ -366,4 +366,45 @@ export const ROUTES: RestRoute[] = [
       }
     }`,
   },
+  {
+    method: "GET",
+    path: "/v1/metrics/costs",
+    operationId: "usageCosts",
+    summary:
+      "Tokens and cost per time bucket and per user, model, server or API key (repeat groupBy): the usage summary's cost columns",
+    tag: "Metrics",
+    status: 200,
+    document: `query UsageCosts($from: DateTimeISO!, $to: DateTimeISO!, $groupBy: [UsageDimension!], $interval: UsageInterval, $timeZone: String, $serverId: ID, $environment: String, $kind: String, $limit: Int, $cursor: String) {
+      usageSummary(from: $from, to: $to, groupBy: $groupBy, interval: $interval, timeZone: $timeZone, serverId: $serverId, environment: $environment, kind: $kind, limit: $limit, cursor: $cursor) {
+        items { bucket userId model serverId apiKeyId events inputTokens outputTokens cachedTokens costUsd }
+        nextCursor timeZone rolledUntil
+      }
+    }`,
+  },
+  {
+    method: "GET",
+    path: "/v1/metrics/top",
+    operationId: "usageTop",
+    summary: "Servers or their tools ranked by calls, errors, p95 latency, tokens or cost over a range",
+    tag: "Metrics",
+    status: 200,
+    document: `query UsageTop($from: DateTimeISO!, $to: DateTimeISO!, $by: UsageTopTarget, $metric: UsageTopMetric, $kind: String, $environment: String, $limit: Int) {
+      usageTop(from: $from, to: $to, by: $by, metric: $metric, kind: $kind, environment: $environment, limit: $limit) {
+        items { rank serverId toolName calls errors tokens costUsd p95LatencyMs p95AboveLastBucket }
+      }
+    }`,
+  },
+  {
+    method: "GET",
+    path: "/v1/metrics/health",
+    operationId: "serverAvailability",
+    summary: "Availability per server over a window, from its health checks: uptime, time in each state, incidents, MTTR",
+    tag: "Metrics",
+    status: 200,
+    document: `query ServerAvailability($from: DateTimeISO!, $to: DateTimeISO!, $serverId: ID, $environment: String, $maxGapSeconds: Int) {
+      serverAvailability(from: $from, to: $to, serverId: $serverId, environment: $environment, maxGapSeconds: $maxGapSeconds) {
+        items { serverId checks uptimePercent healthyMs degradedMs unhealthyMs authRequiredMs unknownMs incidents openIncident mttrMs }
+      }
+    }`,
+  },
 ];

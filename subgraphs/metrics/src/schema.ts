@@ -1,6 +1,9 @@
 import type { PrismaClient } from "@sprintconnect/core";
 import { buildFederatedSchema } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
+import { AvailabilityRepository } from "./modules/availability/availability.repository";
+import { AvailabilityResolver } from "./modules/availability/availability.resolver";
+import { AvailabilityService } from "./modules/availability/availability.service";
 import { SummaryRepository } from "./modules/summary/summary.repository";
 import { SummaryResolver } from "./modules/summary/summary.resolver";
 import { SummaryService } from "./modules/summary/summary.service";
@@ -15,9 +18,10 @@ export function buildMetricsSchema(db: PrismaClient): Promise<GraphQLSchema> {
   const instances = new Map<unknown, unknown>([
     [UsageResolver, new UsageResolver(usageService)],
     [SummaryResolver, new SummaryResolver(summaryService)],
+    [AvailabilityResolver, new AvailabilityResolver(new AvailabilityService(new AvailabilityRepository(db)))],
   ]);
   return buildFederatedSchema({
-    resolvers: [UsageResolver, SummaryResolver],
+    resolvers: [UsageResolver, SummaryResolver, AvailabilityResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
       UsageEvent: {

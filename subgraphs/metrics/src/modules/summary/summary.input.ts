@@ -1,5 +1,5 @@
 import { ArgsType, Field, ID, Int } from "type-graphql";
-import { UsageDimension, UsageInterval } from "./summary.type";
+import { UsageDimension, UsageInterval, UsageTopMetric, UsageTopTarget } from "./summary.type";
 
 @ArgsType()
 export class UsageSummaryArgs {
@@ -35,4 +35,31 @@ export class UsageSummaryArgs {
 
   @Field((_type) => String, { nullable: true })
   cursor?: string | null;
+}
+
+@ArgsType()
+export class UsageTopArgs {
+  @Field((_type) => Date, { description: "Start of the range (inclusive)" })
+  from!: Date;
+
+  @Field((_type) => Date, { description: "End of the range (exclusive); at most 400 days after `from`" })
+  to!: Date;
+
+  @Field((_type) => UsageTopTarget, { nullable: true, description: "Default servers" })
+  by?: UsageTopTarget | null;
+
+  @Field((_type) => UsageTopMetric, { nullable: true, description: "Default calls" })
+  metric?: UsageTopMetric | null;
+
+  @Field((_type) => String, {
+    nullable: true,
+    description: "Only events of this kind; default chat.tool_call (health checks and discoveries are not calls)",
+  })
+  kind?: string | null;
+
+  @Field((_type) => String, { nullable: true, description: "Only servers of this environment" })
+  environment?: string | null;
+
+  @Field((_type) => Int, { nullable: true, description: "1 to 100; default 10" })
+  limit?: number | null;
 }

@@ -3,6 +3,7 @@ import {
   decodeOffsetCursor,
   encodeOffsetCursor,
   floorHour,
+  LATENCY_BUCKETS_MS,
   type Principal,
   Prisma,
   type PrismaClient,
@@ -12,9 +13,16 @@ import {
 } from "@sprintconnect/core";
 import { isUuid } from "@sprintconnect/subgraph-kit";
 import { z } from "zod";
-import type { UsageSummaryArgs } from "./summary.input";
+import type { UsageSummaryArgs, UsageTopArgs } from "./summary.input";
 import type { RollupRange, SummaryRepository } from "./summary.repository";
-import { UsageInterval, type UsageSummary, type UsageSummaryRow } from "./summary.type";
+import {
+  UsageInterval,
+  type UsageSummary,
+  type UsageSummaryRow,
+  type UsageTop,
+  UsageTopMetric,
+  UsageTopTarget,
+} from "./summary.type";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -45,6 +53,76 @@ export class SummaryService {
     private readonly db: PrismaClient,
     private readonly summaries: SummaryRepository,
   ) {}
+
+  /**
+   * Servers (or their tools) ranked by a metric over [from, to): every target's totals and
+   * latency histogram in one statement, ranked here (at most the organization's servers or tools).
+   */
+  async top(principal: Principal, args: UsageTopArgs): Promise<UsageTop> {
+    const input = checkInput(rules, {
+      from: args.from,
+      to: args.to,
+      timeZone: "UTC",
+      environment: args.environment,
+      kind: args.kind ?? "chat.tool_call",
+    });
+    const limit = pageSize(args.limit, 100, 10);
+    const metric = args.metric ?? UsageTopMetric.calls;
+    const until = await rolledUntil(this.db);
+    const rows = await this.summaries.perTarget(
+      {
+        organizationId: principal.organizationId,
+        from: input.from,
+        to: input.to,
+        rollups: until ? rollupRanges(input.from, input.to, until, UsageInterval.none, "UTC") : [],
+        environment: input.environment,
+        kind: input.kind,
+      },
+      (args.by ?? UsageTopTarget.servers) === UsageTopTarget.capabilities,
+    );
+    const entries = rows.map((row) => {
+      const p95 = percentileBucket(row.histogram, 0.95);
+      return {
+        row,
+        p95,
+        cost: new Prisma.Decimal(row.costUsd ?? "0"),
+      };
+    });
+    const value = (e: (typeof entries)[number]): Prisma.Decimal => {
+      switch (metric) {
+        case UsageTopMetric.errors:
+          return new Prisma.Decimal(e.row.errors);
+        case UsageTopMetric.tokens:
+          return new Prisma.Decimal(e.row.tokens);
+        case UsageTopMetric.cost:
+          return e.cost;
+        case UsageTopMetric.p95_latency:
+          return new Prisma.Decimal(e.p95 ?? -1);
+        default:
+          return new Prisma.Decimal(e.row.events);
+      }
+    };
+    entries.sort(
+      (a, b) =>
+        value(b).comparedTo(value(a)) ||
+        a.row.serverId.localeCompare(b.row.serverId) ||
+        (a.row.toolName ?? "").localeCompare(b.row.toolName ?? ""),
+    );
+    return {
+      items: entries.slice(0, limit).map((e, i) => ({
+        rank: i + 1,
+        serverId: e.row.serverId,
+        toolName: e.row.toolName,
+        calls: e.row.events,
+        errors: e.row.errors,
+        tokens: e.row.tokens,
+        costUsd: e.cost.toFixed(),
+        p95LatencyMs:
+          e.p95 === null ? null : (LATENCY_BUCKETS_MS[Math.min(e.p95, LATENCY_BUCKETS_MS.length - 1)] ?? null),
+        p95AboveLastBucket: e.p95 === LATENCY_BUCKETS_MS.length,
+      })),
+    };
+  }
 
   async summarize(principal: Principal, args: UsageSummaryArgs): Promise<UsageSummary> {
     const timeZone = args.timeZone ?? "UTC";
@@ -132,6 +210,22 @@ export function rollupRanges(
   if (h0 < d0) ranges.push({ period: "hour", from: h0, to: d0 });
   if (d1 < h1) ranges.push({ period: "hour", from: d1, to: h1 });
   return ranges;
+}
+
+/**
+ * The index of the histogram bucket that holds the `q` quantile (0 < q ≤ 1); null for an empty
+ * histogram. The last index is the open bucket above every bound.
+ */
+export function percentileBucket(histogram: readonly number[], q: number): number | null {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (const [i, count] of histogram.entries()) {
+    seen += count;
+    if (seen >= rank) return i;
+  }
+  return histogram.length - 1;
 }
 
 function ceilTo(t: Date, unit: number): Date {

@@ -1,4 +1,4 @@
-import { Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 
 // Lowercase values, the same words in GraphQL and REST (`?groupBy=server&interval=day`).
 export enum UsageDimension {
@@ -91,4 +91,60 @@ export class UsageSummary {
     description: "Events before this instant were read from rollups, later ones from raw events (both exact)",
   })
   rolledUntil!: Date | null;
+}
+
+export enum UsageTopTarget {
+  servers = "servers",
+  /** Tools of servers. */
+  capabilities = "capabilities",
+}
+registerEnumType(UsageTopTarget, { name: "UsageTopTarget", description: "What `usageTop` ranks" });
+
+export enum UsageTopMetric {
+  calls = "calls",
+  errors = "errors",
+  p95_latency = "p95_latency",
+  tokens = "tokens",
+  cost = "cost",
+}
+registerEnumType(UsageTopMetric, { name: "UsageTopMetric", description: "What `usageTop` ranks by (highest first)" });
+
+@ObjectType("UsageTopEntry", { description: "One server (or tool of a server) and its usage over the range" })
+export class UsageTopEntry {
+  @Field((_type) => Int, { description: "1 for the highest" })
+  rank!: number;
+
+  @Field((_type) => ID)
+  serverId!: string;
+
+  @Field((_type) => String, { nullable: true, description: "The tool, when ranking capabilities" })
+  toolName!: string | null;
+
+  @Field((_type) => Float, { description: "Events (an exact integer)" })
+  calls!: number;
+
+  @Field((_type) => Float)
+  errors!: number;
+
+  @Field((_type) => Float, { description: "Input plus output tokens" })
+  tokens!: number;
+
+  @Field((_type) => String, { description: "Cost in US dollars as an exact decimal string" })
+  costUsd!: string;
+
+  @Field((_type) => Float, {
+    nullable: true,
+    description:
+      "95th percentile of the durations: the upper bound of the latency bucket that holds it (5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10, 30 s); null without durations",
+  })
+  p95LatencyMs!: number | null;
+
+  @Field((_type) => Boolean, { description: "The 95th percentile lies above the last bucket bound (30 s)" })
+  p95AboveLastBucket!: boolean;
+}
+
+@ObjectType("UsageTop", { description: "Servers or tools ranked by a usage metric" })
+export class UsageTop {
+  @Field((_type) => [UsageTopEntry])
+  items!: UsageTopEntry[];
 }
