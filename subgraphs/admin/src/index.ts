@@ -1,4 +1,5 @@
 import "reflect-metadata";
 
 export { type CreatedOrganization, type CreateOrganizationInput, createOrganization } from "./create-organization";
-export { type AdminSchemaOptions, buildAdminSchema } from "./schema";
+export { loginOptionsFromEnv } from "./login-options";
+export { type AdminSchemaOptions, buildAdminSchema, type LoginOptions } from "./schema";
