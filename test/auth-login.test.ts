@@ -93,6 +93,15 @@ describe("logging in with an OIDC provider", () => {
     expect(await stack.db.refreshToken.count({ where: { hash: res.body.refreshToken } })).toBe(0);
   });
 
+  it("lets the owner named by `org create` log in with that (verified) email", async () => {
+    const owner = await stack.db.user.findUniqueOrThrow({ where: { id: org.ownerId } });
+    const res = await login(person({ email: owner.email }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ userId: org.ownerId, organizationId: org.organizationId });
+    const me = await request(stack.url, "GET", "/auth/me", { auth: res.body.accessToken });
+    expect(me.body.role).toBe("owner");
+  });
+
   it("does not let an invitation act before its person has logged in", async () => {
     const who = person();
     const invited = await invite(org.ownerKey, who.email);
