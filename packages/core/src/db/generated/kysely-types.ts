@@ -427,7 +427,7 @@ export type RefreshTokenFamily = {
     expiresAt: Timestamp;
     revokedAt: Timestamp | null;
     /**
-     * `logout`, `reuse` (a rotated token came back) or `member_removed`.
+     * `logout`, or `reuse` (a rotated token came back). A removed member's refresh is refused by the membership check instead.
      */
     revokedReason: string | null;
     createdAt: Generated<Timestamp>;
