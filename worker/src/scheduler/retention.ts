@@ -5,14 +5,15 @@ const BATCH = 5_000;
 
 /**
  * Deletes what has served its purpose: raw health check results (one per server per
- * interval — millions a day at scale; the current state and recent history stay) and outbox
- * events that were published long ago. Unpublished events are never deleted.
+ * interval — millions a day at scale; the current state and recent history stay), outbox
+ * events that were published long ago, and logins (refresh token families) past their end.
+ * Unpublished events are never deleted.
  */
 export async function applyRetention(
   db: PrismaClient,
   policy: { healthChecksDays: number; eventsDays: number },
   now = new Date(),
-): Promise<{ healthChecks: number; events: number }> {
+): Promise<{ healthChecks: number; events: number; refreshFamilies: number }> {
   const day = 86_400_000;
   const healthCutoff = new Date(now.getTime() - policy.healthChecksDays * day);
   const eventCutoff = new Date(now.getTime() - policy.eventsDays * day);
@@ -30,5 +31,15 @@ export async function applyRetention(
     events += n;
     if (n < BATCH) break;
   }
-  return { healthChecks, events };
+  // --- OIDC login (issue 9) ---
+  // A family past its end refuses every token anyway; its tokens go with it (cascade).
+  let refreshFamilies = 0;
+  for (;;) {
+    const n = await db.$executeRaw`DELETE FROM "RefreshTokenFamily" WHERE id IN (
+      SELECT id FROM "RefreshTokenFamily" WHERE "expiresAt" < ${now} LIMIT ${BATCH})`;
+    refreshFamilies += n;
+    if (n < BATCH) break;
+  }
+  // --- end OIDC login ---
+  return { healthChecks, events, refreshFamilies };
 }

@@ -106,13 +106,15 @@ export class Scheduler {
     if (this.leader) await task();
   }
 
-  /** Deletes old raw health results and old published events (hourly). */
+  /** Deletes old raw health results, old published events and ended logins (hourly). */
   async retention(): Promise<void> {
     const deleted = await applyRetention(this.deps.db, {
       healthChecksDays: this.deps.env.RETENTION_HEALTH_CHECKS_DAYS,
       eventsDays: this.deps.env.RETENTION_EVENTS_DAYS,
     });
-    if (deleted.healthChecks + deleted.events > 0) this.deps.logger.info(deleted, "retention applied");
+    if (deleted.healthChecks + deleted.events + deleted.refreshFamilies > 0) {
+      this.deps.logger.info(deleted, "retention applied");
+    }
   }
 
   /**
