@@ -17,29 +17,30 @@ export async function applyRetention(
   const day = 86_400_000;
   const healthCutoff = new Date(now.getTime() - policy.healthChecksDays * day);
   const eventCutoff = new Date(now.getTime() - policy.eventsDays * day);
-  let healthChecks = 0;
-  let events = 0;
-  for (;;) {
-    const n = await db.$executeRaw`DELETE FROM "HealthCheck" WHERE id IN (
-      SELECT id FROM "HealthCheck" WHERE "checkedAt" < ${healthCutoff} LIMIT ${BATCH})`;
-    healthChecks += n;
-    if (n < BATCH) break;
-  }
-  for (;;) {
-    const n = await db.$executeRaw`DELETE FROM "Event" WHERE id IN (
-      SELECT id FROM "Event" WHERE "publishedAt" IS NOT NULL AND "publishedAt" < ${eventCutoff} LIMIT ${BATCH})`;
-    events += n;
-    if (n < BATCH) break;
-  }
+  const healthChecks = await inBatches(
+    () => db.$executeRaw`DELETE FROM "HealthCheck" WHERE id IN (
+      SELECT id FROM "HealthCheck" WHERE "checkedAt" < ${healthCutoff} LIMIT ${BATCH})`,
+  );
+  const events = await inBatches(
+    () => db.$executeRaw`DELETE FROM "Event" WHERE id IN (
+      SELECT id FROM "Event" WHERE "publishedAt" IS NOT NULL AND "publishedAt" < ${eventCutoff} LIMIT ${BATCH})`,
+  );
   // --- OIDC login (issue 9) ---
   // A family past its end refuses every token anyway; its tokens go with it (cascade).
-  let refreshFamilies = 0;
-  for (;;) {
-    const n = await db.$executeRaw`DELETE FROM "RefreshTokenFamily" WHERE id IN (
-      SELECT id FROM "RefreshTokenFamily" WHERE "expiresAt" < ${now} LIMIT ${BATCH})`;
-    refreshFamilies += n;
-    if (n < BATCH) break;
-  }
+  const refreshFamilies = await inBatches(
+    () => db.$executeRaw`DELETE FROM "RefreshTokenFamily" WHERE id IN (
+      SELECT id FROM "RefreshTokenFamily" WHERE "expiresAt" < ${now} LIMIT ${BATCH})`,
+  );
   // --- end OIDC login ---
   return { healthChecks, events, refreshFamilies };
+}
+
+/** Runs a DELETE of at most BATCH rows until one deletes fewer; returns the rows deleted. */
+async function inBatches(deleteBatch: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await deleteBatch();
+    total += n;
+    if (n < BATCH) return total;
+  }
 }
