@@ -9,8 +9,11 @@ module.exports = {
   roots: ["<rootDir>/test", "<rootDir>/packages", "<rootDir>/subgraphs", "<rootDir>/gateway", "<rootDir>/worker"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+  // openid-client 6 and its dependencies are ES modules only: compiled to CommonJS like our own
+  // code (Node itself loads them through import() in the built processes).
+  transformIgnorePatterns: ["/node_modules/(?!(openid-client|oauth4webapi|jose/dist/webapi)/)"],
   transform: {
-    "^.+\\.ts$": [
+    "^.+\\.(ts|js)$": [
       "@swc/jest",
       {
         jsc: {

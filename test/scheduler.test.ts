@@ -127,4 +127,26 @@ describe("retention", () => {
     const events = await stack.db.event.findMany({ where: { payload: { path: ["marker"], equals: marker } } });
     expect(events.map((e) => (e.payload as { k: string }).k).sort()).toEqual(["old unpublished", "recent published"]);
   });
+
+  // --- OIDC login (issue 9) ---
+  it("deletes logins (refresh token families) past their end, with their tokens, and keeps the others", async () => {
+    const org = await createTestOrg(stack, "Logins");
+    const now = new Date();
+    const family = (expiresAt: Date, hash: string) =>
+      stack.db.refreshTokenFamily.create({
+        data: {
+          userId: org.ownerId,
+          organizationId: org.organizationId,
+          expiresAt,
+          tokens: { create: { hash, expiresAt } },
+        },
+      });
+    const ended = await family(new Date(now.getTime() - 1000), `ended-${now.getTime()}`);
+    const live = await family(new Date(now.getTime() + 3_600_000), `live-${now.getTime()}`);
+    await applyRetention(stack.db, { healthChecksDays: 7, eventsDays: 7, usageEventsDays: 90 }, now);
+    const left = await stack.db.refreshTokenFamily.findMany({ where: { userId: org.ownerId }, select: { id: true } });
+    expect(left.map((f) => f.id)).toEqual([live.id]);
+    expect(await stack.db.refreshToken.count({ where: { familyId: ended.id } })).toBe(0);
+  });
+  // --- end OIDC login ---
 });

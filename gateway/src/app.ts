@@ -21,6 +21,7 @@ import {
 } from "@sprintconnect/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { AuthCache } from "./auth/auth-cache";
+import { authFailurePlugin } from "./auth/auth-failures";
 import { Authenticator } from "./auth/authenticate";
 import { AuthInvalidations } from "./auth/invalidations";
 import { LastUsedRecorder } from "./auth/last-used";
@@ -206,7 +207,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     logger,
     production,
     // The HTTP status of an error without data, decided on the formatted result (HTTP and REST alike).
-    plugins: [metrics.apolloPlugin(), httpStatusPlugin()],
+    // Failed logins and refreshes count against the client's IP like failed credentials.
+    plugins: [metrics.apolloPlugin(), authFailurePlugin(limits), httpStatusPlugin()],
   });
   await apollo.start();
   // Fastify's close stops accepting, lets in-flight requests finish and closes idle

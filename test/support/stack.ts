@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { buildAdminSchema, createOrganization } from "@sprintconnect/admin-subgraph";
+import { buildAdminSchema, createOrganization, loginOptionsFromEnv } from "@sprintconnect/admin-subgraph";
 import { buildChatSchema, ChatEventHub } from "@sprintconnect/chat-subgraph";
 import {
   ChatEventLog,
@@ -159,6 +159,7 @@ export async function startStack(
       apiKeyPepper: material.apiKeyPepper,
       keys,
       invalidate: redisAuthInvalidator(redis, logger),
+      login: loginOptionsFromEnv(parseEnv(subgraphEnvSchema, baseEnv), logger),
     }),
   };
   const apps: FastifyInstance[] = [];

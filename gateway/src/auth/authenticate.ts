@@ -150,9 +150,11 @@ export class Authenticator {
     const { userId, organizationId, expiresAt } = await verifyAccessToken(this.keys, token, this.options.issuer);
     const membership = await this.db.membership.findUnique({
       where: { organizationId_userId: { organizationId, userId } },
-      select: { role: true },
+      select: { role: true, status: true },
     });
-    if (!membership) throw new AppError(ErrorCode.UNAUTHENTICATED, "Not a member of this organization");
+    // An invitation (status `invited`) grants nothing until its person logs in (OIDC login).
+    if (membership?.status !== "active")
+      throw new AppError(ErrorCode.UNAUTHENTICATED, "Not a member of this organization");
     const role = membership.role as Role;
     return {
       principal: { organizationId, userId, apiKeyId: null, role, scopes: effectiveScopes(role), authMethod: "jwt" },
@@ -181,7 +183,7 @@ export class Authenticator {
     >`SELECT k.id, k."organizationId", k."userId", k.scopes, k."expiresAt", k."revokedAt", m.role,
              a.ids AS "ancestorIds", a.revoked AS "ancestorRevoked", a."expiresAt" AS "ancestorExpiresAt"
         FROM "ApiKey" k
-        JOIN "Membership" m ON m."organizationId" = k."organizationId" AND m."userId" = k."userId"
+        JOIN "Membership" m ON m."organizationId" = k."organizationId" AND m."userId" = k."userId" AND m.status = 'active'
         -- A key created by a key never outlives it. Revocation cascades and expiry is clamped
         -- when keys are created; this holds even for a row that escaped both.
         CROSS JOIN LATERAL (

@@ -126,6 +126,19 @@ export function resultSchema(schema: GraphQLSchema, document: string): JsonSchem
   return outputNonNull(type, root.selectionSet, fragments);
 }
 
+// --- OIDC login (issue 9) ---
+/** What the public (login) routes can answer besides success. */
+const PUBLIC_ROUTE_ERRORS = [
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.INVALID_GRANT,
+  ErrorCode.NO_MEMBERSHIP,
+  ErrorCode.ORGANIZATION_REQUIRED,
+  ErrorCode.VALIDATION_FAILED,
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.SERVICE_UNAVAILABLE,
+];
+// --- end OIDC login ---
+
 /**
  * OpenAPI 3.1 for the REST table, with request and response schemas taken from the supergraph;
  * `extraPaths` describes the few routes that are not one GraphQL operation (streams, exports).
@@ -152,14 +165,16 @@ export function buildOpenApi(
         .map(([name, type]) => ({ name, in: "query", required: isNonNullType(type), schema: inputSchema(type) })),
     ];
     const inputType = route.variables.get("input");
-    const errorCodes = [
-      ErrorCode.BAD_REQUEST,
-      ErrorCode.UNAUTHENTICATED,
-      ErrorCode.FORBIDDEN,
-      ...(route.pathParams.length > 0 ? [ErrorCode.NOT_FOUND] : []),
-      ...(inputType ? [ErrorCode.VALIDATION_FAILED, ErrorCode.CONFLICT] : []),
-      ErrorCode.RATE_LIMITED,
-    ];
+    const errorCodes = route.public
+      ? PUBLIC_ROUTE_ERRORS
+      : [
+          ErrorCode.BAD_REQUEST,
+          ErrorCode.UNAUTHENTICATED,
+          ErrorCode.FORBIDDEN,
+          ...(route.pathParams.length > 0 ? [ErrorCode.NOT_FOUND] : []),
+          ...(inputType ? [ErrorCode.VALIDATION_FAILED, ErrorCode.CONFLICT] : []),
+          ErrorCode.RATE_LIMITED,
+        ];
     const responses: Record<string, unknown> = {
       [String(route.status)]:
         route.status === 204 || !field
@@ -178,8 +193,11 @@ export function buildOpenApi(
             },
     };
     for (const code of errorCodes) {
-      responses[String(HTTP_STATUS[code])] = {
-        description: code,
+      const status = String(HTTP_STATUS[code]);
+      const shared = responses[status] as { description: string } | undefined;
+      responses[status] = {
+        // Several codes may share a status (INVALID_GRANT and BAD_REQUEST are both 400).
+        description: shared ? `${shared.description} or ${code}` : code,
         content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
       };
     }
@@ -189,6 +207,8 @@ export function buildOpenApi(
       operationId: route.operationId,
       summary: route.summary,
       tags: [route.tag],
+      // Public routes take no credentials (logging in): they override the document's bearer.
+      ...(route.public ? { security: [] } : {}),
       parameters,
       ...(inputType
         ? { requestBody: { required: true, content: { "application/json": { schema: inputSchema(inputType) } } } }

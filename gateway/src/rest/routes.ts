@@ -18,7 +18,11 @@ export interface RestRoute {
   document: string;
   /** HTTP status on success; 204 sends no body. */
   status: 200 | 201 | 202 | 204;
-  /** Routes that answer without credentials (none yet: every route needs a principal). */
+  /**
+   * Routes that answer without credentials (logging in: their credentials are in the body).
+   * They are still rate limited per IP, and their INVALID_GRANT answers count as failed
+   * authentications of the IP (`authFailurePlugin`).
+   */
   public?: boolean;
 }
 
@@ -55,6 +59,12 @@ const CHAT_MESSAGE_FIELDS = `fragment ChatMessageFields on ChatMessage {
 const CHAT_TURN_FIELDS = `fragment ChatTurnFields on ChatTurn {
   id sessionId status model error createdAt finishedAt userMessage { ...ChatMessageFields }
 } ${CHAT_MESSAGE_FIELDS}`;
+
+// --- OIDC login (issue 9) ---
+const AUTH_TOKENS_FIELDS = `fragment AuthTokensFields on AuthTokens {
+  accessToken tokenType expiresIn expiresAt refreshToken refreshExpiresAt userId organizationId
+}`;
+// --- end OIDC login ---
 
 export const ROUTES: RestRoute[] = [
   // MCP server registry
@@ -296,6 +306,44 @@ export const ROUTES: RestRoute[] = [
     } ${CHAT_TOOL_CALL_FIELDS}`,
   },
 
+  // --- OIDC login (issue 9) ---
+  {
+    method: "POST",
+    path: "/auth/token",
+    operationId: "exchangeAuthorizationCode",
+    summary:
+      "Exchange an OIDC authorization code (with its PKCE verifier, redirect URI and nonce) for an access token and a refresh token",
+    tag: "Auth",
+    status: 200,
+    public: true,
+    document: `mutation ExchangeAuthorizationCode($input: ExchangeAuthorizationCodeInput!) {
+      exchangeAuthorizationCode(input: $input) { ...AuthTokensFields }
+    } ${AUTH_TOKENS_FIELDS}`,
+  },
+  {
+    method: "POST",
+    path: "/auth/refresh",
+    operationId: "refreshAccessToken",
+    summary: "Use up a refresh token for a new access token and the next refresh token (reuse ends the login)",
+    tag: "Auth",
+    status: 200,
+    public: true,
+    document: `mutation RefreshAccessToken($input: RefreshAccessTokenInput!) {
+      refreshAccessToken(input: $input) { ...AuthTokensFields }
+    } ${AUTH_TOKENS_FIELDS}`,
+  },
+  {
+    method: "POST",
+    path: "/auth/logout",
+    operationId: "logout",
+    summary: "End the login a refresh token belongs to",
+    tag: "Auth",
+    status: 204,
+    public: true,
+    document: `mutation Logout($input: LogoutInput!) { logout(input: $input) }`,
+  },
+  // --- end OIDC login ---
+
   // Authentication and administration
   {
     method: "GET",
@@ -398,7 +446,8 @@ export const ROUTES: RestRoute[] = [
     method: "GET",
     path: "/v1/metrics/health",
     operationId: "serverAvailability",
-    summary: "Availability per server over a window, from its health checks: uptime, time in each state, incidents, MTTR",
+    summary:
+      "Availability per server over a window, from its health checks: uptime, time in each state, incidents, MTTR",
     tag: "Metrics",
     status: 200,
     document: `query ServerAvailability($from: DateTimeISO!, $to: DateTimeISO!, $serverId: ID, $environment: String, $maxGapSeconds: Int) {

@@ -1,4 +1,11 @@
-import { ConfigError, gatewayEnvSchema, parseEnv, resolveAppDatabaseUrl, resolveKeys } from "./config";
+import {
+  ConfigError,
+  gatewayEnvSchema,
+  parseEnv,
+  resolveAppDatabaseUrl,
+  resolveKeys,
+  subgraphEnvSchema,
+} from "./config";
 
 describe("configuration", () => {
   it("reports every invalid variable at once", () => {
@@ -31,6 +38,28 @@ describe("configuration", () => {
       LOG_LEVEL: "info",
     });
   });
+
+  // --- OIDC login (issue 9) ---
+  it("accepts an http:// OIDC provider outside production only, and needs a client id with it", () => {
+    const loopback = "http://127.0.0.1:8080/.well-known/openid-configuration";
+    expect(
+      parseEnv(subgraphEnvSchema, { OIDC_DISCOVERY_URL: loopback, OIDC_CLIENT_ID: "sc", OIDC_REDIRECT_URIS: "a,b" }),
+    ).toMatchObject({
+      OIDC_DISCOVERY_URL: loopback,
+      OIDC_REDIRECT_URIS: ["a", "b"],
+      JWT_REFRESH_TOKEN_TTL_SECONDS: 2_592_000,
+    });
+    expect(() =>
+      parseEnv(subgraphEnvSchema, { APP_ENV: "production", OIDC_DISCOVERY_URL: loopback, OIDC_CLIENT_ID: "sc" }),
+    ).toThrow(/OIDC_DISCOVERY_URL: must be https:\/\/ in production/);
+    expect(() => parseEnv(subgraphEnvSchema, { OIDC_DISCOVERY_URL: loopback })).toThrow(
+      /OIDC_CLIENT_ID: required with OIDC_DISCOVERY_URL/,
+    );
+    expect(() =>
+      parseEnv(subgraphEnvSchema, { OIDC_DISCOVERY_URL: "ftp://idp.example/x", OIDC_CLIENT_ID: "sc" }),
+    ).toThrow(/OIDC_DISCOVERY_URL/);
+  });
+  // --- end OIDC login ---
 
   it("accepts the seed's upper-case log level", () => {
     expect(parseEnv(gatewayEnvSchema, { LOG_LEVEL: "INFO" }).LOG_LEVEL).toBe("info");

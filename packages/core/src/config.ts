@@ -72,6 +72,13 @@ const commonShape = {
   JWT_ISSUER: z.string().default("sprintconnect"),
   /** Lifetime of access tokens we issue, in seconds. */
   JWT_ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),
+  // --- OIDC login (issue 9) ---
+  /**
+   * Lifetime of a login's refresh tokens, in seconds, counted from the login: rotation never
+   * extends it. Default 30 days.
+   */
+  JWT_REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(2_592_000),
+  // --- end OIDC login ---
   /**
    * Key (at least 32 characters) for the HMAC that stores API keys hashed. Required in
    * production; generated into `.sprintconnect/` elsewhere. Changing it invalidates all keys.
@@ -188,9 +195,52 @@ const chatShape = {
   CHAT_EVENT_LOG_TTL_SECONDS: positiveInt.default(86_400),
 };
 
+// --- OIDC login (issue 9) ---
+/** The OIDC provider `POST /auth/token` exchanges authorization codes at (the admin subgraph). */
+const oidcShape = {
+  /**
+   * The provider's discovery document (`…/.well-known/openid-configuration`). Unset: OIDC
+   * login is off (`/auth/token` answers SERVICE_UNAVAILABLE). Must be https:// in production;
+   * http:// (a provider on loopback) is accepted in development and staging only.
+   */
+  OIDC_DISCOVERY_URL: z.url().optional(),
+  /** Our client id at the provider. Required with OIDC_DISCOVERY_URL. */
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  /** Our client secret at the provider (client_secret_basic). Unset: a public client (PKCE only). Never logged. */
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  /**
+   * Redirect URIs a login may name (comma-separated, compared exactly). Empty: any URI the
+   * provider accepts for our client.
+   */
+  OIDC_REDIRECT_URIS: csv.default([]),
+  /** Seconds of clock difference with the provider tolerated when checking the ID token's times. */
+  OIDC_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+};
+
+/** OIDC settings that only make sense together, and the production rule for http:// issuers. */
+function checkOidc(
+  env: { APP_ENV: string; OIDC_DISCOVERY_URL?: string | undefined; OIDC_CLIENT_ID?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (!env.OIDC_DISCOVERY_URL) return;
+  if (!env.OIDC_CLIENT_ID) {
+    ctx.addIssue({ code: "custom", path: ["OIDC_CLIENT_ID"], message: "required with OIDC_DISCOVERY_URL" });
+  }
+  const protocol = new URL(env.OIDC_DISCOVERY_URL).protocol;
+  if (protocol !== "https:" && (env.APP_ENV === "production" || protocol !== "http:")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["OIDC_DISCOVERY_URL"],
+      message: env.APP_ENV === "production" ? "must be https:// in production" : "must be an http(s):// URL",
+    });
+  }
+}
+// --- end OIDC login ---
+
 const subgraphShape = {
   ...commonShape,
   ...chatShape,
+  ...oidcShape,
   HOST: gatewayShape.HOST,
   /**
    * Live (not deregistered) MCP servers one organization may register; one more is refused
@@ -308,7 +358,10 @@ function withLogLevel<T extends { DEBUG: boolean; LOG_LEVEL?: string | undefined
 }
 
 export const gatewayEnvSchema = z.object(gatewayShape).transform((env) => withLogLevel(env));
-export const subgraphEnvSchema = z.object(subgraphShape).transform((env) => withLogLevel(env));
+export const subgraphEnvSchema = z
+  .object(subgraphShape)
+  .superRefine(checkOidc)
+  .transform((env) => withLogLevel(env));
 export const cliEnvSchema = z
   .object({ ...commonShape, ...subgraphUrls, GATEWAY_PORT: gatewayShape.GATEWAY_PORT, HOST: gatewayShape.HOST })
   .transform((env) => withLogLevel(env));

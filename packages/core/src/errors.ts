@@ -37,6 +37,20 @@ export enum ErrorCode {
   SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE",
   /** An unexpected failure. The message never carries internals; the logs do. */
   INTERNAL = "INTERNAL",
+  // --- OIDC login (issue 9) ---
+  /**
+   * An authorization code, PKCE verifier, redirect URI, nonce, ID token or refresh token was
+   * refused (wrong, expired, replayed, revoked). The provider's own answer is never passed on.
+   */
+  INVALID_GRANT = "INVALID_GRANT",
+  /**
+   * The person logged in but may act in no organization: no membership and no invitation for
+   * their verified email, or not a member of the `organizationId` asked for.
+   */
+  NO_MEMBERSHIP = "NO_MEMBERSHIP",
+  /** The person belongs to several organizations: name one with `organizationId` (`details.organizations`). */
+  ORGANIZATION_REQUIRED = "ORGANIZATION_REQUIRED",
+  // --- end OIDC login ---
 }
 
 /** The one mapping from error code to HTTP status. */
@@ -55,6 +69,11 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.QUOTA_EXCEEDED]: 429,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL]: 500,
+  // --- OIDC login (issue 9) ---
+  [ErrorCode.INVALID_GRANT]: 400,
+  [ErrorCode.NO_MEMBERSHIP]: 403,
+  [ErrorCode.ORGANIZATION_REQUIRED]: 409,
+  // --- end OIDC login ---
 };
 
 /** Codes that GraphQL servers and Apollo produce themselves, folded into our list. */

@@ -16,6 +16,13 @@ export const REDACT_PATHS = [
   "*.secret",
   "*.credentials",
   "connectionParams.Authorization",
+  // OIDC login (issue 9): what a login or refresh carries, should a variables object be logged.
+  "*.refreshToken",
+  "*.codeVerifier",
+  "*.clientSecret",
+  "*.client_secret",
+  "*.idToken",
+  "*.id_token",
 ];
 
 /** The process logger: JSON lines with the service name; children add request and job ids. */

@@ -1,4 +1,6 @@
 import "reflect-metadata";
 
 export { type CreatedOrganization, type CreateOrganizationInput, createOrganization } from "./create-organization";
-export { type AdminSchemaOptions, buildAdminSchema } from "./schema";
+export { loginOptionsFromEnv } from "./login-options";
+export { type CodeExchange, OidcClient, type OidcSettings, type VerifiedIdentity } from "./modules/auth/oidc.client";
+export { type AdminSchemaOptions, buildAdminSchema, type LoginOptions } from "./schema";

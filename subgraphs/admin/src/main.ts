@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { createRedis, redisAuthInvalidator, resolveKeys } from "@sprintconnect/core";
 import { runSubgraph } from "@sprintconnect/subgraph-kit";
+import { loginOptionsFromEnv } from "./login-options";
 import { buildAdminSchema } from "./schema";
 
 void runSubgraph({
@@ -13,6 +14,7 @@ void runSubgraph({
       apiKeyPepper: resolveKeys(env).apiKeyPepper,
       keys,
       invalidate: redisAuthInvalidator(publisher, logger),
+      login: loginOptionsFromEnv(env, logger),
     });
   },
 });

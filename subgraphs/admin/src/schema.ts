@@ -1,4 +1,5 @@
-import type { AuthInvalidator, KeyRing, PrismaClient } from "@sprintconnect/core";
+import type { AuthInvalidator, KeyRing, Logger, PrismaClient } from "@sprintconnect/core";
+import type { EgressFetch } from "@sprintconnect/mcp";
 import { buildFederatedSchema } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import { ApiKeyRepository } from "./modules/api-keys/api-key.repository";
@@ -7,6 +8,10 @@ import { ApiKeyService } from "./modules/api-keys/api-key.service";
 import { AuditRepository } from "./modules/audit/audit.repository";
 import { AuditResolver } from "./modules/audit/audit.resolver";
 import { AuditService } from "./modules/audit/audit.service";
+import { OidcClient, type OidcSettings } from "./modules/auth/oidc.client";
+import { SessionRepository } from "./modules/auth/session.repository";
+import { SessionResolver } from "./modules/auth/session.resolver";
+import { SessionService } from "./modules/auth/session.service";
 import { MemberRepository } from "./modules/members/member.repository";
 import { MemberResolver } from "./modules/members/member.resolver";
 import { MemberService } from "./modules/members/member.service";
@@ -21,6 +26,20 @@ export interface AdminSchemaOptions {
   keys: KeyRing;
   /** Tells the gateways, after commit, of revoked keys, removed members and changed roles. */
   invalidate: AuthInvalidator;
+  /** OIDC login and refresh tokens (issue 9). */
+  login: LoginOptions;
+}
+
+/** What logging in needs: the provider (null: OIDC login off), token lifetimes and the way out. */
+export interface LoginOptions {
+  oidc: OidcSettings | null;
+  /** `iss` of the access tokens (JWT_ISSUER). */
+  issuer: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Every request to the provider goes through it (the egress guard's fetch). */
+  egress: EgressFetch;
+  logger: Logger;
 }
 
 /** The admin subgraph's schema, with its services wired to `db`. */
@@ -34,9 +53,10 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
     [MemberResolver, new MemberResolver(new MemberService(db, members, apiKeyRepository, options.invalidate))],
     [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
     [AuditResolver, new AuditResolver(new AuditService(new AuditRepository(db, options.keys)))],
+    [SessionResolver, new SessionResolver(sessionService(db, options))],
   ]);
   return buildFederatedSchema({
-    resolvers: [OrganizationResolver, MemberResolver, ApiKeyResolver, AuditResolver],
+    resolvers: [OrganizationResolver, MemberResolver, ApiKeyResolver, AuditResolver, SessionResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
       Organization: {
@@ -45,4 +65,20 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
       },
     },
   });
+}
+
+function sessionService(db: PrismaClient, options: AdminSchemaOptions): SessionService {
+  const { login } = options;
+  return new SessionService(
+    db,
+    new SessionRepository(),
+    login.oidc ? new OidcClient(login.oidc, login.egress, login.logger) : null,
+    {
+      keys: options.keys,
+      issuer: login.issuer,
+      accessTokenTtlSeconds: login.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: login.refreshTokenTtlSeconds,
+    },
+    login.logger,
+  );
 }

@@ -108,14 +108,14 @@ export class Scheduler {
     if (this.leader) await task();
   }
 
-  /** Deletes old raw health results, old published events and old rolled-up usage events (hourly). */
+  /** Deletes old raw health results, old published events, ended logins and old rolled-up usage events (hourly). */
   async retention(): Promise<void> {
     const deleted = await applyRetention(this.deps.db, {
       healthChecksDays: this.deps.env.RETENTION_HEALTH_CHECKS_DAYS,
       eventsDays: this.deps.env.RETENTION_EVENTS_DAYS,
       usageEventsDays: this.deps.env.RETENTION_USAGE_EVENTS_DAYS,
     });
-    if (deleted.healthChecks + deleted.events + deleted.usageEvents > 0) {
+    if (deleted.healthChecks + deleted.events + deleted.refreshFamilies + deleted.usageEvents > 0) {
       this.deps.logger.info(deleted, "retention applied");
     }
   }

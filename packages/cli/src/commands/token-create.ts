@@ -23,9 +23,12 @@ export async function run(args: string[]): Promise<number> {
   try {
     const membership = await db.membership.findUnique({
       where: { organizationId_userId: { organizationId, userId } },
-      select: { role: true },
+      select: { role: true, status: true },
     });
     if (!membership) throw new CliError(`User ${userId} is not a member of organization ${organizationId}`);
+    if (membership.status !== "active") {
+      throw new CliError(`User ${userId} is invited to organization ${organizationId} but has not logged in yet`);
+    }
     role = membership.role;
   } finally {
     await db.$disconnect();

@@ -101,6 +101,11 @@ export const ChatToolCallStatus = {
     denied: "denied"
 } as const;
 export type ChatToolCallStatus = (typeof ChatToolCallStatus)[keyof typeof ChatToolCallStatus];
+export const MembershipStatus = {
+    invited: "invited",
+    active: "active"
+} as const;
+export type MembershipStatus = (typeof MembershipStatus)[keyof typeof MembershipStatus];
 export type ApiKey = {
     id: string;
     organizationId: string;
@@ -379,6 +384,10 @@ export type Membership = {
     userId: string;
     role: Role;
     /**
+     * `invited` until the person's first login (OIDC login, issue 9); only `active` memberships authenticate.
+     */
+    status: Generated<MembershipStatus>;
+    /**
      * The name this organization gave the member when adding them; another organization's name for the same user is never shown here.
      */
     name: string | null;
@@ -396,6 +405,32 @@ export type Organization = {
     holdNewCapabilitiesForReview: Generated<boolean>;
     createdAt: Generated<Timestamp>;
     updatedAt: Timestamp;
+};
+export type RefreshToken = {
+    id: string;
+    familyId: string;
+    hash: string;
+    expiresAt: Timestamp;
+    rotatedAt: Timestamp | null;
+    createdAt: Generated<Timestamp>;
+};
+export type RefreshTokenFamily = {
+    id: string;
+    userId: string;
+    /**
+     * The organization of the access tokens the family issues (a refresh may switch it).
+     */
+    organizationId: string;
+    /**
+     * The family ends at this time whatever its tokens say (JWT_REFRESH_TOKEN_TTL_SECONDS after login).
+     */
+    expiresAt: Timestamp;
+    revokedAt: Timestamp | null;
+    /**
+     * `logout`, or `reuse` (a rotated token came back). A removed member's refresh is refused by the membership check instead.
+     */
+    revokedReason: string | null;
+    createdAt: Generated<Timestamp>;
 };
 export type SecretValue = {
     ref: string;
@@ -466,6 +501,13 @@ export type User = {
     name: string | null;
     createdAt: Generated<Timestamp>;
     updatedAt: Timestamp;
+    /**
+     * The OIDC identity this user logs in as (`iss` and `sub` of the provider's ID token); null
+     * until the first login. A user is found by these, never by email.
+     */
+    oidcIssuer: string | null;
+    oidcSubject: string | null;
+    lastLoginAt: Timestamp | null;
 };
 export type DB = {
     ApiKey: ApiKey;
@@ -484,6 +526,8 @@ export type DB = {
     McpServer: McpServer;
     Membership: Membership;
     Organization: Organization;
+    RefreshToken: RefreshToken;
+    RefreshTokenFamily: RefreshTokenFamily;
     SecretValue: SecretValue;
     UsageEvent: UsageEvent;
     UsageRollup: UsageRollup;

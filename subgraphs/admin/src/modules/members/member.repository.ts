@@ -48,7 +48,7 @@ export class MemberRepository {
   /** `name`: what this organization calls the member (never copied from the global user). */
   create(
     db: Db,
-    data: { organizationId: string; userId: string; role: Role; name: string | null },
+    data: { organizationId: string; userId: string; role: Role; name: string | null; status?: "invited" | "active" },
   ): Promise<MembershipWithUser> {
     return db.membership.create({ data, include: { user: true } });
   }

@@ -18,7 +18,7 @@ import {
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import { z } from "zod";
 import type { ApiKeyRepository } from "../api-keys/api-key.repository";
-import { Role } from "../shared/enums";
+import { MembershipStatus, Role } from "../shared/enums";
 import { emailRule, personNameRule } from "../shared/rules";
 import type { AddMemberInput } from "./member.input";
 import type { MemberRepository, MembershipWithUser } from "./member.repository";
@@ -70,13 +70,16 @@ export class MemberService {
           userId: user.id,
           role: data.role,
           name: data.name ?? null,
+          // Someone who never logged in is invited: the membership grants nothing until the
+          // first OIDC login with this (verified) email binds a person to the user.
+          status: user.oidcSubject === null ? "invited" : "active",
         });
         await recordChange(tx, sourceOf(actor), {
           organizationId: principal.organizationId,
           type: "member.added",
           targetType: "user",
           targetId: user.id,
-          data: { after: { email: user.email, role: created.role } },
+          data: { after: { email: user.email, role: created.role, status: created.status } },
           payload: { userId: user.id, email: user.email, role: created.role },
         });
         return created;
@@ -171,6 +174,7 @@ export function toMembership(row: MembershipWithUser): Membership {
     id: row.id,
     user: { id: row.user.id, email: row.user.email, name: row.name },
     role: row.role as Role,
+    status: row.status as MembershipStatus,
     createdAt: row.createdAt,
   };
 }

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from "type-graphql";
-import { Role } from "../shared/enums";
+import { MembershipStatus, Role } from "../shared/enums";
 
 @ObjectType("User", { description: "A person; one user may belong to several organizations" })
 export class User {
@@ -23,6 +23,11 @@ export class Membership {
 
   @Field((_type) => Role)
   role!: Role;
+
+  @Field((_type) => MembershipStatus, {
+    description: "`invited` until the person first logs in with the invited email (OIDC login)",
+  })
+  status!: MembershipStatus;
 
   @Field((_type) => Date)
   createdAt!: Date;

@@ -14,3 +14,15 @@ registerEnumType(Role, {
   name: "Role",
   description: "Role of a member in an organization, from most to least powerful",
 });
+
+// --- OIDC login (issue 9) ---
+export enum MembershipStatus {
+  invited = "invited",
+  active = "active",
+}
+
+registerEnumType(MembershipStatus, {
+  name: "MembershipStatus",
+  description: "`invited`: added by email, grants nothing until that person's first login; `active`: a member",
+});
+// --- end OIDC login ---
