@@ -1,5 +1,5 @@
 import { composeServices } from "@apollo/composition";
-import { buildAdminSchema } from "@sprintconnect/admin-subgraph";
+import { type AdminSchemaOptions, buildAdminSchema } from "@sprintconnect/admin-subgraph";
 import { buildChatSchema, type ChatSchemaDeps } from "@sprintconnect/chat-subgraph";
 import { type CliEnv, cliEnvSchema, type KeyRing, type PrismaClient, parseEnv } from "@sprintconnect/core";
 import { buildMetricsSchema } from "@sprintconnect/metrics-subgraph";
@@ -43,6 +43,7 @@ const builders: Record<SubgraphName, () => Promise<GraphQLSchema>> = {
       apiKeyPepper: "unused: no key is issued while composing",
       keys: {} as KeyRing, // and no audit anchor signed
       invalidate: async () => undefined, // nor any key revoked
+      webhooks: {} as AdminSchemaOptions["webhooks"], // webhooks (issue 10): nor any webhook created
     }),
 };
 

@@ -14,6 +14,7 @@ export * from "./db/prisma";
 export * from "./db/reads";
 export * from "./db/unavailable";
 export * from "./dev-secrets";
+export * from "./egress-precheck";
 export * from "./errors";
 export * from "./events/chat-events";
 export * from "./events/outbox";
@@ -23,3 +24,4 @@ export * from "./outputs";
 export * from "./redis";
 export * from "./secrets/secret-store";
 export * from "./validation";
+export * from "./webhooks/webhooks"; // webhooks (issue 10)
