@@ -1,6 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { PublishedEvent } from "@sprintconnect/core";
+import { createDeliveries } from "@sprintconnect/worker";
 import { Webhook as Verifier, WebhookVerificationError } from "standardwebhooks";
 import { graphql, request } from "./support/http";
 import { freshDatabase } from "./support/own-services";
@@ -308,6 +310,47 @@ describe("delivery", () => {
     expect(second.body.nextCursor).toBeNull();
     const seen = [...first.body.items, ...second.body.items].map((d: Delivery) => d.eventId);
     expect(new Set(seen)).toEqual(new Set(ids));
+  });
+});
+
+describe("fan-out", () => {
+  it("creates one delivery per subscribed webhook, and none again when the relay publishes the same events again", async () => {
+    const org = await createTestOrg(stack, "Fanout");
+    const other = await createTestOrg(stack, "Elsewhere");
+    // The events below are made up and fanned out directly (the worker then delivers them to the receiver).
+    const make = async (owner: TestOrg, eventTypes: string[]) => {
+      const { webhook } = await createWebhook(owner, { url: `${receiver.url}${freshPath()}`, eventTypes });
+      return webhook.id;
+    };
+    const updates = await make(org, ["server.updated", "server.registered"]);
+    const health = await make(org, ["server.health_changed"]);
+    const foreign = await make(other, ["server.updated"]);
+    const event = (type: string, organizationId: string, aggregateId: string | null = null): PublishedEvent =>
+      ({
+        id: crypto.randomUUID(),
+        organizationId,
+        type,
+        aggregateId,
+        payload: { n: 1 },
+        createdAt: new Date().toISOString(),
+      }) as PublishedEvent;
+    const events = [
+      event("server.updated", org.organizationId),
+      event("server.health_changed", org.organizationId),
+      event("webhook.test", org.organizationId, health),
+      event("chat.session.created", org.organizationId),
+    ];
+    const first = await stack.db.$transaction((tx) => createDeliveries(tx, events));
+    const again = await stack.db.$transaction((tx) => createDeliveries(tx, events));
+    expect(first).toHaveLength(3);
+    expect(again).toEqual([]);
+    const rows = await stack.db.webhookDelivery.findMany({ where: { eventId: { in: events.map((e) => e.id) } } });
+    const pairs = rows.map(
+      (r) =>
+        `${r.webhookId === updates ? "updates" : r.webhookId === health ? "health" : r.webhookId === foreign ? "foreign" : "?"} ${r.eventType}`,
+    );
+    expect(pairs.sort()).toEqual(["health server.health_changed", "health webhook.test", "updates server.updated"]);
+    expect(JSON.parse(rows[0]!.body)).toMatchObject({ organizationId: org.organizationId, data: { n: 1 } });
   });
 });
 

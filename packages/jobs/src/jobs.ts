@@ -67,8 +67,12 @@ export const webhookDeliveryJob = defineJob({
   timeoutMs: 5 * 60_000,
 });
 
-/** The Bee-Queue job id of a delivery's attempt `attempt` (1-based). */
-export function webhookDeliveryJobId(deliveryId: string, attempt: number): string {
-  return `${deliveryId}:${attempt}`;
+/**
+ * The Bee-Queue job id of a delivery's attempt `attempt` (1-based). A manual redelivery gets an
+ * id of its own (`manual`, a unique tag): a retry already queued, delayed, under the plain id
+ * would otherwise swallow it until its own time came.
+ */
+export function webhookDeliveryJobId(deliveryId: string, attempt: number, manual?: string): string {
+  return manual ? `${deliveryId}:${attempt}:manual:${manual}` : `${deliveryId}:${attempt}`;
 }
 // --- end webhooks ---

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { LocalSecretStore, type Logger, type PrismaClient } from "@sprintconnect/core";
 import { JobQueues, webhookDeliveryJob, webhookDeliveryJobId } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
@@ -22,7 +23,7 @@ export function createWebhookDeps(options: {
       await queues.enqueue(
         webhookDeliveryJob,
         { deliveryId, organizationId },
-        { jobId: webhookDeliveryJobId(deliveryId, attempt) },
+        { jobId: webhookDeliveryJobId(deliveryId, attempt, randomUUID()) },
       );
     },
   };

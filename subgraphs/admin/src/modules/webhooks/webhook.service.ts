@@ -37,7 +37,7 @@ export interface WebhookDeps {
   egress: { check(url: string): Promise<unknown> };
   /** Where signing secrets are kept (encrypted); only the SecretStore interface is used. */
   secrets: SecretStore;
-  /** Queues an attempt of a delivery now (manual redelivery). */
+  /** Queues an attempt of a delivery now (manual redelivery), under a job id of its own. */
   enqueueDelivery(delivery: { deliveryId: string; organizationId: string; attempt: number }): Promise<void>;
 }
 
