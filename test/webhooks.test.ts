@@ -214,14 +214,24 @@ describe("delivery", () => {
     expect(webhookNow.body.consecutiveFailures).toBe(0);
   });
 
-  it("disables a webhook after a run of failures, with a webhook.disabled event, and resumes when enabled again", async () => {
+  it("disables a webhook after a run of failures across deliveries, with a webhook.disabled event, and resumes when enabled again", async () => {
+    // WEBHOOK_MAX_ATTEMPTS is 3 and WEBHOOK_MAX_CONSECUTIVE_FAILURES 4 in tests: the first
+    // delivery is given up after 3 failures, the first attempt of the second is the 4th in a row.
     const org = await createTestOrg(stack, "Disable");
     const failing = freshPath();
     const watcher = freshPath();
     receiver.plan(failing, 500, 503, 500, 502);
     const broken = await createWebhook(org, { url: `${receiver.url}${failing}`, eventTypes: ["server.updated"] });
     const watching = await createWebhook(org, { url: `${receiver.url}${watcher}`, eventTypes: ["webhook.disabled"] });
-    const eventId = await sendTest(org, broken.webhook.id);
+    const first = await sendTest(org, broken.webhook.id);
+    const givenUp = await deliveryOf(org, broken.webhook.id, first, (d) => d.status === "failed");
+    expect(givenUp.attempts.map((a) => [a.outcome, a.statusCode])).toEqual([
+      ["failed", 500],
+      ["failed", 503],
+      ["failed", 500],
+    ]);
+    expect((await deliveries(org, broken.webhook.id, "?status=failed")).map((d) => d.id)).toEqual([givenUp.id]);
+    const second = await sendTest(org, broken.webhook.id);
 
     const [notice] = await waitFor(
       "the webhook.disabled delivery",
@@ -236,9 +246,9 @@ describe("delivery", () => {
     expect(disabled).toMatchObject({ enabled: false, consecutiveFailures: 4 });
     expect(disabled.disabledAt).toEqual(expect.any(String));
     expect(disabled.disabledReason).toMatch(/4 failed attempts in a row/);
-    // The delivery waits (it has attempts left) and no attempt is made while disabled.
-    const waiting = (await deliveries(org, broken.webhook.id)).find((d) => d.eventId === eventId)!;
-    expect(waiting).toMatchObject({ status: "pending", attemptCount: 4 });
+    // The second delivery waits (it has attempts left); none is made while the webhook is disabled.
+    const waiting = (await deliveries(org, broken.webhook.id)).find((d) => d.eventId === second)!;
+    expect(waiting).toMatchObject({ status: "pending", attemptCount: 1 });
     const audit = await stack.db.auditLog.findFirst({
       where: { targetId: broken.webhook.id, action: "webhook.disabled" },
     });
@@ -253,41 +263,43 @@ describe("delivery", () => {
       body: { enabled: true },
     });
     expect(enabled.body).toMatchObject({ enabled: true, consecutiveFailures: 0, disabledAt: null });
-    const done = await deliveryOf(org, broken.webhook.id, eventId, (d) => d.status === "succeeded");
-    expect(done.attempts.map((a) => a.outcome)).toEqual(["failed", "failed", "failed", "failed", "succeeded"]);
+    const done = await deliveryOf(org, broken.webhook.id, second, (d) => d.status === "succeeded");
+    expect(done.attempts.map((a) => [a.outcome, a.statusCode])).toEqual([
+      ["failed", 502],
+      ["succeeded", 200],
+    ]);
     expect(receiver.at(failing)).toHaveLength(5);
+    // The given-up delivery stays given up until someone redelivers it.
+    expect((await deliveries(org, broken.webhook.id)).find((d) => d.eventId === first)?.status).toBe("failed");
   });
 
-  it("redelivers a delivery by hand with the same webhook-id, and logs the new attempt", async () => {
+  it("redelivers a given-up delivery by hand with the same webhook-id, and logs the new attempt", async () => {
     const org = await createTestOrg(stack, "Redeliver");
     const path = freshPath();
-    // Three failures: one fewer than WEBHOOK_MAX_CONSECUTIVE_FAILURES (4), so it stays enabled.
     const { secret, webhook } = await createWebhook(org, {
       url: `${receiver.url}${path}`,
       eventTypes: ["server.updated"],
     });
     receiver.plan(path, 500, 500, 500);
-    const first = await sendTest(org, webhook.id);
-    const succeeded = await deliveryOf(org, webhook.id, first, (d) => d.status === "succeeded");
-    expect(succeeded.attemptCount).toBe(4);
+    const eventId = await sendTest(org, webhook.id);
+    const failed = await deliveryOf(org, webhook.id, eventId, (d) => d.status === "failed");
+    expect(failed.attemptCount).toBe(3);
 
     const redelivered = await request(
       stack.url,
       "POST",
-      `/v1/webhooks/${webhook.id}/deliveries/${succeeded.id}/redeliver`,
+      `/v1/webhooks/${webhook.id}/deliveries/${failed.id}/redeliver`,
       { auth: org.ownerKey },
     );
     expect(redelivered.status).toBe(202);
-    expect(redelivered.body).toMatchObject({ id: succeeded.id, status: "pending" });
-    const again = await deliveryOf(org, webhook.id, first, (d) => d.status === "succeeded" && d.attemptCount === 5);
-    expect(again.attempts.map((a) => a.outcome)).toEqual(["failed", "failed", "failed", "succeeded", "succeeded"]);
+    expect(redelivered.body).toMatchObject({ id: failed.id, status: "pending" });
+    const again = await deliveryOf(org, webhook.id, eventId, (d) => d.status === "succeeded");
+    expect(again.attempts.map((a) => a.outcome)).toEqual(["failed", "failed", "failed", "succeeded"]);
     const got = receiver.at(path);
-    expect(got).toHaveLength(5);
-    expect(got[4]!.headers["webhook-id"]).toBe(succeeded.id);
-    expect(verify(secret, got[4]!)).toMatchObject({ id: first });
-
-    const failedOnly = await deliveries(org, webhook.id, "?status=failed");
-    expect(failedOnly).toEqual([]);
+    expect(got).toHaveLength(4);
+    expect(new Set(got.map((r) => r.headers["webhook-id"]))).toEqual(new Set([failed.id]));
+    expect(verify(secret, got[3]!)).toMatchObject({ id: eventId });
+    expect(await deliveries(org, webhook.id, "?status=failed")).toEqual([]);
   });
 
   it("pages the delivery log", async () => {
