@@ -111,6 +111,7 @@ const ops: Op[] = [
     ok: 201,
   },
   { name: "audit logs", method: "GET", path: () => "/v1/audit/logs", allowed: ["owner", "admin"], ok: 200 },
+  { name: "list webhooks", method: "GET", path: () => "/v1/webhooks", allowed: ["owner", "admin"], ok: 200 }, // webhooks (issue 10)
   { name: "list chat sessions", method: "GET", path: () => "/v1/chat/sessions", allowed: ALL, ok: 200 },
   {
     name: "create chat session",

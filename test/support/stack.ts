@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { buildAdminSchema, createOrganization, loginOptionsFromEnv } from "@sprintconnect/admin-subgraph";
+import {
+  buildAdminSchema,
+  createOrganization,
+  createWebhookDeps,
+  loginOptionsFromEnv,
+} from "@sprintconnect/admin-subgraph";
 import { buildChatSchema, ChatEventHub } from "@sprintconnect/chat-subgraph";
 import {
   ChatEventLog,
@@ -36,6 +41,21 @@ import { type RunningWorker, startWorker } from "@sprintconnect/worker";
 import type { FastifyInstance } from "fastify";
 import type { GraphQLSchema } from "graphql";
 import { appDatabaseUrl, TEST_DATABASE_URL, TEST_LOG_LEVEL, TEST_REDIS_URL } from "./env";
+
+// --- webhooks (issue 10) ---
+/**
+ * Webhook settings of every test stack and worker process: short timeouts and retries. Every
+ * worker on the test database may attempt any delivery, so they all use the same values.
+ */
+export const TEST_WEBHOOK_ENV: Record<string, string> = {
+  WEBHOOK_TIMEOUT_MS: "1500",
+  WEBHOOK_RETRY_BASE_MS: "200",
+  WEBHOOK_RETRY_MAX_MS: "1000",
+  WEBHOOK_SWEEP_INTERVAL_MS: "500",
+  WEBHOOK_MAX_ATTEMPTS: "3",
+  WEBHOOK_MAX_CONSECUTIVE_FAILURES: "4",
+};
+// --- end webhooks ---
 
 /** A whole SprintConnect stack in this process: four subgraphs and the gateway on free ports. */
 export interface Stack {
@@ -95,6 +115,7 @@ export async function startStack(
     DISCOVERY_TIMEOUT_SECONDS: "10",
     HEALTH_CHECK_TIMEOUT_SECONDS: "2",
     API_KEY_LAST_USED_FLUSH_SECONDS: "1",
+    ...TEST_WEBHOOK_ENV,
     ...overrides,
   };
   const material = resolveKeys(parseEnv(gatewayEnvSchema, baseEnv));
@@ -160,6 +181,8 @@ export async function startStack(
       keys,
       invalidate: redisAuthInvalidator(redis, logger),
       login: loginOptionsFromEnv(parseEnv(subgraphEnvSchema, baseEnv), logger),
+      // webhooks (issue 10)
+      webhooks: createWebhookDeps({ env: workerEnv, db, logger, secretStoreKey: material.secretStoreKey, queues }),
     }),
   };
   const apps: FastifyInstance[] = [];

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "./env";
-import type { Stack } from "./stack";
+import { type Stack, TEST_WEBHOOK_ENV } from "./stack";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -36,6 +36,7 @@ export class WorkerProcesses {
         LOG_LEVEL: "warn",
         // Any free port: the default 9090 may be taken by a running `npm start`.
         PROMETHEUS_METRICS_PORT: "0",
+        ...TEST_WEBHOOK_ENV,
         ...env,
       },
       stdio: ["ignore", "ignore", "inherit"],

@@ -8,7 +8,15 @@ import {
   resolveAppDatabaseUrl,
   type WorkerEnv,
 } from "@sprintconnect/core";
-import { chatTurnJob, discoveryJob, healthCheckJob, JobQueues, pingJob } from "@sprintconnect/jobs";
+import {
+  chatTurnJob,
+  discoveryJob,
+  healthCheckJob,
+  JobQueues,
+  pingJob,
+  webhookDeliveryJob,
+  webhookDeliveryJobId,
+} from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { loadAgentConfig } from "./chat/agent-config";
 import { ChatRepository } from "./chat/chat.repository";
@@ -19,6 +27,9 @@ import { DiscoveryRunner } from "./discovery/discovery-runner";
 import { HealthRunner } from "./health/health-runner";
 import { WorkerMetrics } from "./metrics";
 import { OutboxRelay } from "./relay/outbox-relay";
+import { WebhookDeliverer } from "./webhooks/webhook-deliverer";
+import { createDeliveries } from "./webhooks/webhook-fanout";
+import { type SweptDelivery, WebhookSweeper } from "./webhooks/webhook-sweeper";
 
 /** Ping jobs (no work: they measure the queue path) one worker runs at once. */
 const PING_CONCURRENCY = 16;
@@ -145,14 +156,58 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     PING_CONCURRENCY,
     metrics.timed(pingJob.name, async () => undefined),
   );
+  // --- webhooks (issue 10) ---
+  // Its own guard: webhook time and size limits, and no redirects followed.
+  const webhookGuard = new EgressGuard(policy, {
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    maxResponseBytes: env.WEBHOOK_RESPONSE_MAX_BYTES,
+    logger,
+  });
+  const queueDeliveries = (deliveries: ReadonlyArray<SweptDelivery & { at?: Date }>) =>
+    Promise.all(
+      deliveries.map((d) =>
+        queues.enqueue(
+          webhookDeliveryJob,
+          { deliveryId: d.deliveryId, organizationId: d.organizationId },
+          { jobId: webhookDeliveryJobId(d.deliveryId, d.attempt), ...(d.at ? { delayUntil: d.at } : {}) },
+        ),
+      ),
+    ).then(() => undefined);
+  const webhooks = new WebhookDeliverer({
+    db,
+    secrets,
+    fetch: webhookGuard.fetch,
+    logger: logger.child({ job: webhookDeliveryJob.name }),
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+    retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+    retryMaxMs: env.WEBHOOK_RETRY_MAX_MS,
+    maxConsecutiveFailures: env.WEBHOOK_MAX_CONSECUTIVE_FAILURES,
+    schedule: (next) => queueDeliveries([next]),
+  });
+  queues.process(
+    webhookDeliveryJob,
+    env.WORKER_WEBHOOK_CONCURRENCY,
+    metrics.timed(webhookDeliveryJob.name, (payload) => webhooks.attempt(payload)),
+  );
+  const sweeper = new WebhookSweeper(db, queueDeliveries, logger.child({ component: "webhook-sweeper" }), {
+    intervalMs: env.WEBHOOK_SWEEP_INTERVAL_MS,
+  });
+  // --- end webhooks ---
   await queues.ready();
 
   const relay = new OutboxRelay(db, deps.redis, logger.child({ component: "outbox-relay" }), {
     pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
     // Woken by the commit of every event (its own connection, as the application role).
     listenUrl: resolveAppDatabaseUrl(env),
+    // webhooks (issue 10): a new delivery is attempt 1
+    webhooks: {
+      createDeliveries,
+      enqueue: (deliveries) => queueDeliveries(deliveries.map((d) => ({ ...d, attempt: 1 }))),
+    },
   });
   relay.start();
+  sweeper.start(); // webhooks (issue 10)
   logger.info(
     { discoveryConcurrency: env.WORKER_DISCOVERY_CONCURRENCY, healthConcurrency: env.WORKER_HEALTH_CONCURRENCY },
     "worker started",
@@ -166,9 +221,10 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       const unfinished = await queues.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       if (unfinished > 0) logger.warn("jobs were still running at shutdown; another worker will recover them");
       await relay.stop();
+      await sweeper.stop(); // webhooks (issue 10)
       await chatControl.close();
       await chatPool.close();
-      await Promise.all([guard.close(), chatGuard.close(), llmGuard.close()]);
+      await Promise.all([guard.close(), chatGuard.close(), llmGuard.close(), webhookGuard.close()]);
     },
   };
 }

@@ -65,6 +65,114 @@ const AUTH_TOKENS_FIELDS = `fragment AuthTokensFields on AuthTokens {
   accessToken tokenType expiresIn expiresAt refreshToken refreshExpiresAt userId organizationId
 }`;
 // --- end OIDC login ---
+// --- webhooks (issue 10) ---
+const WEBHOOK_FIELDS = `fragment WebhookFields on Webhook {
+  id url description eventTypes enabled consecutiveFailures disabledAt disabledReason secretRotatedAt createdAt updatedAt
+}`;
+
+const WEBHOOK_DELIVERY_FIELDS = `fragment WebhookDeliveryFields on WebhookDelivery {
+  id webhookId eventId eventType status attemptCount nextAttemptAt lastAttemptAt lastStatusCode lastError payload createdAt
+  attempts { id attempt outcome statusCode error durationMs responseBody createdAt }
+}`;
+
+const WEBHOOK_ROUTES: RestRoute[] = [
+  {
+    method: "POST",
+    path: "/v1/webhooks",
+    operationId: "createWebhook",
+    summary: "Create a webhook subscription (the signing secret is shown once)",
+    tag: "Webhooks",
+    status: 201,
+    document: `mutation CreateWebhook($input: CreateWebhookInput!) {
+      createWebhook(input: $input) { secret webhook { ...WebhookFields } }
+    } ${WEBHOOK_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/webhooks",
+    operationId: "listWebhooks",
+    summary: "List the organization's webhooks",
+    tag: "Webhooks",
+    status: 200,
+    document: `query ListWebhooks($limit: Int, $cursor: String) {
+      webhooks(limit: $limit, cursor: $cursor) { items { ...WebhookFields } nextCursor }
+    } ${WEBHOOK_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/webhooks/:id",
+    operationId: "getWebhook",
+    summary: "Get a webhook",
+    tag: "Webhooks",
+    status: 200,
+    document: `query GetWebhook($id: ID!) { webhook(id: $id) { ...WebhookFields } } ${WEBHOOK_FIELDS}`,
+  },
+  {
+    method: "PATCH",
+    path: "/v1/webhooks/:id",
+    operationId: "updateWebhook",
+    summary: "Update a webhook's URL, event types, description, or pause/enable it",
+    tag: "Webhooks",
+    status: 200,
+    document: `mutation UpdateWebhook($id: ID!, $input: UpdateWebhookInput!) {
+      updateWebhook(id: $id, input: $input) { ...WebhookFields }
+    } ${WEBHOOK_FIELDS}`,
+  },
+  {
+    method: "DELETE",
+    path: "/v1/webhooks/:id",
+    operationId: "deleteWebhook",
+    summary: "Delete a webhook subscription",
+    tag: "Webhooks",
+    status: 204,
+    document: `mutation DeleteWebhook($id: ID!) { deleteWebhook(id: $id) { id } }`,
+  },
+  {
+    method: "POST",
+    path: "/v1/webhooks/:id/rotate-secret",
+    operationId: "rotateWebhookSecret",
+    summary: "Replace the signing secret (the new one is shown once)",
+    tag: "Webhooks",
+    status: 200,
+    document: `mutation RotateWebhookSecret($id: ID!) {
+      rotateWebhookSecret(id: $id) { secret webhook { ...WebhookFields } }
+    } ${WEBHOOK_FIELDS}`,
+  },
+  {
+    method: "POST",
+    path: "/v1/webhooks/:id/test",
+    operationId: "testWebhook",
+    summary: "Send a webhook.test event to this webhook",
+    tag: "Webhooks",
+    status: 202,
+    document: `mutation TestWebhook($id: ID!) { testWebhook(id: $id) { eventId } }`,
+  },
+  {
+    method: "GET",
+    path: "/v1/webhooks/:id/deliveries",
+    operationId: "listWebhookDeliveries",
+    summary: "The delivery log: deliveries, newest first, each with every attempt",
+    tag: "Webhooks",
+    status: 200,
+    document: `query ListWebhookDeliveries($id: ID!, $status: String, $limit: Int, $cursor: String) {
+      webhookDeliveries(webhookId: $id, status: $status, limit: $limit, cursor: $cursor) {
+        items { ...WebhookDeliveryFields } nextCursor
+      }
+    } ${WEBHOOK_DELIVERY_FIELDS}`,
+  },
+  {
+    method: "POST",
+    path: "/v1/webhooks/:id/deliveries/:deliveryId/redeliver",
+    operationId: "redeliverWebhookDelivery",
+    summary: "Attempt a delivery again now (same webhook-id)",
+    tag: "Webhooks",
+    status: 202,
+    document: `mutation RedeliverWebhookDelivery($id: ID!, $deliveryId: ID!) {
+      redeliverWebhookDelivery(webhookId: $id, deliveryId: $deliveryId) { ...WebhookDeliveryFields }
+    } ${WEBHOOK_DELIVERY_FIELDS}`,
+  },
+];
+// --- end webhooks ---
 
 export const ROUTES: RestRoute[] = [
   // MCP server registry
@@ -456,4 +564,6 @@ export const ROUTES: RestRoute[] = [
       }
     }`,
   },
+  // webhooks (issue 10)
+  ...WEBHOOK_ROUTES,
 ];

@@ -1,5 +1,5 @@
 import { composeServices } from "@apollo/composition";
-import { buildAdminSchema, type LoginOptions } from "@sprintconnect/admin-subgraph";
+import { type AdminSchemaOptions, buildAdminSchema, type LoginOptions } from "@sprintconnect/admin-subgraph";
 import { buildChatSchema, type ChatSchemaDeps } from "@sprintconnect/chat-subgraph";
 import { type CliEnv, cliEnvSchema, type KeyRing, type PrismaClient, parseEnv } from "@sprintconnect/core";
 import { buildMetricsSchema } from "@sprintconnect/metrics-subgraph";
@@ -44,6 +44,7 @@ const builders: Record<SubgraphName, () => Promise<GraphQLSchema>> = {
       keys: {} as KeyRing, // and no audit anchor signed
       invalidate: async () => undefined, // nor any key revoked
       login: {} as LoginOptions, // nor anyone logged in
+      webhooks: {} as AdminSchemaOptions["webhooks"], // webhooks (issue 10): nor any webhook created
     }),
 };
 

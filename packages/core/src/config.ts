@@ -333,6 +333,27 @@ const workerShape = {
   RETENTION_USAGE_EVENTS_DAYS: positiveInt.default(90),
   /** How often the scheduler rolls finished hours of usage events into UsageRollup. */
   USAGE_ROLLUP_INTERVAL_SECONDS: positiveInt.default(300),
+  // --- webhooks (issue 10) ---
+  /** Webhook deliveries one worker attempts at once. */
+  WORKER_WEBHOOK_CONCURRENCY: positiveInt.default(16),
+  /** Time limit of one delivery attempt (connect, send, response), in milliseconds. */
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Largest webhook response body read; a larger one fails the attempt (the first KiB is logged). */
+  WEBHOOK_RESPONSE_MAX_BYTES: positiveInt.default(64 * 1024),
+  /** Attempts of one delivery before it is given up as `failed` (manual redelivery still works). */
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.default(8),
+  /** Delay before the second attempt; each further one doubles it, with jitter, up to WEBHOOK_RETRY_MAX_MS. */
+  WEBHOOK_RETRY_BASE_MS: positiveInt.default(30_000),
+  /** Longest delay between two attempts of a delivery. */
+  WEBHOOK_RETRY_MAX_MS: positiveInt.default(3_600_000),
+  /** Failed attempts in a row (across deliveries) after which a webhook is disabled, with a `webhook.disabled` event. */
+  WEBHOOK_MAX_CONSECUTIVE_FAILURES: positiveInt.default(20),
+  /**
+   * How often a worker looks for deliveries that are due but not queued (a worker died between
+   * committing a delivery and queueing it, or mid-attempt): the fallback that loses none.
+   */
+  WEBHOOK_SWEEP_INTERVAL_MS: positiveInt.default(10_000),
+  // --- end webhooks ---
   /** Port of the worker's Prometheus `/metrics` (job times, queue depths, outbox lag) and `/health`. */
   PROMETHEUS_METRICS_PORT: port.default(9090),
   /** Port of the scheduler's `/health`, for container health checks. Unset: not served. */

@@ -14,6 +14,7 @@ export * from "./db/prisma";
 export * from "./db/reads";
 export * from "./db/unavailable";
 export * from "./dev-secrets";
+export * from "./egress-precheck";
 export * from "./errors";
 export * from "./events/chat-events";
 export * from "./events/outbox";
@@ -25,3 +26,4 @@ export * from "./secrets/secret-store";
 export * from "./usage/rollup";
 export * from "./usage/usage-recorder";
 export * from "./validation";
+export * from "./webhooks/webhooks"; // webhooks (issue 10)

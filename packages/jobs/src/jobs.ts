@@ -50,3 +50,29 @@ export const pingJob = defineJob({
   retries: 0,
   timeoutMs: 10_000,
 });
+
+// --- webhooks (issue 10) ---
+/**
+ * Attempt one webhook delivery once. The delivery row (PostgreSQL) is the truth: it holds the
+ * attempt count and when the next attempt is due, and a worker leases it while it sends, so a
+ * duplicate job, a stalled one or one the sweeper re-queued finds nothing to do. The job id is
+ * the delivery and its attempt number. Retries are scheduled by the handler (exponential
+ * backoff with jitter, WEBHOOK_RETRY_*) as delayed jobs, not by Bee-Queue.
+ */
+export const webhookDeliveryJob = defineJob({
+  name: "webhook-delivery",
+  schema: z.object({ deliveryId: z.uuid(), organizationId: z.uuid() }).strict(),
+  retries: 0,
+  // Above any sensible WEBHOOK_TIMEOUT_MS; the egress guard enforces the real limit.
+  timeoutMs: 5 * 60_000,
+});
+
+/**
+ * The Bee-Queue job id of a delivery's attempt `attempt` (1-based). A manual redelivery gets an
+ * id of its own (`manual`, a unique tag): a retry already queued, delayed, under the plain id
+ * would otherwise swallow it until its own time came.
+ */
+export function webhookDeliveryJobId(deliveryId: string, attempt: number, manual?: string): string {
+  return manual ? `${deliveryId}:${attempt}:manual:${manual}` : `${deliveryId}:${attempt}`;
+}
+// --- end webhooks ---

@@ -44,6 +44,8 @@ export interface JobInfo {
 export interface EnqueueOptions {
   /** Entity id where duplicates would hurt; a job with a queued id is not queued again. */
   jobId?: string;
+  /** Run no earlier than this (a scheduled retry); workers activate delayed jobs when due. */
+  delayUntil?: Date;
 }
 
 /**
@@ -128,6 +130,7 @@ export class JobQueues {
       .backoff("exponential", this.options.retryBackoffMs ?? definition.backoffMs)
       .timeout(definition.timeoutMs);
     if (options.jobId) job.setId(options.jobId);
+    if (options.delayUntil && options.delayUntil.getTime() > Date.now()) job.delayUntil(options.delayUntil);
     return job;
   }
 

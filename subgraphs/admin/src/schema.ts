@@ -18,6 +18,11 @@ import { MemberService } from "./modules/members/member.service";
 import { OrganizationRepository } from "./modules/organizations/organization.repository";
 import { OrganizationResolver } from "./modules/organizations/organization.resolver";
 import { OrganizationService } from "./modules/organizations/organization.service";
+// --- webhooks (issue 10) ---
+import { WebhookRepository } from "./modules/webhooks/webhook.repository";
+import { WebhookResolver } from "./modules/webhooks/webhook.resolver";
+import { type WebhookDeps, WebhookService } from "./modules/webhooks/webhook.service";
+// --- end webhooks ---
 
 export interface AdminSchemaOptions {
   /** HMAC key that API keys are stored under (API_KEY_ENCRYPTION_KEY or the dev key). */
@@ -26,6 +31,10 @@ export interface AdminSchemaOptions {
   keys: KeyRing;
   /** Tells the gateways, after commit, of revoked keys, removed members and changed roles. */
   invalidate: AuthInvalidator;
+  // --- webhooks (issue 10) ---
+  /** Egress check, secret store and delivery queue of the webhooks module. */
+  webhooks: WebhookDeps;
+  // --- end webhooks ---
   /** OIDC login and refresh tokens (issue 9). */
   login: LoginOptions;
 }
@@ -54,9 +63,18 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
     [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
     [AuditResolver, new AuditResolver(new AuditService(new AuditRepository(db, options.keys)))],
     [SessionResolver, new SessionResolver(sessionService(db, options))],
+    // webhooks (issue 10)
+    [WebhookResolver, new WebhookResolver(new WebhookService(db, new WebhookRepository(db), options.webhooks))],
   ]);
   return buildFederatedSchema({
-    resolvers: [OrganizationResolver, MemberResolver, ApiKeyResolver, AuditResolver, SessionResolver],
+    resolvers: [
+      OrganizationResolver,
+      MemberResolver,
+      ApiKeyResolver,
+      AuditResolver,
+      SessionResolver,
+      WebhookResolver, // webhooks (issue 10)
+    ],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
       Organization: {

@@ -1,4 +1,5 @@
 import {
+  type Db,
   EVENTS_CHANNEL,
   type Logger,
   type PrismaClient,
@@ -22,6 +23,17 @@ export interface OutboxRelayOptions {
    * Without it the relay only polls.
    */
   listenUrl?: string;
+  // --- webhooks (issue 10) ---
+  /**
+   * Webhook fan-out: `createDeliveries` runs in the batch's transaction (so a delivery exists
+   * exactly when its event is marked published), `enqueue` after it commits. An enqueue that
+   * fails is logged; the webhook sweeper queues those deliveries later.
+   */
+  webhooks?: {
+    createDeliveries(tx: Db, events: PublishedEvent[]): Promise<Array<{ deliveryId: string; organizationId: string }>>;
+    enqueue(deliveries: Array<{ deliveryId: string; organizationId: string }>): Promise<void>;
+  };
+  // --- end webhooks ---
 }
 
 /**
@@ -60,7 +72,8 @@ export class OutboxRelay {
   /** Publishes one batch; returns how many events it published. */
   async publishBatch(): Promise<number> {
     const batch = this.options.batchSize ?? 500;
-    return this.db.$transaction(async (tx) => {
+    const webhooks = this.options.webhooks;
+    const { published, deliveries } = await this.db.$transaction(async (tx) => {
       const rows = await tx.$queryRaw<
         Array<{
           id: string;
@@ -73,25 +86,35 @@ export class OutboxRelay {
       >`SELECT id, "organizationId", type, "aggregateId", payload, "createdAt"
           FROM "Event" WHERE "publishedAt" IS NULL
          ORDER BY "createdAt", id LIMIT ${batch} FOR UPDATE SKIP LOCKED`;
-      if (rows.length === 0) return 0;
-      const pipeline = this.redis.pipeline();
-      for (const row of rows) {
-        const event: PublishedEvent = {
+      if (rows.length === 0) return { published: 0, deliveries: [] };
+      const events = rows.map(
+        (row): PublishedEvent => ({
           id: row.id,
           organizationId: row.organizationId,
           type: row.type as PublishedEvent["type"],
           aggregateId: row.aggregateId,
           payload: row.payload as Record<string, unknown>,
           createdAt: row.createdAt.toISOString(),
-        };
-        pipeline.publish(redisChannel(this.redis, EVENTS_CHANNEL), JSON.stringify(event));
-      }
+        }),
+      );
+      const deliveries = webhooks ? await webhooks.createDeliveries(tx, events) : [];
+      const pipeline = this.redis.pipeline();
+      for (const event of events) pipeline.publish(redisChannel(this.redis, EVENTS_CHANNEL), JSON.stringify(event));
       const results = await pipeline.exec();
       const failed = results?.find(([err]) => err);
       if (failed) throw failed[0];
       await tx.$executeRaw`UPDATE "Event" SET "publishedAt" = now() WHERE id = ANY(${rows.map((r) => r.id)}::uuid[])`;
-      return rows.length;
+      return { published: rows.length, deliveries };
     });
+    if (webhooks && deliveries.length > 0) {
+      await webhooks.enqueue(deliveries).catch((err) => {
+        this.logger.warn(
+          { err, deliveries: deliveries.length },
+          "queueing webhook deliveries failed; the sweeper will",
+        );
+      });
+    }
+    return published;
   }
 
   start(): void {

@@ -22,12 +22,23 @@ export const SCOPES = [
   "chat:read",
   "chat:write",
   "metrics:read",
+  // --- webhooks (issue 10) ---
+  /** Create, change, delete, test and redeliver webhooks; read their delivery logs (owner and admin). */
+  "webhooks:manage",
+  // --- end webhooks ---
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const VIEWER: Scope[] = ["org:read", "servers:read", "chat:read", "metrics:read"];
 const DEVELOPER: Scope[] = [...VIEWER, "servers:write", "chat:write", "api_keys:write"];
-const ADMIN: Scope[] = [...DEVELOPER, "members:manage", "api_keys:manage", "audit:read", "capabilities:review"];
+const ADMIN: Scope[] = [
+  ...DEVELOPER,
+  "members:manage",
+  "api_keys:manage",
+  "audit:read",
+  "capabilities:review",
+  "webhooks:manage", // webhooks (issue 10)
+];
 const OWNER: Scope[] = [...ADMIN, "org:manage"];
 
 /** The scopes each role grants. */

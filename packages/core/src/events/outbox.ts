@@ -24,7 +24,15 @@ export type EventType =
   | "capability.removed"
   | "server.health_changed"
   | "discovery.completed"
-  | "discovery.failed";
+  | "discovery.failed"
+  // --- webhooks (issue 10) ---
+  | "webhook.created"
+  | "webhook.updated"
+  | "webhook.deleted"
+  | "webhook.secret_rotated"
+  | "webhook.disabled"
+  | "webhook.test";
+// --- end webhooks ---
 
 /** The Redis pub/sub channel the outbox relay publishes every event to, named per database by `redisChannel`. */
 export const EVENTS_CHANNEL = "sprintconnect:events";
@@ -50,8 +58,9 @@ export interface OutboxEvent {
  * Records an event in the transactional outbox. Call it inside the transaction of the change:
  * the change and its event commit together or not at all. The worker's relay publishes it.
  */
-export async function emitEvent(tx: Db, event: OutboxEvent): Promise<void> {
-  await tx.event.create({
+export async function emitEvent(tx: Db, event: OutboxEvent): Promise<{ id: string }> {
+  return tx.event.create({
+    select: { id: true },
     data: {
       organizationId: event.organizationId,
       type: event.type,

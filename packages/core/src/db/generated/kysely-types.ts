@@ -509,6 +509,76 @@ export type User = {
     oidcSubject: string | null;
     lastLoginAt: Timestamp | null;
 };
+export type Webhook = {
+    id: string;
+    organizationId: string;
+    url: string;
+    description: Generated<string>;
+    /**
+     * Event types delivered (names from WEBHOOK_EVENT_TYPES).
+     */
+    eventTypes: string[];
+    enabled: Generated<boolean>;
+    /**
+     * Failed attempts in a row; reset by a success. WEBHOOK_MAX_CONSECUTIVE_FAILURES disables it.
+     */
+    consecutiveFailures: Generated<number>;
+    disabledAt: Timestamp | null;
+    disabledReason: string | null;
+    secretRotatedAt: Generated<Timestamp>;
+    createdAt: Generated<Timestamp>;
+    updatedAt: Timestamp;
+};
+export type WebhookDelivery = {
+    id: string;
+    organizationId: string;
+    webhookId: string;
+    /**
+     * The outbox event (no foreign key: published events are deleted by retention, deliveries stay).
+     */
+    eventId: string;
+    eventType: string;
+    /**
+     * The JSON body sent, fixed when the delivery is created.
+     */
+    body: string;
+    /**
+     * pending | succeeded | failed
+     */
+    status: Generated<string>;
+    attempts: Generated<number>;
+    nextAttemptAt: Generated<Timestamp>;
+    /**
+     * A worker holds the delivery until then while it attempts it; a crashed worker's lease expires.
+     */
+    leaseUntil: Timestamp | null;
+    lastAttemptAt: Timestamp | null;
+    lastStatusCode: number | null;
+    lastError: string | null;
+    createdAt: Generated<Timestamp>;
+    updatedAt: Timestamp;
+};
+export type WebhookDeliveryAttempt = {
+    id: string;
+    organizationId: string;
+    deliveryId: string;
+    attempt: number;
+    /**
+     * succeeded | failed
+     */
+    outcome: string;
+    statusCode: number | null;
+    /**
+     * Why it failed: `http_status`, `timeout`, `network`, `egress_denied`, `response_too_large`, with a message.
+     */
+    error: string | null;
+    durationMs: number;
+    /**
+     * The first bytes of the response body (WEBHOOK_RESPONSE_MAX_BYTES).
+     */
+    responseBody: string | null;
+    createdAt: Generated<Timestamp>;
+};
 export type DB = {
     ApiKey: ApiKey;
     AuditAnchor: AuditAnchor;
@@ -533,4 +603,7 @@ export type DB = {
     UsageRollup: UsageRollup;
     UsageRollupState: UsageRollupState;
     User: User;
+    Webhook: Webhook;
+    WebhookDelivery: WebhookDelivery;
+    WebhookDeliveryAttempt: WebhookDeliveryAttempt;
 };

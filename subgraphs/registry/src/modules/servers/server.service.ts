@@ -9,6 +9,7 @@ import {
   type Principal,
   type PrismaClient,
   pageSize,
+  precheckEgress,
   recordChange,
   type SecretStore,
   serverCredentialRef,
@@ -179,16 +180,8 @@ export class ServerService {
   }
 
   /** Refuses a URL the egress guard refuses; a host that does not resolve from here is accepted. */
-  private async checkEgress(url: string): Promise<void> {
-    try {
-      await this.deps.egress.check(url);
-    } catch (err) {
-      const unresolvable =
-        err instanceof AppError &&
-        err.code === ErrorCode.EGRESS_DENIED &&
-        (err.extensions.details as { reason?: string } | undefined)?.reason === "unresolvable";
-      if (!unresolvable) throw err;
-    }
+  private checkEgress(url: string): Promise<void> {
+    return precheckEgress(this.deps.egress, url);
   }
 
   /**
