@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { floorHour, Prisma, rollUpUsage } from "@sprintconnect/core";
+import { checkBudgets, floorHour, Prisma, rollUpUsage } from "@sprintconnect/core";
 import { type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
@@ -589,5 +589,77 @@ describe("top and availability", () => {
       mttrMs: 2 * minute,
       authRequiredMs: minute,
     });
+  });
+});
+
+describe("budgets", () => {
+  it("raises each threshold once a month as an event, and a hard limit refuses chat turns with 402", async () => {
+    const org = await createTestOrg(stack, "Budgeted");
+    const dev = await org.member("developer");
+    const budget = (body: unknown, auth = org.ownerKey) =>
+      request(stack.url, "PATCH", "/v1/metrics/budget", { auth, body });
+    expect((await budget({ monthlyCostUsd: "ten" })).status).toBe(422);
+    expect((await budget({ monthlyRequests: 0 })).status).toBe(422);
+    expect((await budget({ monthlyCostUsd: "10.00" }, dev.apiKey)).status).toBe(403);
+    const set = await budget({ monthlyCostUsd: "10.00", hardLimit: true });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ monthlyCostUsd: "10", hardLimit: true, exceeded: false, alerts: [] });
+    expect(
+      await stack.db.auditLog.count({ where: { organizationId: org.organizationId, action: "budget.updated" } }),
+    ).toBe(1);
+
+    const server = await request(stack.url, "POST", "/v1/mcp/servers", {
+      auth: org.ownerKey,
+      body: { name: "budgeted", baseUrl: "https://budgeted.example.com/mcp" },
+    });
+    const session = await request(stack.url, "POST", "/v1/chat/sessions", {
+      auth: org.ownerKey,
+      body: { serverIds: [server.body.id] },
+    });
+    expect(session.status).toBe(201);
+
+    const spend = (costUsd: string) =>
+      stack.db.usageEvent.create({
+        data: { organizationId: org.organizationId, kind: "chat.model_call", model: "local", costUsd },
+      });
+    const crossings = () =>
+      stack.db.event.findMany({
+        where: { organizationId: org.organizationId, type: "budget.crossed" },
+        orderBy: { createdAt: "asc" },
+      });
+    await spend("7.99");
+    await checkBudgets(stack.db);
+    expect(await crossings()).toEqual([]);
+    await spend("0.01");
+    await checkBudgets(stack.db);
+    await checkBudgets(stack.db);
+    expect((await crossings()).map((e) => e.payload)).toEqual([
+      expect.objectContaining({ metric: "cost", threshold: 80, used: "8", budget: "10", hardLimit: true }),
+    ]);
+    // Under the limit, turns still run.
+    expect((await request(stack.url, "GET", "/v1/metrics/budget", { auth: dev.apiKey })).body).toMatchObject({
+      costUsd: "8",
+      costPercent: 80,
+      exceeded: false,
+    });
+
+    await spend("2.5");
+    await Promise.all([checkBudgets(stack.db), checkBudgets(stack.db)]);
+    expect((await crossings()).map((e) => (e.payload as Row).threshold)).toEqual([80, 100]);
+    const refused = await request(stack.url, "POST", `/v1/chat/sessions/${session.body.id}/messages`, {
+      auth: org.ownerKey,
+      body: { content: "hello" },
+    });
+    expect(refused.status).toBe(402);
+    expect(refused.body.error).toMatchObject({ code: "BUDGET_EXCEEDED", details: { metric: "cost" } });
+    expect(await stack.db.chatTurn.count({ where: { sessionId: session.body.id } })).toBe(0);
+
+    // Without the hard limit, crossing is only announced.
+    expect((await budget({ hardLimit: false })).body).toMatchObject({ exceeded: false, costPercent: 105 });
+    const accepted = await request(stack.url, "POST", `/v1/chat/sessions/${session.body.id}/messages`, {
+      auth: org.ownerKey,
+      body: { content: "hello" },
+    });
+    expect(accepted.status).toBe(202);
   });
 });

@@ -174,6 +174,11 @@ const WEBHOOK_ROUTES: RestRoute[] = [
 ];
 // --- end webhooks ---
 
+const BUDGET_FIELDS = `fragment UsageBudgetFields on UsageBudget {
+  monthlyCostUsd monthlyRequests hardLimit month costUsd requests costPercent requestsPercent exceeded
+  alerts { metric threshold used at }
+}`;
+
 export const ROUTES: RestRoute[] = [
   // MCP server registry
   {
@@ -549,6 +554,25 @@ export const ROUTES: RestRoute[] = [
         items { rank serverId toolName calls errors tokens costUsd p95LatencyMs p95AboveLastBucket }
       }
     }`,
+  },
+  {
+    method: "GET",
+    path: "/v1/metrics/budget",
+    operationId: "usageBudget",
+    summary:
+      "The organization's monthly budgets, this month's cost and requests against them, and the thresholds crossed",
+    tag: "Metrics",
+    status: 200,
+    document: `query UsageBudget { usageBudget { ...UsageBudgetFields } } ${BUDGET_FIELDS}`,
+  },
+  {
+    method: "PATCH",
+    path: "/v1/metrics/budget",
+    operationId: "setUsageBudget",
+    summary: "Set monthly cost and request budgets and whether using one up refuses chat turns (402 BUDGET_EXCEEDED)",
+    tag: "Metrics",
+    status: 200,
+    document: `mutation SetUsageBudget($input: SetUsageBudgetInput!) { setUsageBudget(input: $input) { ...UsageBudgetFields } } ${BUDGET_FIELDS}`,
   },
   {
     method: "GET",

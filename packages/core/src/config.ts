@@ -333,6 +333,8 @@ const workerShape = {
   RETENTION_USAGE_EVENTS_DAYS: positiveInt.default(90),
   /** How often the scheduler rolls finished hours of usage events into UsageRollup. */
   USAGE_ROLLUP_INTERVAL_SECONDS: positiveInt.default(300),
+  /** How often the scheduler compares month-to-date usage with the budgets (and so how soon a hard limit applies). */
+  BUDGET_CHECK_INTERVAL_SECONDS: positiveInt.default(60),
   // --- webhooks (issue 10) ---
   /** Webhook deliveries one worker attempts at once. */
   WORKER_WEBHOOK_CONCURRENCY: positiveInt.default(16),

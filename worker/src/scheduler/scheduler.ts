@@ -1,6 +1,7 @@
 import {
   type AuditAnchor,
   anchorAuditHeads,
+  checkBudgets,
   type KeyRing,
   type Logger,
   type PrismaClient,
@@ -64,6 +65,7 @@ export class Scheduler {
       every(60, "discoveries", () => this.leading(() => this.enqueueDiscoveries())),
       every(3600, "retention", () => this.leading(() => this.retention())),
       every(env.USAGE_ROLLUP_INTERVAL_SECONDS, "usage-rollup", () => this.leading(() => this.rollUpUsage())),
+      every(env.BUDGET_CHECK_INTERVAL_SECONDS, "budgets", () => this.leading(() => this.checkBudgets())),
       every(env.AUDIT_ANCHOR_INTERVAL_SECONDS, "audit-anchors", () => this.leading(() => this.anchorAuditLogs())),
     );
     // ioredis emits `ready` on every (re)connection; a restarted Redis may have lost every job.
@@ -118,6 +120,12 @@ export class Scheduler {
     if (deleted.healthChecks + deleted.events + deleted.refreshFamilies + deleted.usageEvents > 0) {
       this.deps.logger.info(deleted, "retention applied");
     }
+  }
+
+  /** Records (and announces) the budget thresholds organizations crossed this month. */
+  async checkBudgets(): Promise<void> {
+    const raised = await checkBudgets(this.deps.db);
+    if (raised > 0) this.deps.logger.info({ raised }, "budget thresholds crossed");
   }
 
   /** Rolls the usage events of the hours that ended into hourly and daily totals. */

@@ -25,6 +25,8 @@ export type EventType =
   | "server.health_changed"
   | "discovery.completed"
   | "discovery.failed"
+  | "budget.crossed"
+  | "budget.updated"
   // --- webhooks (issue 10) ---
   | "webhook.created"
   | "webhook.updated"

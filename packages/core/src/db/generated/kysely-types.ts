@@ -441,6 +441,39 @@ export type SecretValue = {
     createdAt: Generated<Timestamp>;
     updatedAt: Timestamp;
 };
+export type UsageBudget = {
+    organizationId: string;
+    /**
+     * Cost budget in US dollars per month; null: none.
+     */
+    monthlyCostUsd: string | null;
+    /**
+     * API requests per month; null: none.
+     */
+    monthlyRequests: number | null;
+    hardLimit: Generated<boolean>;
+    createdAt: Generated<Timestamp>;
+    updatedAt: Timestamp;
+};
+export type UsageBudgetAlert = {
+    id: string;
+    organizationId: string;
+    /**
+     * UTC month, e.g. 2026-12
+     */
+    month: string;
+    /**
+     * cost or requests
+     */
+    metric: string;
+    /**
+     * 80 or 100 (percent)
+     */
+    threshold: number;
+    used: string;
+    budget: string;
+    createdAt: Generated<Timestamp>;
+};
 export type UsageEvent = {
     id: string;
     organizationId: string;
@@ -599,6 +632,8 @@ export type DB = {
     RefreshToken: RefreshToken;
     RefreshTokenFamily: RefreshTokenFamily;
     SecretValue: SecretValue;
+    UsageBudget: UsageBudget;
+    UsageBudgetAlert: UsageBudgetAlert;
     UsageEvent: UsageEvent;
     UsageRollup: UsageRollup;
     UsageRollupState: UsageRollupState;

@@ -1,12 +1,5 @@
-import { type Db, LATENCY_BUCKETS_MS, Prisma } from "@sprintconnect/core";
+import { type Db, LATENCY_BUCKETS_MS, Prisma, type RollupRange } from "@sprintconnect/core";
 import { UsageDimension, UsageInterval } from "./summary.type";
-
-/** Rollup rows of one period whose buckets start in [from, to), both aligned to the period: they cover exactly [from, to). */
-export interface RollupRange {
-  period: "hour" | "day";
-  from: Date;
-  to: Date;
-}
 
 /** A range of usage and its filters. */
 export interface SourceQuery {

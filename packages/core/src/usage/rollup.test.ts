@@ -1,5 +1,6 @@
-import { rollupRanges } from "./summary.service";
-import { UsageInterval } from "./summary.type";
+import { rollupRanges } from "./rollup";
+
+const UsageInterval = { none: "none", hour: "hour", day: "day" } as const;
 
 const at = (iso: string) => new Date(iso);
 
