@@ -13,6 +13,11 @@ import { MemberService } from "./modules/members/member.service";
 import { OrganizationRepository } from "./modules/organizations/organization.repository";
 import { OrganizationResolver } from "./modules/organizations/organization.resolver";
 import { OrganizationService } from "./modules/organizations/organization.service";
+// ---- access policies (issue 9) ----
+import { PolicyRepository } from "./modules/policies/policy.repository";
+import { PolicyResolver } from "./modules/policies/policy.resolver";
+import { PolicyService } from "./modules/policies/policy.service";
+// ---- end access policies ----
 
 export interface AdminSchemaOptions {
   /** HMAC key that API keys are stored under (API_KEY_ENCRYPTION_KEY or the dev key). */
@@ -34,9 +39,10 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
     [MemberResolver, new MemberResolver(new MemberService(db, members, apiKeyRepository, options.invalidate))],
     [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
     [AuditResolver, new AuditResolver(new AuditService(new AuditRepository(db, options.keys)))],
+    [PolicyResolver, new PolicyResolver(new PolicyService(db, new PolicyRepository(db)))],
   ]);
   return buildFederatedSchema({
-    resolvers: [OrganizationResolver, MemberResolver, ApiKeyResolver, AuditResolver],
+    resolvers: [OrganizationResolver, MemberResolver, ApiKeyResolver, AuditResolver, PolicyResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
       Organization: {

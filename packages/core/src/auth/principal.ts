@@ -22,12 +22,23 @@ export const SCOPES = [
   "chat:read",
   "chat:write",
   "metrics:read",
+  // ---- access policies (issue 9) ----
+  /** Read, create, change and delete the organization's access policies (owner and admin). */
+  "policies:manage",
+  // ---- end access policies ----
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const VIEWER: Scope[] = ["org:read", "servers:read", "chat:read", "metrics:read"];
 const DEVELOPER: Scope[] = [...VIEWER, "servers:write", "chat:write", "api_keys:write"];
-const ADMIN: Scope[] = [...DEVELOPER, "members:manage", "api_keys:manage", "audit:read", "capabilities:review"];
+const ADMIN: Scope[] = [
+  ...DEVELOPER,
+  "members:manage",
+  "api_keys:manage",
+  "audit:read",
+  "capabilities:review",
+  "policies:manage",
+];
 const OWNER: Scope[] = [...ADMIN, "org:manage"];
 
 /** The scopes each role grants. */

@@ -24,7 +24,11 @@ export type EventType =
   | "capability.removed"
   | "server.health_changed"
   | "discovery.completed"
-  | "discovery.failed";
+  | "discovery.failed"
+  // ---- access policies (issue 9) ----
+  | "policy.created"
+  | "policy.updated"
+  | "policy.deleted";
 
 /** The Redis pub/sub channel the outbox relay publishes every event to. */
 export const EVENTS_CHANNEL = "sprintconnect:events";

@@ -101,6 +101,16 @@ export const ChatToolCallStatus = {
     denied: "denied"
 } as const;
 export type ChatToolCallStatus = (typeof ChatToolCallStatus)[keyof typeof ChatToolCallStatus];
+export const PolicyDefaultAccess = {
+    open: "open",
+    closed: "closed"
+} as const;
+export type PolicyDefaultAccess = (typeof PolicyDefaultAccess)[keyof typeof PolicyDefaultAccess];
+export const PolicyEffect = {
+    allow: "allow",
+    deny: "deny"
+} as const;
+export type PolicyEffect = (typeof PolicyEffect)[keyof typeof PolicyEffect];
 export type ApiKey = {
     id: string;
     organizationId: string;
@@ -394,6 +404,29 @@ export type Organization = {
      * like changed ones. An owner may turn this off.
      */
     holdNewCapabilitiesForReview: Generated<boolean>;
+    /**
+     * What a caller may do when no policy allows it (deny policies always win): `open` allows, `closed` refuses.
+     */
+    defaultAccess: Generated<PolicyDefaultAccess>;
+    createdAt: Generated<Timestamp>;
+    updatedAt: Timestamp;
+};
+export type Policy = {
+    id: string;
+    organizationId: string;
+    name: string;
+    description: string | null;
+    effect: PolicyEffect;
+    actions: string[];
+    subjectRoles: string[];
+    subjectUserIds: string[];
+    subjectApiKeyIds: string[];
+    serverIds: string[];
+    serverTags: string[];
+    environments: string[];
+    capabilityPatterns: string[];
+    capabilityKinds: string[];
+    createdByUserId: string | null;
     createdAt: Generated<Timestamp>;
     updatedAt: Timestamp;
 };
@@ -451,6 +484,7 @@ export type DB = {
     McpServer: McpServer;
     Membership: Membership;
     Organization: Organization;
+    Policy: Policy;
     SecretValue: SecretValue;
     UsageEvent: UsageEvent;
     User: User;
