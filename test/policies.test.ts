@@ -347,6 +347,13 @@ describe("the policy matrix", () => {
           const one = await request(stack.url, "GET", `/v1/mcp/servers/${servers[s].id}`, { auth });
           expect([role, s, one.status]).toEqual([role, s, readable.includes(servers[s].id) ? 200 : 404]);
           if (one.status === 404) expect(one.body.error.code).toBe("NOT_FOUND");
+          const caps = await request(stack.url, "GET", `/v1/mcp/servers/${servers[s].id}/capabilities`, { auth });
+          expect([role, s, "capabilities", caps.status]).toEqual([
+            role,
+            s,
+            "capabilities",
+            readable.includes(servers[s].id) ? 200 : 404,
+          ]);
           const g = await graphql(stack.url, auth, `query($id: ID!) { mcpServer(id: $id) { id } }`, {
             id: servers[s].id,
           });

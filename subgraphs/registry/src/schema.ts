@@ -36,12 +36,13 @@ export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promi
     new CapabilityRepository(),
     new CapabilityQueries(reads),
     servers,
+    policies,
   );
   const instances = new Map<unknown, unknown>([
     [ServerResolver, new ServerResolver(serverService)],
     [CapabilityResolver, new CapabilityResolver(capabilityService)],
     [SearchResolver, new SearchResolver(searchService)],
-    [HistoryResolver, new HistoryResolver(new HistoryService(new HistoryQueries(reads), servers))],
+    [HistoryResolver, new HistoryResolver(new HistoryService(new HistoryQueries(reads), servers, policies))],
     // Subscriptions read live events from the context (`context.events`), not from the database.
     [ChangesResolver, new ChangesResolver()],
   ]);

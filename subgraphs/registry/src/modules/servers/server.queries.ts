@@ -154,12 +154,13 @@ export class ServerQueries {
     return (await this.findByIds(organizationId, [id], fields, policies))[0] ?? null;
   }
 
-  /** Whether a live server of the organization has this id (the caller checked it is a UUID). */
-  async exists(organizationId: string, id: string): Promise<boolean> {
+  /** Whether a live server of the organization that `policies` let the caller read has this id (the caller checked it is a UUID). */
+  async exists(organizationId: string, id: string, policies?: CompiledPolicies): Promise<boolean> {
     const row = await this.db
       .selectFrom("McpServer")
       .select("id")
       .where(live(organizationId))
+      .where(readable(policies))
       .where("id", "=", id)
       .executeTakeFirst();
     return row !== undefined;
