@@ -153,8 +153,7 @@ describe("policy CRUD", () => {
       ["policy.updated", expect.any(String)],
       ["policy.deleted", expect.any(String)],
     ]);
-    expect((audit[1]?.data as any).before.effect).toBe("deny");
-    expect((audit[1]?.data as any).after.effect).toBe("allow");
+    expect(audit[1]?.data).toMatchObject({ before: { effect: "deny" }, after: { effect: "allow" } });
   });
 
   it("has GraphQL twins for every operation", async () => {
@@ -244,7 +243,7 @@ describe("policy CRUD", () => {
       where: { organizationId: org.organizationId, action: "organization.updated" },
       orderBy: { seq: "desc" },
     });
-    expect((entry?.data as any).after.defaultAccess).toBe("closed");
+    expect(entry?.data).toMatchObject({ after: { defaultAccess: "closed" } });
   });
 });
 
