@@ -440,11 +440,61 @@ describe("the policy matrix", () => {
       reason: "policy",
       policyId: deny.id,
     });
+    // A server is not found through a capability hidden from the caller; the owner finds it.
+    for (const filter of ["capability=delete", "q=delete_invoice"]) {
+      const dev = await request(stack.url, "GET", `/v1/discovery/servers?${filter}`, { auth: callers.developer.key });
+      expect([filter, dev.body.items]).toEqual([filter, []]);
+    }
+    await createPolicy({
+      name: "owners see all",
+      effect: "allow",
+      actions: ["discover"],
+      subjects: { roles: ["owner"] },
+    });
+    const owner = await request(stack.url, "GET", "/v1/discovery/servers?capability=delete", {
+      auth: callers.owner.key,
+    });
+    expect(owner.body.items.map((s: { id: string }) => s.id)).toEqual([servers.A.id]);
+    // A first page of one, which the walk over the index fills (two rows): the denied
+    // delete_invoice, first in name order, is not it.
+    const walked = await request(stack.url, "GET", "/v1/discovery/capabilities?limit=1", {
+      auth: callers.developer.key,
+    });
+    expect(walked.body.items.map((m: any) => m.capability.name)).toEqual(["echo_text"]);
+    expect(walked.body.nextCursor).not.toBeNull();
     // The name filter takes the index's walk: the policy is part of that statement too.
     const named = await request(stack.url, "GET", "/v1/discovery/capabilities?name=de", {
       auth: callers.developer.key,
     });
     expect(named.body.items.map((m: any) => m.capability.name)).toEqual([]);
+  });
+
+  it("filters servers in the walk over the index as in the ranked statement", async () => {
+    const extra = [
+      await seedServer("aa-walk-finance", "development", ["walk", "finance"], "active"),
+      await seedServer("ab-walk-one", "development", ["walk"], "active"),
+      await seedServer("ac-walk-two", "development", ["walk"], "active"),
+    ];
+    try {
+      await createPolicy({
+        name: "no finance",
+        effect: "deny",
+        actions: ["discover"],
+        subjects: { roles: ["developer"] },
+        resources: { tags: ["finance"] },
+      });
+      // limit=1: the walk finds two rows and answers; without the policy in it, aa-walk-finance came first.
+      const page = await request(stack.url, "GET", "/v1/discovery/servers?tag=walk&limit=1", {
+        auth: callers.developer.key,
+      });
+      expect(page.body.items.map((s: { name: string }) => s.name)).toEqual(["ab-walk-one"]);
+      const all = await request(stack.url, "GET", "/v1/discovery/servers?tag=walk&limit=10", {
+        auth: callers.developer.key,
+      });
+      expect(all.body.items.map((s: { name: string }) => s.name)).toEqual(["ab-walk-one", "ac-walk-two"]);
+    } finally {
+      await stack.db.mcpServer.deleteMany({ where: { id: { in: extra } } });
+    }
   });
 
   it("applies a policy to an API key as its subject, and a change on the very next request", async () => {

@@ -102,6 +102,11 @@ export interface CompiledPolicies {
   readonly applicable: readonly PolicyRule[];
   /** False when no policy applies and the default is open: nothing to filter. */
   readonly restricts: boolean;
+  /**
+   * Whether an applicable policy names capabilities (patterns or kinds): only then can two
+   * capabilities of one allowed server get different answers.
+   */
+  readonly namesCapabilities: boolean;
   server(server: ServerFacts): PolicyDecision;
   capability(server: ServerFacts, capability: CapabilityFacts): PolicyDecision;
   /** A SQL condition true for the servers `server` allows (TRUE when nothing restricts). */
@@ -219,6 +224,7 @@ export function compilePolicies(set: PolicySet, subject: PolicySubject, action: 
     action,
     applicable,
     restricts,
+    namesCapabilities: applicable.some(hasCapabilityConditions),
     server(s) {
       const deny = denies.find((p) => !hasCapabilityConditions(p) && serverMatches(p, s));
       if (deny) return decided(deny);

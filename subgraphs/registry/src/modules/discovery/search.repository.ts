@@ -176,13 +176,30 @@ function callerServerFilters(f: ServerSearch): Prisma.Sql[] {
 }
 
 /**
+ * The capabilities a server search may match by name or text: live, and, when a policy that
+ * applies to the caller names capabilities, those it lets the caller discover (`server` is the
+ * alias of their server's row), so a server is never found through a capability hidden from the
+ * caller.
+ */
+function discoverableCapability(policies: CompiledPolicies | undefined, server: Prisma.Sql): Prisma.Sql {
+  if (!policies?.restricts || !policies.namesCapabilities) return LIVE_CAPABILITY;
+  const columns = {
+    ...CAPABILITY_COLUMNS,
+    tags: Prisma.sql`${server}.tags`,
+    environment: Prisma.sql`${server}.environment`,
+  };
+  return Prisma.sql`${LIVE_CAPABILITY} AND ${policies.capabilitySql(columns)}`;
+}
+
+/**
  * The text filters of a server search, for the walk: tested row by row (the capability side as
  * an EXISTS on that server's capabilities, which the (serverId, kind, name) index serves).
  */
-function serverTextFilters(f: ServerSearch): Prisma.Sql[] {
+function serverTextFilters(f: ServerSearch, policies?: CompiledPolicies): Prisma.Sql[] {
   const where: Prisma.Sql[] = [];
+  const live = discoverableCapability(policies, Prisma.sql`s`);
   const hasCapability = (match: Prisma.Sql) =>
-    Prisma.sql`EXISTS (SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id AND ${LIVE_CAPABILITY} AND ${match})`;
+    Prisma.sql`EXISTS (SELECT 1 FROM "McpCapability" c WHERE c."serverId" = s.id AND ${live} AND ${match})`;
   if (f.capability) where.push(hasCapability(Prisma.sql`c.name ILIKE ${contains(f.capability)}`));
   if (f.q) {
     const q = contains(f.q);
@@ -206,10 +223,10 @@ export function serversWalk(
 ): Prisma.Sql {
   const where = serverFilters(organizationId, f, policies);
   if (!f.health) where.push(Prisma.sql`s."healthStatus" = ${HEALTH_ORDER[0]}::"HealthStatus"`);
-  const text = serverTextFilters(f);
+  const text = serverTextFilters(f, policies);
   return Prisma.sql`
       SELECT s.id FROM (
-        SELECT s.id, s.name, s.description FROM "McpServer" s WHERE ${and(where)}
+        SELECT s.id, s.name, s.description, s.tags, s.environment FROM "McpServer" s WHERE ${and(where)}
         ORDER BY s.name, s.id LIMIT ${walkRows(limit, offset)}) s
       ${text.length > 0 ? Prisma.sql`WHERE ${and(text)}` : Prisma.empty}
       ORDER BY s.name, s.id
@@ -225,9 +242,16 @@ export function serversQuery(
   policies?: CompiledPolicies,
 ): Prisma.Sql {
   const where = serverFilters(organizationId, f, policies);
+  // Capabilities with their server's row when a policy decides per capability (on tags and
+  // environment as well as the name): one join inside the set, still no test per server.
+  const scoped = policies?.restricts && policies.namesCapabilities;
+  const capabilityRows = scoped
+    ? Prisma.sql`"McpCapability" c JOIN "McpServer" cs ON cs.id = c."serverId"`
+    : Prisma.sql`"McpCapability" c`;
+  const live = discoverableCapability(policies, Prisma.sql`cs`);
   if (f.capability) {
-    where.push(Prisma.sql`s.id IN (SELECT c."serverId" FROM "McpCapability" c
-        WHERE c."organizationId" = ${organizationId}::uuid AND ${LIVE_CAPABILITY} AND c.name ILIKE ${contains(f.capability)})`);
+    where.push(Prisma.sql`s.id IN (SELECT c."serverId" FROM ${capabilityRows}
+        WHERE c."organizationId" = ${organizationId}::uuid AND ${live} AND c.name ILIKE ${contains(f.capability)})`);
   }
   if (f.q) {
     const q = contains(f.q);
@@ -236,8 +260,8 @@ export function serversQuery(
     // scan on its own (with the OR together it scanned every server's name and description).
     const servers = (column: Prisma.Sql) =>
       Prisma.sql`SELECT m.id FROM "McpServer" m WHERE m."organizationId" = ${organizationId}::uuid AND ${column} ILIKE ${q}`;
-    const capabilities = (column: Prisma.Sql) => Prisma.sql`SELECT c."serverId" FROM "McpCapability" c
-         WHERE c."organizationId" = ${organizationId}::uuid AND ${LIVE_CAPABILITY} AND ${column} ILIKE ${q}`;
+    const capabilities = (column: Prisma.Sql) => Prisma.sql`SELECT c."serverId" FROM ${capabilityRows}
+         WHERE c."organizationId" = ${organizationId}::uuid AND ${live} AND ${column} ILIKE ${q}`;
     where.push(Prisma.sql`s.id IN (
         ${servers(Prisma.sql`m.name`)} UNION ALL ${servers(Prisma.sql`m.description`)}
         UNION ALL ${capabilities(Prisma.sql`c.name`)} UNION ALL ${capabilities(Prisma.sql`c.description`)})`);
@@ -358,7 +382,7 @@ export function serverExclusionsQuery(
     ...callerServerFilters(f),
     Prisma.sql`NOT (s.status = 'active' AND ${policies.serverSql(SERVER_COLUMNS)})`,
   ];
-  const text = serverTextFilters(f);
+  const text = serverTextFilters(f, policies);
   return Prisma.sql`
       SELECT s.id, s.name, s.tags, s.environment::text AS environment, s.status::text AS status
         FROM "McpServer" s WHERE ${and([...where, ...text])}
