@@ -212,6 +212,22 @@ describe("policy CRUD", () => {
     expect(await stack.db.policy.count({ where: { organizationId: org.organizationId } })).toBe(0);
   });
 
+  it("documents the policy routes, explain and the exclusions in the OpenAPI document", async () => {
+    const res = await request(stack.url, "GET", "/v1/openapi.json");
+    const paths = res.body.paths;
+    expect(Object.keys(paths["/v1/policies"])).toEqual(expect.arrayContaining(["get", "post"]));
+    expect(Object.keys(paths["/v1/policies/{id}"])).toEqual(expect.arrayContaining(["get", "patch", "delete"]));
+    expect(paths["/v1/discovery/policies"].get).toBeDefined();
+    const create = paths["/v1/policies"].post.requestBody.content["application/json"].schema;
+    expect(create.required).toEqual(expect.arrayContaining(["name", "effect", "actions", "subjects"]));
+    const discover = paths["/v1/discovery/servers"].get;
+    expect(discover.parameters.map((p: { name: string }) => p.name)).toContain("explain");
+    const body = discover.responses["200"].content["application/json"].schema;
+    // Nullable (null unless explain=true): anyOf [list, null].
+    const excluded = body.properties.excluded.anyOf[0];
+    expect(Object.keys(excluded.items.properties)).toEqual(expect.arrayContaining(["serverId", "reason", "policyId"]));
+  });
+
   it("refuses a second policy with the same name with CONFLICT", async () => {
     const body = { name: "twice", effect: "deny", actions: ["read"], subjects: { roles: ["viewer"] } };
     await createPolicy(body);
