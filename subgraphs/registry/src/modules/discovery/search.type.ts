@@ -33,7 +33,7 @@ export class DiscoveryExclusion {
 
   @Field((_type) => String, {
     description:
-      "policy (a deny policy, or no allow under a closed default: see policyId), default_closed, server_inactive, capability_disabled or review_required",
+      "policy (a deny policy: policyId, policyName), default_closed (no policy allows it and the organization's default access is closed), server_inactive, capability_disabled or review_required",
   })
   reason!: string;
 
