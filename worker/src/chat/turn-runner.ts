@@ -169,20 +169,21 @@ export class ChatTurnRunner {
   /** The session's tools (stored definitions, no connection yet) and the model's first messages. */
   private async prepare(turn: TurnRow): Promise<{ tools: SessionTools; messages: BaseMessage[] }> {
     const { repo, env, logger } = this.deps;
-    const policies = await this.callToolPolicies(turn);
     const [tools, messages] = await Promise.all([
-      loadSessionTools({
-        db: this.deps.db,
-        repo,
-        secrets: this.deps.secrets,
-        pool: this.deps.pool,
-        logger,
-        organizationId: turn.organizationId,
-        serverIds: turn.session.serverIds,
-        timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
-        approvalRules: this.deps.config.approvalTools,
-        policies,
-      }),
+      this.callToolPolicies(turn).then((policies) =>
+        loadSessionTools({
+          db: this.deps.db,
+          repo,
+          secrets: this.deps.secrets,
+          pool: this.deps.pool,
+          logger,
+          organizationId: turn.organizationId,
+          serverIds: turn.session.serverIds,
+          timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
+          approvalRules: this.deps.config.approvalTools,
+          policies,
+        }),
+      ),
       this.initialMessages(turn),
     ]);
     return { tools, messages };
