@@ -21,6 +21,9 @@ export * from "./events/outbox";
 export * from "./health";
 export * from "./logger";
 export * from "./outputs";
+// ---- access policies (issue 9) ----
+export * from "./policy/policy";
+// ---- end access policies ----
 export * from "./redis";
 export * from "./secrets/secret-store";
 export * from "./usage/budget";

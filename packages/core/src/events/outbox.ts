@@ -33,8 +33,12 @@ export type EventType =
   | "webhook.deleted"
   | "webhook.secret_rotated"
   | "webhook.disabled"
-  | "webhook.test";
-// --- end webhooks ---
+  | "webhook.test"
+  // --- end webhooks ---
+  // ---- access policies (issue 9) ----
+  | "policy.created"
+  | "policy.updated"
+  | "policy.deleted";
 
 /** The Redis pub/sub channel the outbox relay publishes every event to, named per database by `redisChannel`. */
 export const EVENTS_CHANNEL = "sprintconnect:events";

@@ -106,6 +106,16 @@ export const MembershipStatus = {
     active: "active"
 } as const;
 export type MembershipStatus = (typeof MembershipStatus)[keyof typeof MembershipStatus];
+export const PolicyDefaultAccess = {
+    open: "open",
+    closed: "closed"
+} as const;
+export type PolicyDefaultAccess = (typeof PolicyDefaultAccess)[keyof typeof PolicyDefaultAccess];
+export const PolicyEffect = {
+    allow: "allow",
+    deny: "deny"
+} as const;
+export type PolicyEffect = (typeof PolicyEffect)[keyof typeof PolicyEffect];
 export type ApiKey = {
     id: string;
     organizationId: string;
@@ -403,6 +413,29 @@ export type Organization = {
      * like changed ones. An owner may turn this off.
      */
     holdNewCapabilitiesForReview: Generated<boolean>;
+    /**
+     * What a caller may do when no policy allows it (deny policies always win): `open` allows, `closed` refuses.
+     */
+    defaultAccess: Generated<PolicyDefaultAccess>;
+    createdAt: Generated<Timestamp>;
+    updatedAt: Timestamp;
+};
+export type Policy = {
+    id: string;
+    organizationId: string;
+    name: string;
+    description: string | null;
+    effect: PolicyEffect;
+    actions: string[];
+    subjectRoles: string[];
+    subjectUserIds: string[];
+    subjectApiKeyIds: string[];
+    serverIds: string[];
+    serverTags: string[];
+    environments: string[];
+    capabilityPatterns: string[];
+    capabilityKinds: string[];
+    createdByUserId: string | null;
     createdAt: Generated<Timestamp>;
     updatedAt: Timestamp;
 };
@@ -629,6 +662,7 @@ export type DB = {
     McpServer: McpServer;
     Membership: Membership;
     Organization: Organization;
+    Policy: Policy;
     RefreshToken: RefreshToken;
     RefreshTokenFamily: RefreshTokenFamily;
     SecretValue: SecretValue;

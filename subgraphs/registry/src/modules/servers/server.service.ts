@@ -17,6 +17,7 @@ import {
   type UsageRecorder,
 } from "@sprintconnect/core";
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
+import type { CallerPolicies } from "../shared/caller-policies";
 import type {
   CredentialKind,
   DiscoveryStatus,
@@ -70,6 +71,7 @@ export class ServerService {
     private readonly servers: ServerRepository,
     private readonly queries: ServerQueries,
     private readonly deps: RegistryDeps,
+    private readonly policies: CallerPolicies,
   ) {}
 
   /** A page of servers; `fields` are the `McpServer` fields the operation selects. */
@@ -81,20 +83,38 @@ export class ServerService {
     fields: ReadonlySet<string> = ALL_SERVER_FIELDS,
   ): Promise<McpServerConnection> {
     const take = pageSize(limit);
-    const rows = await this.queries.list(principal.organizationId, checkSearchText(filter), take, cursor, fields);
+    const policies = await this.policies.compile(principal, "read");
+    const rows = await this.queries.list(
+      principal.organizationId,
+      checkSearchText(filter),
+      take,
+      cursor,
+      fields,
+      policies,
+    );
     const page = toPage(rows, take);
     return { items: page.items.map(toMcpServer), nextCursor: page.nextCursor };
   }
 
   async get(principal: Principal, id: string, fields: ReadonlySet<string> = ALL_SERVER_FIELDS): Promise<McpServer> {
-    const row = isUuid(id) ? await this.queries.findById(principal.organizationId, id, fields) : null;
+    // A server the caller's policies do not let it read is absent, like another tenant's.
+    const row = isUuid(id)
+      ? await this.queries.findById(
+          principal.organizationId,
+          id,
+          fields,
+          await this.policies.compile(principal, "read"),
+        )
+      : null;
     if (!row) throw notFound("MCP server");
     return toMcpServer(row);
   }
 
   /** Current state, the last check and the `historySize` most recent raw results. */
   async health(principal: Principal, id: string, historySize = 20): Promise<McpServerHealthReport> {
-    const row = isUuid(id) ? await this.queries.health(principal.organizationId, id) : undefined;
+    const row = isUuid(id)
+      ? await this.queries.health(principal.organizationId, id, await this.policies.compile(principal, "read"))
+      : undefined;
     if (!row) throw notFound("MCP server");
     const history = await this.queries.recentHealthChecks(row.id, historySize);
     return {
