@@ -21,5 +21,7 @@ export * from "./health";
 export * from "./logger";
 export * from "./outputs";
 export * from "./redis";
+export * from "./secrets/create-secret-store";
 export * from "./secrets/secret-store";
+export * from "./secrets/vault-secret-store";
 export * from "./validation";

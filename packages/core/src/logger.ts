@@ -16,6 +16,8 @@ export const REDACT_PATHS = [
   "*.secret",
   "*.credentials",
   "connectionParams.Authorization",
+  '*["x-vault-token"]',
+  "*.VAULT_TOKEN",
 ];
 
 /** The process logger: JSON lines with the service name; children add request and job ids. */
