@@ -315,4 +315,23 @@ describe("audit log export", () => {
     expect(page.status).toBe(200);
     expect(page.body).toMatchObject({ items: expect.any(Array), nextCursor: expect.anything() });
   });
+
+  it("is described in /v1/openapi.json with its formats, filters and the entry schema of auditLogs", async () => {
+    const doc = (await request(stack.url, "GET", "/v1/openapi.json")).body;
+    const exported = doc.paths["/v1/audit/logs/export"].get;
+    expect(exported.parameters.map((p: { name: string }) => p.name)).toEqual([
+      "format",
+      "action",
+      "targetId",
+      "actorId",
+      "from",
+      "to",
+    ]);
+    expect(Object.keys(exported.responses["200"].content)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^text\/csv/), expect.stringMatching(/^application\/x-ndjson/)]),
+    );
+    const json = exported.responses["200"].content["application/json; charset=utf-8"];
+    expect(json.schema.properties.items.items.properties).toHaveProperty("hash");
+    expect(doc.paths["/v1/audit/logs"].get.operationId).toBe("listAuditLogs");
+  });
 });
