@@ -261,6 +261,7 @@ describe("audit log export", () => {
       data: {
         format: "ndjson",
         filters: { action: "server.registered", targetId: null, actorId: null, from: null, to: null },
+        rows: Number(res.headers.get("x-audit-export-rows")),
       },
     });
     const all = await exportText(own.ownerKey, "format=ndjson");

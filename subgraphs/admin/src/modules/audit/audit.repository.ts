@@ -2,6 +2,7 @@ import {
   type AuditLog as AuditLogRow,
   type AuditLogVerification,
   type KeyRing,
+  lockAuditChain,
   type Prisma,
   type PrismaClient,
   verifyAuditLog,
@@ -43,23 +44,24 @@ export class AuditRepository {
   // ---- export (issue 9) ----
 
   /**
-   * Appends the export's own entry (`audit.exported`, with `data`) and counts the entries
-   * before it that match `filter`, in one transaction: the count is exactly what its pages hold.
+   * Counts the entries that match `filter` and appends the export's own entry after them
+   * (`audit.exported`, with `data` and that count as `rows`), under the chain's lock: the count
+   * is exactly what the export's pages (the entries before its own) hold.
    */
   recordExport(
     organizationId: string,
     filter: AuditLogFilter,
-    entry: Omit<Parameters<typeof writeAudit>[1], "organizationId" | "action">,
+    entry: Omit<Parameters<typeof writeAudit>[1], "organizationId" | "action"> & { data: Record<string, unknown> },
   ): Promise<{ id: string; seq: bigint; rows: number }> {
     return this.db.$transaction(async (tx) => {
-      await writeAudit(tx, { ...entry, organizationId, action: "audit.exported" });
-      // The advisory lock `writeAudit` took is held until commit: the newest entry is ours.
+      await lockAuditChain(tx, organizationId);
+      const rows = await tx.auditLog.count({ where: where(organizationId, filter) });
+      await writeAudit(tx, { ...entry, organizationId, action: "audit.exported", data: { ...entry.data, rows } });
       const own = await tx.auditLog.findFirstOrThrow({
         where: { organizationId },
         orderBy: { seq: "desc" },
         select: { id: true, seq: true },
       });
-      const rows = await tx.auditLog.count({ where: { ...where(organizationId, filter), seq: { lt: own.seq } } });
       return { id: own.id, seq: own.seq, rows };
     });
   }

@@ -56,8 +56,6 @@ export class AuditService {
       targetType: "audit_log",
       data: { format, filters },
     });
-    // The count is known only once the entry is written (it counts the entries before it), so
-    // it is returned here rather than kept in the entry; `throughSeq` makes it reproducible.
     return { id: recorded.id, format, rows: recorded.rows, throughSeq: (recorded.seq - 1n).toString(), ...filters };
   }
 
