@@ -2,9 +2,11 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:
 import type { Db, PrismaClient } from "../db/prisma";
 
 /**
- * Where credentials live. The API never returns a secret once stored. `put` and `delete` take
- * the caller's transaction: a store that keeps secrets in PostgreSQL writes them in it, so a
- * rollback leaves neither the credential row nor its secret behind.
+ * Where credentials live (`createSecretStore` picks one by SECRET_STORE). The API never returns
+ * a secret once stored. `put` and `delete` take the caller's transaction: a store that keeps
+ * secrets in PostgreSQL writes them in it, so a rollback leaves neither the credential row nor
+ * its secret behind; a store that cannot (Vault) offers `begin`, and callers that change a row
+ * and its secret together go through {@link withSecretTransaction}, which serves both.
  */
 export interface SecretStore {
   put(ref: string, value: string, tx?: Db): Promise<void>;

@@ -115,6 +115,10 @@ function kvUrl(ref: string, kind: "data" | "metadata"): string {
  * secret in Vault that no row names (harmless: nothing reads it; the next `put` to the same
  * server replaces it), or, for a replaced credential, the new value under the old row until
  * the next write. Called outside a unit, `put` and `delete` act at once.
+ *
+ * Restoring "the value it replaced" assumes one writer of a reference at a time: the registry
+ * writes a server's secret while its transaction holds the server's row lock (its UPDATE), so a
+ * second writer waits for the first to commit or roll back before reading what to restore.
  */
 export class VaultSecretStore implements SecretStore {
   readonly kv: VaultKv;
