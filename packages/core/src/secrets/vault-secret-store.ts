@@ -119,6 +119,9 @@ function kvUrl(ref: string, kind: "data" | "metadata"): string {
  * Restoring "the value it replaced" assumes one writer of a reference at a time: the registry
  * writes a server's secret while its transaction holds the server's row lock (its UPDATE), so a
  * second writer waits for the first to commit or roll back before reading what to restore.
+ * A removal runs after the commit, outside that lock: new credentials committed for the same
+ * server in the instant between the commit and the removal would lose their secret (a known
+ * gap; the worker then fails the job saying the secret is missing).
  */
 export class VaultSecretStore implements SecretStore {
   readonly kv: VaultKv;
