@@ -220,8 +220,11 @@ describe("`secrets migrate --to vault`", () => {
     // The local store with the key the CLI resolves (the development key file, as the stack's).
     const key = resolveKeys(parseEnv(cliEnvSchema, { DATABASE_URL: TEST_DATABASE_URL })).secretStoreKey;
     const local = new LocalSecretStore(stack.db, key);
+    // One random id prefix for this test's secrets: `--prefix` keeps the deleting run to them
+    // (other test files keep secrets in the same database meanwhile).
+    const idPrefix = randomBytes(4).toString("hex");
     const mine = [1, 2, 3].map((i) => ({
-      ref: serverCredentialRef(`00000000-0000-4000-8000-${randomBytes(6).toString("hex")}`),
+      ref: serverCredentialRef(`${idPrefix}-0000-4000-8000-00000000000${i}`),
       value: `local-secret-${i}-${randomBytes(4).toString("hex")}`,
     }));
     for (const s of mine) await local.put(s.ref, s.value);
@@ -248,6 +251,20 @@ describe("`secrets migrate --to vault`", () => {
         expect(second.stdout).not.toContain(s.value);
       }
       expect(second.stdout).not.toContain(TOKEN);
+
+      // With --delete-local: the local copies go once Vault holds them; Vault keeps them.
+      const third = await migrate([
+        "--prefix",
+        `secret/sprintconnect/mcp-servers/${idPrefix}`,
+        "--delete-local",
+        "--json",
+      ]);
+      expect(JSON.parse(third.stdout)).toEqual({ copied: 0, unchanged: 3, deletedLocal: 3, failed: [] });
+      for (const s of mine) {
+        expect(await local.get(s.ref)).toBeNull();
+        expect(vault.values().get(s.ref)).toBe(s.value);
+        expect(vault.writesTo(s.ref)).toBe(1);
+      }
     } finally {
       for (const s of mine) await local.delete(s.ref);
     }

@@ -14,7 +14,7 @@ Commands:
                                    Issue an access token (JWT) for a member
   audit verify --org <id> [--json] Verify an organization's audit hash chain and its newest signed
                                    anchor, then anchor its head (exit 1 if broken)
-  secrets migrate --to vault [--delete-local] [--json]
+  secrets migrate --to vault [--prefix <ref>] [--delete-local] [--json]
                                    Copy the local secret store's secrets to Vault (VAULT_ADDR,
                                    VAULT_TOKEN); safe to re-run; prints counts, never a secret
   schema compose                   Write schema/<subgraph>.graphql and schema/supergraph.graphql

@@ -5,7 +5,8 @@ import { connect, loadEnv } from "../config";
 import { note, out } from "../output";
 
 /**
- * `secrets migrate --to vault [--delete-local] [--json]`: copies every secret of the local store
+ * `secrets migrate --to vault [--prefix <ref>] [--delete-local] [--json]`: copies every secret
+ * (or those whose reference starts with `--prefix`) of the local store
  * (SECRET_STORE_LOCAL_KEY, PostgreSQL) to Vault (VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE) under
  * the same reference. Safe to run again: a secret Vault already holds with the same value is
  * not written again. `--delete-local` removes each local copy once Vault holds it. Prints
@@ -16,6 +17,7 @@ export async function run(args: string[]): Promise<number> {
   const options = parseOptions(args, {
     to: { type: "string" },
     "delete-local": { type: "boolean" },
+    prefix: { type: "string" },
     json: { type: "boolean" },
   });
   if (required(options.to, "--to") !== "vault") throw usageError("--to must be vault (the only other store)");
@@ -31,7 +33,10 @@ export async function run(args: string[]): Promise<number> {
     for (;;) {
       const page = await db.secretValue.findMany({
         select: { ref: true },
-        where: after ? { ref: { gt: after } } : {},
+        where: {
+          ...(options.prefix ? { ref: { startsWith: options.prefix } } : {}),
+          ...(after ? { AND: [{ ref: { gt: after } }] } : {}),
+        },
         orderBy: { ref: "asc" },
         take: 100,
       });
