@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { entryHash, GENESIS_HASH } from "@sprintconnect/core";
+import { appendEntries } from "./support/audit-entries";
 import { graphql, request } from "./support/http";
-import { asDatabaseOwner, freshDatabase } from "./support/own-services";
+import { freshDatabase } from "./support/own-services";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
 // Its own database: the 100,000 entries of the size test stay out of the suite's append-only
@@ -25,89 +24,6 @@ afterAll(async () => {
   await stack?.close();
   await database?.drop();
 });
-
-interface BulkEntry {
-  actorId?: string;
-  action: string;
-  targetId?: string;
-  data?: Record<string, unknown>;
-  createdAt?: Date;
-}
-
-/**
- * Appends `count` entries (from `make`) to the organization's chain with valid links and hashes,
- * in batches of multi-row INSERTs: what `writeAudit` would write, without a transaction each.
- */
-async function appendEntries(organizationId: string, count: number, make: (i: number) => BulkEntry): Promise<void> {
-  await asDatabaseOwner(async (c) => {
-    const head = await c.query<{ seq: string; hash: string }>(
-      `SELECT seq::text, hash FROM "AuditLog" WHERE "organizationId" = $1 ORDER BY seq DESC LIMIT 1`,
-      [organizationId],
-    );
-    let seq = BigInt(head.rows[0]?.seq ?? "0");
-    let prevHash = head.rows[0]?.hash ?? GENESIS_HASH;
-    const BATCH = 5_000;
-    for (let start = 0; start < count; start += BATCH) {
-      const cols: Record<string, unknown[]> = {
-        id: [],
-        seq: [],
-        actorId: [],
-        action: [],
-        targetId: [],
-        data: [],
-        prevHash: [],
-        hash: [],
-        createdAt: [],
-      };
-      for (let i = start; i < Math.min(count, start + BATCH); i++) {
-        const e = make(i);
-        seq += 1n;
-        const fields = {
-          organizationId,
-          seq,
-          actorType: "user",
-          actorId: e.actorId ?? null,
-          action: e.action,
-          targetType: "bulk",
-          targetId: e.targetId ?? null,
-          requestId: null,
-          ip: null,
-          data: e.data ?? {},
-          createdAt: e.createdAt ?? new Date(),
-        };
-        const hash = entryHash(prevHash, fields);
-        cols.id?.push(randomUUID());
-        cols.seq?.push(seq.toString());
-        cols.actorId?.push(fields.actorId);
-        cols.action?.push(fields.action);
-        cols.targetId?.push(fields.targetId);
-        cols.data?.push(JSON.stringify(fields.data));
-        cols.prevHash?.push(prevHash);
-        cols.hash?.push(hash);
-        cols.createdAt?.push(fields.createdAt.toISOString());
-        prevHash = hash;
-      }
-      await c.query(
-        `INSERT INTO "AuditLog" (id, "organizationId", seq, "actorType", "actorId", action, "targetType", "targetId", data, "prevHash", hash, "createdAt")
-         SELECT id::uuid, $1, seq::bigint, 'user', "actorId", action, 'bulk', "targetId", data::jsonb, "prevHash", hash, "createdAt"::timestamptz
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-           AS t(id, seq, "actorId", action, "targetId", data, "prevHash", hash, "createdAt")`,
-        [
-          organizationId,
-          cols.id,
-          cols.seq,
-          cols.actorId,
-          cols.action,
-          cols.targetId,
-          cols.data,
-          cols.prevHash,
-          cols.hash,
-          cols.createdAt,
-        ],
-      );
-    }
-  }, database.url);
-}
 
 /** Reads a streamed export chunk by chunk, keeping only counts and the first and last lines. */
 async function streamExport(
@@ -141,7 +57,7 @@ describe("audit log export", () => {
   it("streams 100,000 entries as CSV while the process retains far less than holding them would take", async () => {
     const big = await createTestOrg(stack, "Big");
     const N = 100_000;
-    await appendEntries(big.organizationId, N, (i) => ({
+    await appendEntries(database.url, big.organizationId, N, (i) => ({
       actorId: `user-${i % 97}`,
       action: i % 2 ? "bulk.odd" : "bulk.even",
       targetId: `target-${i}`,
@@ -190,7 +106,7 @@ describe("audit log export", () => {
   it("applies the filters of GET /v1/audit/logs and returns the same entries, in JSON and NDJSON", async () => {
     const filtered = await createTestOrg(stack, "Filtered");
     const t0 = new Date(Date.now() - 3_600_000);
-    await appendEntries(filtered.organizationId, 30, (i) => ({
+    await appendEntries(database.url, filtered.organizationId, 30, (i) => ({
       actorId: i % 3 === 0 ? "alice" : "bob",
       action: i % 2 ? "thing.changed" : "thing.made",
       targetId: `t-${i % 5}`,
@@ -231,7 +147,7 @@ describe("audit log export", () => {
 
   it("escapes CSV fields and defuses formulas", async () => {
     const hostile = await createTestOrg(stack, "Hostile");
-    await appendEntries(hostile.organizationId, 1, () => ({
+    await appendEntries(database.url, hostile.organizationId, 1, () => ({
       actorId: '=HYPERLINK("http://evil.example","x")',
       action: "hostile.entry",
       targetId: "+1,2\nthree",
