@@ -32,6 +32,7 @@ import { registerHealthRoutes, requireOperationsAccess } from "./health";
 import { httpStatusPlugin } from "./http-status";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
+import { auditExportOpenApi, auditExportUrl, registerAuditExport } from "./rest/audit-export";
 import { chatExportOpenApi, registerChatExport } from "./rest/chat-export";
 import { compileRoutes } from "./rest/compile";
 import { buildOpenApi } from "./rest/openapi";
@@ -95,7 +96,10 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const supergraph = Supergraph.build(supergraphSdl);
   const apiSchema = supergraph.apiSchema().toGraphQLJSSchema();
   const routes = compileRoutes(ROUTES, apiSchema);
-  const openApi = buildOpenApi(routes, apiSchema, chatExportOpenApi(apiSchema));
+  const openApi = buildOpenApi(routes, apiSchema, {
+    ...chatExportOpenApi(apiSchema),
+    ...auditExportOpenApi(apiSchema),
+  });
   const metrics = new GatewayMetrics(routes.flatMap((r) => (r.operation.name ? [r.operation.name.value] : [])));
   const limits = new RateLimits(deps.redis, env);
   const authCache = new AuthCache(env.AUTH_CACHE_TTL_SECONDS * 1000, env.AUTH_CACHE_MAX_ENTRIES);
@@ -114,6 +118,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const app = Fastify({
     logger: false,
     bodyLimit: env.MAX_BODY_BYTES,
+    // GET /v1/audit/logs with `format` is the audit export (issue 9); without, the table's page.
+    rewriteUrl: (req) => auditExportUrl(req.method, req.url ?? "/"),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
@@ -257,6 +263,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
 
   registerRestRoutes(app, routes, apollo, contextOf, replyError);
   registerChatExport(app, apollo, contextOf, replyError, new Outputs(env.OUTPUTS_DIR));
+  registerAuditExport(app, apollo, contextOf, replyError);
   app.get("/v1/openapi.json", async () => openApi);
   app.get("/.well-known/jwks.json", async (_request, reply) => {
     reply.header("cache-control", "public, max-age=300");

@@ -76,7 +76,9 @@ export function formatGatewayError(logger: Logger) {
     if (code === ErrorCode.INTERNAL || code === ErrorCode.SERVICE_UNAVAILABLE) {
       logger.error({ err: original, message: formatted.message, path: formatted.path }, "operation failed");
       const message = code === ErrorCode.INTERNAL ? "Internal error" : "A service is unavailable; retry later";
-      return { message, path: formatted.path, extensions: { code } };
+      // An AppError's details are safe for the caller: they say which dependency (e.g. `vault`).
+      const kept = code === ErrorCode.SERVICE_UNAVAILABLE && details ? { details } : {};
+      return { message, path: formatted.path, extensions: { code, ...kept } };
     }
     return {
       message: formatted.message,

@@ -13,13 +13,13 @@ import {
   createLogger,
   createPrisma,
   createRedis,
+  createSecretStore,
   type GatewayEnv,
   gatewayEnvSchema,
   generateApiKey,
   InternalTokenVerifier,
   issueAccessToken,
   type KeyRing,
-  LocalSecretStore,
   type PrismaClient,
   parseEnv,
   type Redis,
@@ -143,7 +143,7 @@ export async function startStack(
     prefix: workerEnv.JOB_QUEUE_PREFIX,
     retryBackoffMs: 100,
   });
-  const secrets = new LocalSecretStore(db, material.secretStoreKey);
+  const secrets = createSecretStore(workerEnv, db, material.secretStoreKey, logger);
   const chatEvents = new ChatEventLog(redis, {
     size: workerEnv.CHAT_EVENT_LOG_SIZE,
     ttlSeconds: workerEnv.CHAT_EVENT_LOG_TTL_SECONDS,

@@ -1,6 +1,6 @@
 import {
   ChatEventLog,
-  LocalSecretStore,
+  createSecretStore,
   type Logger,
   Outputs,
   type PrismaClient,
@@ -66,7 +66,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     timeoutMs: Math.max(env.DISCOVERY_TIMEOUT_SECONDS, env.HEALTH_CHECK_TIMEOUT_SECONDS) * 1000,
     logger,
   });
-  const secrets = new LocalSecretStore(db, deps.secretStoreKey);
+  const secrets = createSecretStore(env, db, deps.secretStoreKey, logger);
   const outputs = new Outputs(env.OUTPUTS_DIR);
   const queues = new JobQueues({
     redisUrl: env.REDIS_URL,

@@ -89,6 +89,26 @@ const commonShape = {
    * credentials encrypted in PostgreSQL. Required in production; generated elsewhere.
    */
   SECRET_STORE_LOCAL_KEY: z.string().optional(),
+  // ---- Secret store: local or Vault (issue 9) ----
+  /**
+   * Where MCP server credentials (and other stored secrets) live: `local` (AES-256-GCM under
+   * SECRET_STORE_LOCAL_KEY, ciphertext in PostgreSQL) or `vault` (HashiCorp Vault, KV v2 engine
+   * mounted at `secret`, paths `secret/sprintconnect/...`). `secrets migrate --to vault` copies
+   * the local store's secrets into Vault.
+   */
+  SECRET_STORE: z.enum(["local", "vault"]).default("local"),
+  /**
+   * Vault's address, e.g. `https://vault.internal:8200`. Used when SECRET_STORE=vault (and by
+   * `secrets migrate`); outside production it defaults to the dev-mode Vault of
+   * docker-compose.yml, `http://127.0.0.1:8200`; production requires it (use `https://`
+   * anywhere but a private network: the token travels with every request).
+   */
+  VAULT_ADDR: z.url().optional(),
+  /** Vault token sent as `X-Vault-Token`. Required when SECRET_STORE=vault; never logged. */
+  VAULT_TOKEN: z.string().min(1).optional(),
+  /** Vault Enterprise namespace, sent as `X-Vault-Namespace`. Unset: none. */
+  VAULT_NAMESPACE: z.string().min(1).optional(),
+  // ---- end secret store ----
   /**
    * Hosts that outbound connections (MCP servers, webhooks, LLM providers) may reach: host
    * names, `*.suffix` wildcards, IP addresses and CIDRs, comma-separated. `*` admits any public
@@ -380,17 +400,37 @@ function withLogLevel<T extends { DEBUG: boolean; LOG_LEVEL?: string | undefined
   return { ...env, LOG_LEVEL: env.LOG_LEVEL ?? (env.DEBUG ? "debug" : "info") };
 }
 
-export const gatewayEnvSchema = z.object(gatewayShape).transform((env) => withLogLevel(env));
+/** SECRET_STORE=vault needs a token, and in production an explicit VAULT_ADDR. */
+function checkSecretStore(
+  env: { APP_ENV: string; SECRET_STORE: string; VAULT_ADDR?: string | undefined; VAULT_TOKEN?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (env.SECRET_STORE !== "vault") return;
+  if (!env.VAULT_TOKEN)
+    ctx.addIssue({ code: "custom", path: ["VAULT_TOKEN"], message: "required when SECRET_STORE=vault" });
+  if (env.APP_ENV !== "production") return;
+  if (!env.VAULT_ADDR) {
+    ctx.addIssue({ code: "custom", path: ["VAULT_ADDR"], message: "required in production when SECRET_STORE=vault" });
+  }
+}
+
+export const gatewayEnvSchema = z
+  .object(gatewayShape)
+  .superRefine(checkSecretStore)
+  .transform((env) => withLogLevel(env));
 export const subgraphEnvSchema = z
   .object(subgraphShape)
   .superRefine(checkOidc)
+  .superRefine(checkSecretStore)
   .transform((env) => withLogLevel(env));
 export const cliEnvSchema = z
   .object({ ...commonShape, ...subgraphUrls, GATEWAY_PORT: gatewayShape.GATEWAY_PORT, HOST: gatewayShape.HOST })
+  .superRefine(checkSecretStore)
   .transform((env) => withLogLevel(env));
 
 export const workerEnvSchema = z
   .object(workerShape)
+  .superRefine(checkSecretStore)
   .superRefine((env, ctx) => {
     if (env.LLM_PROVIDER !== "local" && !env.LLM_API_KEY) {
       ctx.addIssue({

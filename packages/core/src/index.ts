@@ -25,7 +25,9 @@ export * from "./outputs";
 export * from "./policy/policy";
 // ---- end access policies ----
 export * from "./redis";
+export * from "./secrets/create-secret-store";
 export * from "./secrets/secret-store";
+export * from "./secrets/vault-secret-store";
 export * from "./usage/budget";
 export * from "./usage/rollup";
 export * from "./usage/usage-recorder";

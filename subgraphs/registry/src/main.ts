@@ -1,4 +1,4 @@
-import { LocalSecretStore } from "@sprintconnect/core";
+import { createSecretStore } from "@sprintconnect/core";
 import { JobQueues, requestDiscovery } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { runSubgraph } from "@sprintconnect/subgraph-kit";
@@ -11,7 +11,7 @@ void runSubgraph({
     const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false, prefix: env.JOB_QUEUE_PREFIX });
     return buildRegistrySchema(db, {
       egress: new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), { logger }),
-      secrets: new LocalSecretStore(db, secretStoreKey),
+      secrets: createSecretStore(env, db, secretStoreKey, logger),
       requestDiscovery: (request) => requestDiscovery(db, queues, request),
       logger,
       maxServersPerOrganization: env.MAX_SERVERS_PER_ORGANIZATION,
