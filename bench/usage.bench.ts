@@ -14,7 +14,7 @@ import { appDatabaseUrl } from "../test/support/env";
 import { waitFor } from "../test/support/wait";
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL } from "./support/env";
 import { type LoadResult, runLoad } from "./support/load";
-import { freePort } from "./support/process-stack";
+import { freePort, postgresBackends, processCpuMs } from "./support/process-stack";
 import { conditionsNote, printTable, writeResults } from "./support/report";
 import { progress } from "./support/stack";
 import { summarize } from "./support/stats";
@@ -111,27 +111,31 @@ describe("usage metering", () => {
   it("prints gateway requests/s with usage recording on and off", async () => {
     const registryPort = await freePort();
     await startProcess("registry subgraph", "subgraphs/registry/dist/main.js", { PORT: String(registryPort) });
-    const gateways: Array<{ label: string; url: string }> = [];
+    const gateways: Array<{ label: string; url: string; pid: number }> = [];
     for (const [label, recording] of [
       ["recording off", "false"],
       ["recording on", "true"],
     ] as const) {
       const port = await freePort();
-      await startProcess(`gateway, ${label}`, "gateway/dist/main.js", {
+      const child = await startProcess(`gateway, ${label}`, "gateway/dist/main.js", {
         GATEWAY_PORT: String(port),
         REGISTRY_SUBGRAPH_URL: `http://127.0.0.1:${registryPort}/graphql`,
         METRICS_SUBGRAPH_URL: metricsUrl,
         USAGE_RECORDING: recording,
       });
-      gateways.push({ label, url: `http://127.0.0.1:${port}/graphql` });
+      gateways.push({ label, url: `http://127.0.0.1:${port}/graphql`, pid: child.pid as number });
     }
     const body = JSON.stringify({ query: "{ __typename }" });
     const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
-    const runs: Array<{ label: string; round: number } & LoadResult> = [];
+    const runs: Array<{ label: string; round: number; gatewayCpuMs: number; postgresCpuMs: number } & LoadResult> = [];
+    const database = new URL(BENCH_DATABASE_URL).pathname.slice(1);
+    const postgresCpu = () => postgresBackends(database).reduce((n, pid) => n + (processCpuMs(pid) || 0), 0);
     const before = await db.usageEvent.count({ where: { organizationId, kind: "api.request" } });
     for (const round of [1, 2]) {
       for (const gateway of gateways) {
         progress(`${gateway.label}, round ${round}: ${CONCURRENCY} connections, ${DURATION_MS / 1000} s`);
+        const gatewayBefore = processCpuMs(gateway.pid);
+        const postgresBefore = postgresCpu();
         const result = await runLoad({
           url: gateway.url,
           method: "POST",
@@ -143,7 +147,16 @@ describe("usage metering", () => {
           maxRequests: 1_000_000,
           expectStatus: 200,
         });
-        runs.push({ label: gateway.label, round, ...result });
+        // Per request of the whole run (warm-up included), as the CPU counters cover it.
+        const all = result.requests * ((WARMUP_MS + result.elapsedMs) / result.elapsedMs);
+        runs.push({
+          label: gateway.label,
+          round,
+          gatewayCpuMs: (processCpuMs(gateway.pid) - gatewayBefore) / all,
+          // Backends that came and went in between are missed: a lower bound.
+          postgresCpuMs: (postgresCpu() - postgresBefore) / all,
+          ...result,
+        });
       }
     }
     const mean = (label: string) => {
@@ -153,7 +166,18 @@ describe("usage metering", () => {
     const off = mean("recording off");
     printTable(
       "usage recording: authenticated { __typename } through the gateway, alternating",
-      ["gateway", "round", "requests", "errors", "req/s", "p50 ms", "p99 ms", "÷ off (mean)"],
+      [
+        "gateway",
+        "round",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "gateway CPU ms/req",
+        "PostgreSQL CPU ms/req",
+        "÷ off (mean)",
+      ],
       runs.map((r) => [
         r.label,
         r.round,
@@ -162,6 +186,8 @@ describe("usage metering", () => {
         r.rps,
         r.latency.p50,
         r.latency.p99,
+        r.gatewayCpuMs.toFixed(3),
+        r.postgresCpuMs.toFixed(3),
         (r.rps / off).toFixed(3),
       ]),
       `on ÷ off, means of both rounds: ${(mean("recording on") / off).toFixed(3)} (goal ≥ 0.95).\n${conditionsNote()}`,

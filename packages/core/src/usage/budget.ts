@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import type { PrismaClient } from "../db/prisma";
 import { AppError, ErrorCode } from "../errors";
 import { emitEvent } from "../events/outbox";
-import { type RollupRange, rolledUntil, rollupRanges } from "./rollup";
+import { type RollupRange, rolledUntil, rollupRanges, uncovered } from "./rollup";
 
 /** Percentages of a budget whose crossing raises a `budget.crossed` event (once per month each). */
 export const BUDGET_THRESHOLDS = [80, 100] as const;
@@ -37,15 +37,15 @@ export async function monthToDate(db: PrismaClient, organizationId: string, now 
        WHERE "organizationId" = ${organizationId}::uuid AND period = ${r.period}
          AND "bucketStart" >= ${r.from} AND "bucketStart" < ${r.to}`,
   );
-  const outside = ranges.map((r) => Prisma.sql`AND NOT ("occurredAt" >= ${r.from} AND "occurredAt" < ${r.to})`);
-  const rawPart = Prisma.sql`
-    SELECT sum("costUsd") AS cost, count(*) FILTER (WHERE kind = 'api.request') AS requests
-      FROM "UsageEvent"
-     WHERE "organizationId" = ${organizationId}::uuid AND "occurredAt" >= ${start} AND "occurredAt" < ${now}
-       ${outside.length ? Prisma.join(outside, " ") : Prisma.empty}`;
+  const rawParts = uncovered(start, now, ranges).map(
+    (part) => Prisma.sql`
+      SELECT sum("costUsd") AS cost, count(*) FILTER (WHERE kind = 'api.request') AS requests
+        FROM "UsageEvent"
+       WHERE "organizationId" = ${organizationId}::uuid AND "occurredAt" >= ${part.from} AND "occurredAt" < ${part.to}`,
+  );
   const [row] = await db.$queryRaw<Array<{ cost: string | null; requests: number | null }>>`
     SELECT coalesce(sum(cost), 0)::text AS cost, coalesce(sum(requests), 0)::float8 AS requests
-      FROM (${Prisma.join([...rollupParts, rawPart], " UNION ALL ")}) parts`;
+      FROM (${Prisma.join([...rollupParts, ...rawParts], " UNION ALL ")}) parts`;
   return { cost: new Prisma.Decimal(row?.cost ?? "0"), requests: row?.requests ?? 0 };
 }
 

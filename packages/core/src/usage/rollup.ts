@@ -169,6 +169,22 @@ export function rollupRanges(
 }
 
 /**
+ * The parts of [from, to) that no rollup range covers, in order: where raw events must be read.
+ * Each is its own index range scan — a single scan of [from, to) that skips the covered parts
+ * would read (and discard) every event the rollups stand for.
+ */
+export function uncovered(from: Date, to: Date, ranges: readonly RollupRange[]): Array<{ from: Date; to: Date }> {
+  const parts: Array<{ from: Date; to: Date }> = [];
+  let at = from.getTime();
+  for (const range of [...ranges].sort((a, b) => a.from.getTime() - b.from.getTime())) {
+    if (range.from.getTime() > at) parts.push({ from: new Date(at), to: range.from });
+    at = Math.max(at, range.to.getTime());
+  }
+  if (at < to.getTime()) parts.push({ from: new Date(at), to });
+  return parts;
+}
+
+/**
  * The index of the histogram bucket that holds the `q` quantile (0 < q ≤ 1); null for an empty
  * histogram. The last index is the open bucket above every bound.
  */
