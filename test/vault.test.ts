@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   cliEnvSchema,
   LocalSecretStore,
@@ -6,7 +8,9 @@ import {
   resolveKeys,
   serverCredentialRef,
   VaultSecretStore,
+  webhookSecretRef,
 } from "@sprintconnect/core";
+import { Webhook } from "standardwebhooks";
 import { run as secretsMigrate } from "../packages/cli/src/commands/secrets-migrate";
 import { type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { startVaultFixture, type VaultFixture } from "./fixtures/vault/kv-server";
@@ -294,5 +298,42 @@ describe("the Vault client", () => {
     expect(err).toMatchObject({ extensions: { code: "SERVICE_UNAVAILABLE" } });
     expect((err as Error).message).toMatch(/HTTP 403/);
     expect(JSON.stringify(err)).not.toContain(wrong);
+  });
+});
+
+describe("webhook signing secrets with SECRET_STORE=vault", () => {
+  it("are written to Vault by the admin subgraph and read from it by the worker that signs", async () => {
+    const received: Array<{ headers: Record<string, string>; body: string }> = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", () => {
+        received.push({ headers: req.headers as Record<string, string>, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const created = await request(stack.url, "POST", "/v1/webhooks", {
+        auth: org.ownerKey,
+        body: { url, eventTypes: ["server.registered"] },
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.webhook.id as string;
+      expect(vault.values().get(webhookSecretRef(id))).toBe(created.body.secret);
+      expect(await stack.db.secretValue.count({ where: { ref: webhookSecretRef(id) } })).toBe(0);
+
+      expect((await request(stack.url, "POST", `/v1/webhooks/${id}/test`, { auth: org.ownerKey })).status).toBe(202);
+      const delivery = await waitFor("the test delivery", async () => received[0]);
+      // Verifies with the secret shown at creation: the worker signed with what Vault holds.
+      expect(new Webhook(created.body.secret).verify(delivery.body, delivery.headers)).toMatchObject({
+        type: "webhook.test",
+      });
+    } finally {
+      receiver.close();
+    }
   });
 });
