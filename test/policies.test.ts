@@ -646,6 +646,55 @@ describe("the chat agent under policies", () => {
     await chat.db.policy.deleteMany({ where: { organizationId: chatOrg.organizationId } });
   }, 60_000);
 
+  it("hides a server the caller may not read from their chat sessions, and refuses it in a new session", async () => {
+    const before = await session(developer.apiKey);
+    const policy = await request(chat.url, "POST", "/v1/policies", {
+      auth: chatOrg.ownerKey,
+      body: {
+        name: "developers do not read tools",
+        effect: "deny",
+        actions: ["read"],
+        subjects: { roles: ["developer"] },
+        resources: { serverIds: [toolsServerId] },
+      },
+    });
+    expect(policy.status).toBe(201);
+    try {
+      // The session keeps the id it was made with; the server itself is not shown.
+      const read = await graphql(
+        chat.url,
+        developer.apiKey,
+        "query($id: ID!) { chatSession(id: $id) { serverIds servers { id name } } }",
+        {
+          id: before.id,
+        },
+      );
+      expect(read.body.errors).toBeUndefined();
+      expect(read.body.data.chatSession).toEqual({ serverIds: [toolsServerId], servers: [] });
+      expect(
+        (await request(chat.url, "GET", `/v1/mcp/servers/${toolsServerId}`, { auth: developer.apiKey })).status,
+      ).toBe(404);
+      const refused = await request(chat.url, "POST", "/v1/chat/sessions", {
+        auth: developer.apiKey,
+        body: { serverIds: [toolsServerId] },
+      });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.details.serverIds).toEqual([toolsServerId]);
+      // The owner, whom no policy names, still sees it.
+      const owner = await graphql(
+        chat.url,
+        chatOrg.ownerKey,
+        "query($id: ID!) { chatSession(id: $id) { servers { id } } }",
+        {
+          id: (await session(chatOrg.ownerKey)).id,
+        },
+      );
+      expect(owner.body.data.chatSession.servers).toEqual([{ id: toolsServerId }]);
+    } finally {
+      await chat.db.policy.deleteMany({ where: { organizationId: chatOrg.organizationId } });
+    }
+  }, 60_000);
+
   it("refuses, and stores as failed with FORBIDDEN, a call that a policy created while it awaited approval denies", async () => {
     const owner = await session(chatOrg.ownerKey);
     await request(chat.url, "POST", `/v1/chat/sessions/${owner.id}/messages`, {
