@@ -21,6 +21,7 @@ export * from "./events/outbox";
 export * from "./health";
 export * from "./logger";
 export * from "./outputs";
+export * from "./outputs-s3";
 export * from "./redis";
 export * from "./secrets/secret-store";
 export * from "./usage/rollup";
