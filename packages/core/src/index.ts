@@ -26,5 +26,6 @@ export * from "./redis";
 export * from "./secrets/secret-store";
 export * from "./usage/rollup";
 export * from "./usage/usage-recorder";
+export * from "./usage/usage-report";
 export * from "./validation";
 export * from "./webhooks/webhooks"; // webhooks (issue 10)
