@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { safeLoad } from "js-yaml";
 import { Client } from "pg";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { TEST_DATABASE_URL } from "./support/env";
@@ -250,5 +251,28 @@ describe("the Grafana dashboard", () => {
       await client.query("ROLLBACK");
       await client.end();
     }
+  });
+
+  it("is served by a compose file whose mounts exist and whose Prometheus scrapes the stack's gateway and worker", () => {
+    const compose = safeLoad(readFileSync(join(ROOT, "docs", "grafana", "compose.yml"), "utf8")) as {
+      services: Record<string, { volumes?: string[] }>;
+    };
+    const mounts = Object.values(compose.services).flatMap((s) => s.volumes ?? []);
+    for (const source of mounts.map((m) => m.split(":")[0]!).filter((m) => m.startsWith("./"))) {
+      expect([source, existsSync(join(ROOT, source))]).toEqual([source, true]);
+    }
+    const stack = safeLoad(readFileSync(join(ROOT, "docker-compose.yml"), "utf8")) as {
+      services: Record<string, { environment?: Record<string, string> }>;
+    };
+    const prometheus = safeLoad(readFileSync(join(ROOT, "docs", "grafana", "prometheus.yml"), "utf8")) as {
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    };
+    const targets = Object.fromEntries(
+      prometheus.scrape_configs.map((c) => [c.job_name, c.static_configs[0]!.targets]),
+    );
+    expect(targets).toEqual({
+      gateway: ["gateway:4000"],
+      worker: [`worker:${stack.services.worker!.environment!.PROMETHEUS_METRICS_PORT}`],
+    });
   });
 });
