@@ -6,6 +6,7 @@ import fastifyApollo from "@as-integrations/fastify";
 import cors from "@fastify/cors";
 import {
   AppError,
+  createOutputs,
   ErrorCode,
   type GatewayEnv,
   HTTP_STATUS,
@@ -13,12 +14,12 @@ import {
   isDatabaseUnavailable,
   type KeyRing,
   type Logger,
-  Outputs,
   type Principal,
   type PrismaClient,
   type Redis,
   UsageRecorder,
 } from "@sprintconnect/core";
+import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { AuthCache } from "./auth/auth-cache";
 import { authFailurePlugin } from "./auth/auth-failures";
@@ -101,6 +102,10 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     ...auditExportOpenApi(apiSchema),
   });
   const metrics = new GatewayMetrics(routes.flatMap((r) => (r.operation.name ? [r.operation.name.value] : [])));
+  // S3 exports (issue 10): chat exports go under OUTPUTS_DIR, and to S3 when configured. That
+  // connection is the gateway's only outbound one besides its subgraphs: through the egress guard.
+  const egress = new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), { logger });
+  const outputs = await createOutputs(env, { logger, egress, registry: metrics.registry });
   const limits = new RateLimits(deps.redis, env);
   const authCache = new AuthCache(env.AUTH_CACHE_TTL_SECONDS * 1000, env.AUTH_CACHE_MAX_ENTRIES);
   const invalidations = new AuthInvalidations(authCache, logger);
@@ -216,6 +221,12 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     // Failed logins and refreshes count against the client's IP like failed credentials.
     plugins: [metrics.apolloPlugin(), authFailurePlugin(limits), httpStatusPlugin()],
   });
+  // --- S3 exports (issue 10) ---
+  app.addHook("onClose", async () => {
+    await outputs.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+    await egress.close();
+  });
+  // --- end S3 exports ---
   await apollo.start();
   // Fastify's close stops accepting, lets in-flight requests finish and closes idle
   // connections; then Apollo stops. (Apollo's Fastify drain plugin would call close again.)
@@ -262,7 +273,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   });
 
   registerRestRoutes(app, routes, apollo, contextOf, replyError);
-  registerChatExport(app, apollo, contextOf, replyError, new Outputs(env.OUTPUTS_DIR));
+  registerChatExport(app, apollo, contextOf, replyError, outputs);
   registerAuditExport(app, apollo, contextOf, replyError);
   app.get("/v1/openapi.json", async () => openApi);
   app.get("/.well-known/jwks.json", async (_request, reply) => {

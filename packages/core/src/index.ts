@@ -21,6 +21,7 @@ export * from "./events/outbox";
 export * from "./health";
 export * from "./logger";
 export * from "./outputs";
+export * from "./outputs-s3";
 // ---- access policies (issue 9) ----
 export * from "./policy/policy";
 // ---- end access policies ----
@@ -31,5 +32,6 @@ export * from "./secrets/vault-secret-store";
 export * from "./usage/budget";
 export * from "./usage/rollup";
 export * from "./usage/usage-recorder";
+export * from "./usage/usage-report";
 export * from "./validation";
 export * from "./webhooks/webhooks"; // webhooks (issue 10)
