@@ -1,9 +1,14 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, sep } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { appendEntries } from "./support/audit-entries";
 import { graphql, request } from "./support/http";
 import { freshDatabase } from "./support/own-services";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
+
+/** Where the test stack writes its outputs (OUTPUTS_DIR=outputs/test). */
+const OUTPUTS_ROOT = join(__dirname, "..", "outputs", "test");
 
 // Its own database: the 100,000 entries of the size test stay out of the suite's append-only
 // log (which cannot be cleaned), and the database is dropped at the end.
@@ -180,6 +185,12 @@ describe("audit log export", () => {
         rows: Number(res.headers.get("x-audit-export-rows")),
       },
     });
+    // The same bytes are written to outputs/<timestamp>/audit-exports/ (and S3 when configured).
+    const files = readdirSync(OUTPUTS_ROOT, { recursive: true, encoding: "utf8" }).filter(
+      (f) => !f.startsWith(`latest${sep}`) && f.endsWith(`audit-exports${sep}audit-log-${id}.ndjson`),
+    );
+    expect(files).toHaveLength(1);
+    expect(readFileSync(join(OUTPUTS_ROOT, files[0] as string), "utf8")).toBe(res.body);
     const all = await exportText(own.ownerKey, "format=ndjson");
     const ids = all.body
       .trimEnd()

@@ -274,7 +274,7 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
 
   registerRestRoutes(app, routes, apollo, contextOf, replyError);
   registerChatExport(app, apollo, contextOf, replyError, outputs);
-  registerAuditExport(app, apollo, contextOf, replyError);
+  registerAuditExport(app, apollo, contextOf, replyError, outputs);
   app.get("/v1/openapi.json", async () => openApi);
   app.get("/.well-known/jwks.json", async (_request, reply) => {
     reply.header("cache-control", "public, max-age=300");

@@ -1,5 +1,5 @@
 import type { ApolloServer } from "@apollo/server";
-import { ErrorCode, normalizeErrorCode } from "@sprintconnect/core";
+import { ErrorCode, normalizeErrorCode, type Outputs } from "@sprintconnect/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GraphQLSchema } from "graphql";
 import type { ErrorReplier } from "../app";
@@ -127,6 +127,7 @@ export function registerAuditExport(
   apollo: ApolloServer<GatewayContext>,
   contextOf: (request: FastifyRequest) => GatewayContext,
   replyError: ErrorReplier,
+  outputs: Outputs,
 ): void {
   const run = async <T>(
     request: FastifyRequest,
@@ -173,14 +174,20 @@ export function registerAuditExport(
       filename: `audit-log-${meta.id}.${format}`,
       headers: { "x-audit-export-id": meta.id, "x-audit-export-rows": String(meta.rows) },
     });
+    // The same bytes land in outputs/<timestamp>/audit-exports/ (and S3 when configured).
+    const file = await outputs.open("audit-exports", `audit-log-${meta.id}.${format}`);
+    const emit = async (text: string) => {
+      await file.write(text);
+      await download.write(text);
+    };
     const line = (entry: Entry, index: number): string => {
       if (format === "csv") return `${AUDIT_CSV_COLUMNS.map((c) => csvField(entry[c])).join(",")}\r\n`;
       if (format === "ndjson") return `${JSON.stringify(entry)}\n`;
       return `${index > 0 ? "," : ""}${JSON.stringify(entry)}`;
     };
     try {
-      if (format === "json") await download.write(`{"export":${JSON.stringify(meta)},"items":[`);
-      if (format === "csv") await download.write(`${AUDIT_CSV_COLUMNS.join(",")}\r\n`);
+      if (format === "json") await emit(`{"export":${JSON.stringify(meta)},"items":[`);
+      if (format === "csv") await emit(`${AUDIT_CSV_COLUMNS.join(",")}\r\n`);
       const nextPage = async (cursor: string | null): Promise<ExportPage["auditLogExportPage"]> => {
         const page = await run<ExportPage>(request, PAGE, { exportId: meta.id, cursor });
         if (page.error) throw new Error(`audit export page failed: ${page.error.code}`);
@@ -191,14 +198,16 @@ export function registerAuditExport(
       do {
         const { items, nextCursor } = await nextPage(cursor);
         // One write per page: fewer, larger chunks than one per entry.
-        await download.write(items.map((entry, i) => line(entry, written + i)).join(""));
+        await emit(items.map((entry, i) => line(entry, written + i)).join(""));
         written += items.length;
         cursor = nextCursor;
       } while (cursor);
-      if (format === "json") await download.write("]}");
+      if (format === "json") await emit("]}");
+      await file.commit();
       download.end();
     } catch (err) {
       request.log.error({ err }, "audit export failed");
+      await file.abort();
       download.abort();
     }
     return reply;

@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rename, symlink, unlink, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 
-export type OutputKind = "discovery-results" | "health-reports" | "chat-exports" | "usage-analytics";
+export type OutputKind = "discovery-results" | "health-reports" | "chat-exports" | "audit-exports" | "usage-analytics";
 
 /**
  * Somewhere every committed output file is copied as well (S3, `outputs-s3.ts`). A copy runs
