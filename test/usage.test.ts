@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { checkBudgets, createLogger, floorHour, Outputs, Prisma, rollUpUsage } from "@sprintconnect/core";
+import {
+  checkBudgets,
+  createLogger,
+  floorHour,
+  Outputs,
+  Prisma,
+  rollUpUsage,
+  UsageRecorder,
+} from "@sprintconnect/core";
 import { Scheduler, USAGE_ANALYTICS_KEY } from "@sprintconnect/worker";
 import { type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { graphql, request } from "./support/http";
@@ -66,9 +74,9 @@ async function direct(
   const entries = Object.entries(groups).map(([alias, sql]) => [alias, sql.replaceAll("$tz", `'${timeZone}'`)]);
   const rows = await stack.db.$queryRawUnsafe<Row[]>(
     `SELECT ${entries.map(([alias, sql]) => `${sql} AS "${alias}", `).join("")}
-            count(*)::float8 AS events, count(*) FILTER (WHERE NOT success)::float8 AS errors,
+            sum(quantity)::float8 AS events, coalesce(sum(quantity) FILTER (WHERE NOT success), 0)::float8 AS errors,
             sum("inputTokens")::float8 AS "inputTokens", sum("outputTokens")::float8 AS "outputTokens",
-            sum("costUsd")::text AS "costUsd", avg("durationMs")::float8 AS "avgDurationMs"
+            sum("costUsd")::text AS "costUsd", (sum("durationMs"::bigint * quantity)::float8 / nullif(sum(quantity) FILTER (WHERE "durationMs" IS NOT NULL), 0)) AS "avgDurationMs"
        FROM "UsageEvent" WHERE "organizationId" = $1::uuid AND "occurredAt" >= $2 AND "occurredAt" < $3
       ${entries.length ? `GROUP BY ${entries.map((_, i) => String(i + 1)).join(", ")}` : ""}`,
     organizationId,
@@ -133,10 +141,14 @@ describe("usage recording", () => {
       return s.discoveryStatus === "succeeded";
     });
 
-    const count = (where: Prisma.UsageEventWhereInput) =>
-      stack.db.usageEvent.count({
-        where: { organizationId: org.organizationId, occurredAt: { gte: started }, ...where },
-      });
+    // Uses, not rows: identical requests of one second fold into one row (`quantity`).
+    const count = async (where: Prisma.UsageEventWhereInput) =>
+      (
+        await stack.db.usageEvent.aggregate({
+          where: { organizationId: org.organizationId, occurredAt: { gte: started }, ...where },
+          _sum: { quantity: true },
+        })
+      )._sum.quantity ?? 0;
     await waitFor("every request to be written", async () => (await count({ kind: "api.request" })) === 11);
     expect(await count({ kind: "api.request", userId: org.ownerId, apiKeyId: { not: null } })).toBe(ownerRequests);
     expect(await count({ kind: "api.request", userId: dev.userId, apiKeyId: { not: null } })).toBe(devKeyRequests);
@@ -160,6 +172,41 @@ describe("usage recording", () => {
     expect(search.metadata).toMatchObject({ search: "servers", results: expect.any(Number) });
   });
 
+  it("folds identical records of one second and latency bucket into one row that counts them", async () => {
+    const folded = await createTestOrg(stack, "Folded");
+    const recorder = new UsageRecorder(stack.db, createLogger("test", "silent"), {
+      flushIntervalMs: 3_600_000,
+      maxBuffered: 100,
+    });
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 + 250);
+    const request = (durationMs: number, status = 200) => ({
+      organizationId: folded.organizationId,
+      userId: folded.ownerId,
+      kind: "api.request" as const,
+      durationMs,
+      success: status < 400,
+      metadata: { route: "GET /v1/mcp/servers", status },
+      occurredAt: at,
+    });
+    for (let i = 0; i < 1_000; i++) recorder.record(request(11 + (i % 3))); // 11–13 ms: one bucket (≤ 25)
+    recorder.record(request(40)); // another bucket
+    recorder.record(request(12, 500)); // another outcome
+    recorder.record({ ...request(12), occurredAt: new Date(at.getTime() + 1_000) }); // another second
+    expect(recorder.pending).toBe(4);
+    await recorder.stop();
+    const rows = await stack.db.usageEvent.findMany({
+      where: { organizationId: folded.organizationId },
+      orderBy: [{ occurredAt: "asc" }, { quantity: "desc" }, { durationMs: "asc" }],
+      select: { quantity: true, durationMs: true, success: true, occurredAt: true },
+    });
+    expect(rows).toEqual([
+      { quantity: 1_000, durationMs: 12, success: true, occurredAt: at },
+      { quantity: 1, durationMs: 12, success: false, occurredAt: at },
+      { quantity: 1, durationMs: 40, success: true, occurredAt: at },
+      { quantity: 1, durationMs: 12, success: true, occurredAt: new Date(at.getTime() + 1_000) },
+    ]);
+  });
+
   it("sums usage exactly, by kind, user and key, in hours of any time zone, through GraphQL and REST", async () => {
     const from = new Date(Date.now() - 2 * HOUR);
     const to = new Date(Date.now() + HOUR);
@@ -181,9 +228,9 @@ describe("usage recording", () => {
       const expected = (
         await stack.db.$queryRaw<Row[]>`
           SELECT date_trunc('hour', "occurredAt" AT TIME ZONE ${timeZone}) AT TIME ZONE ${timeZone} AS bucket,
-                 "userId", "apiKeyId", count(*)::float8 AS events, count(*) FILTER (WHERE NOT success)::float8 AS errors,
+                 "userId", "apiKeyId", sum(quantity)::float8 AS events, coalesce(sum(quantity) FILTER (WHERE NOT success), 0)::float8 AS errors,
                  sum("inputTokens")::float8 AS "inputTokens", sum("outputTokens")::float8 AS "outputTokens",
-                 sum("costUsd")::text AS "costUsd", avg("durationMs")::float8 AS "avgDurationMs"
+                 sum("costUsd")::text AS "costUsd", (sum("durationMs"::bigint * quantity)::float8 / nullif(sum(quantity) FILTER (WHERE "durationMs" IS NOT NULL), 0)) AS "avgDurationMs"
             FROM "UsageEvent" WHERE "organizationId" = ${org.organizationId}::uuid AND kind = 'discovery.search'
              AND "occurredAt" >= ${from} AND "occurredAt" < ${to}
            GROUP BY 1, 2, 3`
@@ -263,6 +310,8 @@ describe("rollups", () => {
         rows.push({
           organizationId: org.organizationId,
           kind: ["api.request", "chat.model_call", "chat.tool_call"][i % 3] as string,
+          // Folded request rows stand for several uses.
+          quantity: i % 3 === 0 ? 1 + (i % 4) : 1,
           userId: i % 2 ? dev.userId : org.ownerId,
           toolName: i % 3 === 2 ? `tool_${i % 4}` : null,
           model: i % 3 === 1 ? "local" : null,
@@ -347,8 +396,10 @@ describe("rollups", () => {
       model: "model",
     });
     expect(first.filter((r) => r.period === "hour")).toHaveLength(combinations.length);
-    expect(first.filter((r) => r.period === "hour").reduce((n, r) => n + r.events, 0)).toBe(30 * 12);
-    expect(first.filter((r) => r.period === "day").reduce((n, r) => n + r.events, 0)).toBe(30 * 12);
+    const [uses] = (await direct(org.organizationId, from, end, {})) as [Row];
+    expect(uses.events).toBeGreaterThan(30 * 12); // some rows stand for several uses
+    expect(first.filter((r) => r.period === "hour").reduce((n, r) => n + r.events, 0)).toBe(uses.events);
+    expect(first.filter((r) => r.period === "day").reduce((n, r) => n + r.events, 0)).toBe(uses.events);
     // Each histogram counts the events that have a duration.
     for (const r of first) expect(r.latencyHistogram.reduce((a, b) => a + b, 0)).toBe(r.durationCount);
 
@@ -402,7 +453,13 @@ describe("rollups", () => {
     // Hours 5 and 4 before `end` were committed whole; the third rolled back entirely.
     expect(await hoursOf()).toEqual([5, 4]);
     const partial = await rollupRows(org.organizationId);
-    expect(partial.filter((r) => r.period === "hour").reduce((n, r) => n + r.events, 0)).toBe(2 * 12);
+    const [firstTwo] = (await direct(
+      org.organizationId,
+      new Date(end.getTime() - 5 * HOUR),
+      new Date(end.getTime() - 3 * HOUR),
+      {},
+    )) as [Row];
+    expect(partial.filter((r) => r.period === "hour").reduce((n, r) => n + r.events, 0)).toBe(firstTwo.events);
 
     await rollUpUsage(stack.db, now, options);
     expect(await hoursOf()).toEqual([5, 4, 3, 2, 1]);
@@ -474,8 +531,8 @@ describe("top and availability", () => {
     const expectedOrder = async (by: string, metric: string) => {
       const target = by === "capabilities" ? `"serverId"::text || '/' || "toolName"` : `"serverId"::text`;
       const measure = {
-        calls: "count(*)",
-        errors: "count(*) FILTER (WHERE NOT success)",
+        calls: "sum(quantity)",
+        errors: "coalesce(sum(quantity) FILTER (WHERE NOT success), 0)",
         tokens: `sum("inputTokens" + "outputTokens")`,
         cost: `sum("costUsd")`,
         p95_latency: `percentile_disc(0.95) WITHIN GROUP (ORDER BY "durationMs")`,
@@ -731,7 +788,7 @@ describe("usage analytics", () => {
 
     // What the raw events of that day say, for this organization.
     const [raw] = await stack.db.$queryRaw<Array<Record<string, string>>>`
-      SELECT count(*)::text AS events, count(*) FILTER (WHERE NOT success)::text AS errors,
+      SELECT sum(quantity)::text AS events, coalesce(sum(quantity) FILTER (WHERE NOT success), 0)::text AS errors,
              sum("inputTokens")::text AS "inputTokens", sum("outputTokens")::text AS "outputTokens",
              sum("cachedTokens")::text AS "cachedTokens", sum("costUsd")::text AS "costUsd"
         FROM "UsageEvent"

@@ -16,7 +16,7 @@ import { type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { startVaultFixture, type VaultFixture } from "./fixtures/vault/kv-server";
 import { TEST_DATABASE_URL, withEnv } from "./support/env";
 import { request } from "./support/http";
-import { withFailingAudit } from "./support/own-services";
+import { freshDatabase, withFailingAudit } from "./support/own-services";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 import { waitFor } from "./support/wait";
 
@@ -302,6 +302,30 @@ describe("the Vault client", () => {
 });
 
 describe("webhook signing secrets with SECRET_STORE=vault", () => {
+  // Its own database: any test stack's relay and sweeper take any delivery of the database they
+  // share, and one whose store is not this Vault could not read the secret.
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let own: Stack;
+  let owner: TestOrg;
+  beforeAll(async () => {
+    database = await freshDatabase("vault_webhooks");
+    own = await startStack(
+      {
+        DATABASE_URL: database.url,
+        SECRET_STORE: "vault",
+        VAULT_ADDR: vault.addr,
+        VAULT_TOKEN: TOKEN,
+        VAULT_NAMESPACE: NAMESPACE,
+      },
+      { worker: true },
+    );
+    owner = await createTestOrg(own, "Vault webhooks");
+  }, 60_000);
+  afterAll(async () => {
+    await own?.close();
+    await database?.drop();
+  });
+
   it("are written to Vault by the admin subgraph and read from it by the worker that signs", async () => {
     const received: Array<{ headers: Record<string, string>; body: string }> = [];
     const receiver = createServer((req, res) => {
@@ -317,16 +341,16 @@ describe("webhook signing secrets with SECRET_STORE=vault", () => {
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-      const created = await request(stack.url, "POST", "/v1/webhooks", {
-        auth: org.ownerKey,
+      const created = await request(own.url, "POST", "/v1/webhooks", {
+        auth: owner.ownerKey,
         body: { url, eventTypes: ["server.registered"] },
       });
       expect(created.status).toBe(201);
       const id = created.body.webhook.id as string;
       expect(vault.values().get(webhookSecretRef(id))).toBe(created.body.secret);
-      expect(await stack.db.secretValue.count({ where: { ref: webhookSecretRef(id) } })).toBe(0);
+      expect(await own.db.secretValue.count({ where: { ref: webhookSecretRef(id) } })).toBe(0);
 
-      expect((await request(stack.url, "POST", `/v1/webhooks/${id}/test`, { auth: org.ownerKey })).status).toBe(202);
+      expect((await request(own.url, "POST", `/v1/webhooks/${id}/test`, { auth: owner.ownerKey })).status).toBe(202);
       const delivery = await waitFor("the test delivery", async () => received[0]);
       // Verifies with the secret shown at creation: the worker signed with what Vault holds.
       expect(new Webhook(created.body.secret).verify(delivery.body, delivery.headers)).toMatchObject({

@@ -39,7 +39,7 @@ export async function monthToDate(db: PrismaClient, organizationId: string, now 
   );
   const rawParts = uncovered(start, now, ranges).map(
     (part) => Prisma.sql`
-      SELECT sum("costUsd") AS cost, count(*) FILTER (WHERE kind = 'api.request') AS requests
+      SELECT sum("costUsd") AS cost, sum(quantity) FILTER (WHERE kind = 'api.request') AS requests
         FROM "UsageEvent"
        WHERE "organizationId" = ${organizationId}::uuid AND "occurredAt" >= ${part.from} AND "occurredAt" < ${part.to}`,
   );

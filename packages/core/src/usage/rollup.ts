@@ -83,8 +83,9 @@ async function rollHour(db: PrismaClient, hour: Date, options: RollupOptions): P
           "apiKeyId", model, events, quantity, errors, "inputTokens", "outputTokens", "cachedTokens", "costUsd",
           "durationMsSum", "durationCount", "latencyHistogram")
         SELECT "organizationId", 'hour', ${hour}, kind, "serverId", "toolName", "userId", "apiKeyId", model,
-               count(*), sum(quantity), count(*) FILTER (WHERE NOT success), sum("inputTokens"), sum("outputTokens"),
-               sum("cachedTokens"), sum("costUsd"), coalesce(sum("durationMs"), 0), count("durationMs"),
+               sum(quantity), sum(quantity), coalesce(sum(quantity) FILTER (WHERE NOT success), 0), sum("inputTokens"),
+               sum("outputTokens"), sum("cachedTokens"), sum("costUsd"), coalesce(sum("durationMs"::bigint * quantity), 0),
+               coalesce(sum(quantity) FILTER (WHERE "durationMs" IS NOT NULL), 0),
                ${histogramFromEvents}
           FROM "UsageEvent"
          WHERE "occurredAt" >= ${hour} AND "occurredAt" < ${end}
@@ -110,7 +111,7 @@ async function rollHour(db: PrismaClient, hour: Date, options: RollupOptions): P
   );
 }
 
-/** `ARRAY[count in bucket 0, …]` over raw events' `durationMs` (events without one count in none). */
+/** `ARRAY[uses in bucket 0, …]` over raw events' `durationMs` (a row stands for `quantity` uses; rows without a duration count in none). */
 const histogramFromEvents = Prisma.raw(
   `ARRAY[${[...LATENCY_BUCKETS_MS, null]
     .map((upper, i) => {
@@ -120,7 +121,7 @@ const histogramFromEvents = Prisma.raw(
         ...(lower === null ? [] : [`"durationMs" > ${lower}`]),
         ...(upper === null ? [] : [`"durationMs" <= ${upper}`]),
       ];
-      return `count(*) FILTER (WHERE ${conditions.join(" AND ")})::int`;
+      return `coalesce(sum(quantity) FILTER (WHERE ${conditions.join(" AND ")}), 0)::int`;
     })
     .join(", ")}]`,
 );

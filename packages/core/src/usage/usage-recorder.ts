@@ -1,6 +1,7 @@
-import type { Prisma } from "@prisma/client";
+import { Prisma } from "@prisma/client";
 import type { PrismaClient } from "../db/prisma";
 import type { Logger } from "../logger";
+import { LATENCY_BUCKETS_MS } from "./rollup";
 
 /** Kinds of usage event, one list for every component that meters (and for the rollups). */
 export const USAGE_KINDS = [
@@ -64,15 +65,19 @@ export interface UsageRecorderOptions {
  * A batch is one INSERT … SELECT FROM unnest(…) with one array per column: Prisma's `createMany`
  * bound 19 parameters per row and cost the gateway 70% of its requests per second at 5,000
  * requests/s (bench/usage.bench.ts); the arrays make the statement the same size for any batch.
+ * Identical records of one second fold into one row (`quantity`), so a busy client's thousands
+ * of requests a second cost PostgreSQL a handful of rows; every reader counts uses as the sum of
+ * `quantity` (docs/ARCHITECTURE.md, Usage metering).
  */
 export class UsageRecorder {
-  private buffer: Prisma.UsageEventCreateManyInput[] = [];
+  /** Folded records by identity, oldest first (a Map keeps insertion order). */
+  private buffer = new Map<string, Folded>();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   private stopped = false;
   /** Records dropped because the buffer was full (the database was unreachable for long). */
   dropped = 0;
-  /** Records written since the start. */
+  /** Rows written since the start (each standing for `quantity` uses). */
   written = 0;
 
   constructor(
@@ -84,20 +89,19 @@ export class UsageRecorder {
     this.timer.unref();
   }
 
-  /** Buffers one record; never throws, never waits. */
+  /**
+   * Buffers one record; never throws, never waits. Records that differ only in when (within the
+   * same second) and how long (within the same latency bucket) fold into one row whose
+   * `quantity` counts them, tokens and cost summed, duration their mean.
+   */
   record(record: UsageRecord): void {
     if (this.stopped) return;
-    this.buffer.push(toRow(record));
-    if (this.buffer.length > this.options.maxBuffered) {
-      const over = this.buffer.length - this.options.maxBuffered;
-      this.buffer.splice(0, over);
-      this.dropped += over;
-    }
+    this.add(toRow(record), record.quantity ?? 1, record.durationMs ?? null);
   }
 
-  /** Records waiting to be written. */
+  /** Rows waiting to be written. */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffer.size;
   }
 
   /** Writes what is buffered; waits for a write already under way. */
@@ -113,23 +117,111 @@ export class UsageRecorder {
     this.stopped = true;
   }
 
-  private async write(): Promise<void> {
-    const size = this.options.batchSize ?? 1_000;
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, size);
-      try {
-        await insertUsage(this.db, batch);
-      } catch (err) {
-        this.logger.warn({ err, pending: this.buffer.length }, "could not write usage events; will retry");
-        return;
-      }
-      // Records dropped while the write ran came off the front, which this batch may include:
-      // remove exactly the written rows by identity.
-      const written = new Set(batch);
-      this.buffer = this.buffer.filter((row) => !written.has(row));
-      this.written += batch.length;
+  private add(row: Prisma.UsageEventCreateManyInput, quantity: number, durationMs: number | null): void {
+    const key = foldKey(row, durationMs);
+    const folded = this.buffer.get(key);
+    if (folded) {
+      folded.quantity += quantity;
+      folded.inputTokens += row.inputTokens ?? 0;
+      folded.outputTokens += row.outputTokens ?? 0;
+      folded.cachedTokens += row.cachedTokens ?? 0;
+      folded.cost = folded.cost.plus(String(row.costUsd ?? "0"));
+      if (durationMs !== null) folded.durationSum += durationMs * quantity;
+      return;
+    }
+    this.buffer.set(key, {
+      row,
+      quantity,
+      inputTokens: row.inputTokens ?? 0,
+      outputTokens: row.outputTokens ?? 0,
+      cachedTokens: row.cachedTokens ?? 0,
+      cost: new Prisma.Decimal(String(row.costUsd ?? "0")),
+      durationSum: durationMs === null ? 0 : durationMs * quantity,
+    });
+    if (this.buffer.size > this.options.maxBuffered) {
+      const oldest = this.buffer.keys().next().value;
+      if (oldest !== undefined) this.buffer.delete(oldest);
+      this.dropped += 1;
     }
   }
+
+  private async write(): Promise<void> {
+    if (this.buffer.size === 0) return;
+    // Records that arrive while this write runs fold into a new buffer.
+    const pending = [...this.buffer.values()];
+    this.buffer = new Map();
+    const size = this.options.batchSize ?? 1_000;
+    for (let at = 0; at < pending.length; at += size) {
+      const batch = pending.slice(at, at + size);
+      try {
+        await insertUsage(this.db, batch.map(toInsert));
+        this.written += batch.length;
+      } catch (err) {
+        this.logger.warn({ err, pending: pending.length - at }, "could not write usage events; will retry");
+        // Back in front of what arrived meanwhile, for the next attempt.
+        const later = this.buffer;
+        this.buffer = new Map();
+        for (const f of pending.slice(at)) this.add(toInsert(f), f.quantity, meanDuration(f));
+        for (const f of later.values()) this.add(toInsert(f), f.quantity, meanDuration(f));
+        return;
+      }
+    }
+  }
+}
+
+/** Records folded into one row. */
+interface Folded {
+  row: Prisma.UsageEventCreateManyInput;
+  quantity: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  cost: Prisma.Decimal;
+  /** Sum of the folded records' durations (ms); meaningful when the row has one. */
+  durationSum: number;
+}
+
+function meanDuration(f: Folded): number | null {
+  return f.row.durationMs === null || f.row.durationMs === undefined ? null : f.durationSum / f.quantity;
+}
+
+function toInsert(f: Folded): Prisma.UsageEventCreateManyInput {
+  const mean = meanDuration(f);
+  return {
+    ...f.row,
+    quantity: f.quantity,
+    inputTokens: f.inputTokens,
+    outputTokens: f.outputTokens,
+    cachedTokens: f.cachedTokens,
+    costUsd: f.cost.toFixed(),
+    durationMs: mean === null ? null : Math.round(mean),
+  };
+}
+
+/** Records with the same key fold: everything but counts, tokens, cost, and time within the second and latency bucket. */
+function foldKey(row: Prisma.UsageEventCreateManyInput, durationMs: number | null): string {
+  const second = Math.floor(new Date(row.occurredAt ?? Date.now()).getTime() / 1000);
+  return JSON.stringify([
+    row.organizationId,
+    row.kind,
+    row.userId,
+    row.apiKeyId,
+    row.serverId,
+    row.capabilityId,
+    row.sessionId,
+    row.toolName,
+    row.model,
+    row.success,
+    row.metadata,
+    durationMs === null ? null : latencyBucket(durationMs),
+    second,
+  ]);
+}
+
+/** The index of the `LATENCY_BUCKETS_MS` bucket of a duration (the last, open one above every bound). */
+export function latencyBucket(durationMs: number): number {
+  const index = LATENCY_BUCKETS_MS.findIndex((upper) => durationMs <= upper);
+  return index === -1 ? LATENCY_BUCKETS_MS.length : index;
 }
 
 function toRow(record: UsageRecord): Prisma.UsageEventCreateManyInput {

@@ -88,7 +88,7 @@ export class SummaryRepository {
                 ...(lower === null ? [] : [`e."durationMs" > ${lower}`]),
                 ...(upper === null ? [] : [`e."durationMs" <= ${upper}`]),
               ].join(" AND ");
-              return `, (${test})::int::bigint AS h${i + 1}`;
+              return `, (${test})::int::bigint * e.quantity AS h${i + 1}`;
             })
             .join(""),
         )
@@ -107,10 +107,11 @@ export class SummaryRepository {
     const rawParts = uncovered(q.from, q.to, q.rollups).map(
       (part) => Prisma.sql`
         SELECT e."occurredAt" AS t, e.kind, e."serverId", e."toolName", e."userId", e."apiKeyId", e.model,
-               1::bigint AS events, (NOT e.success)::int::bigint AS errors, e.quantity::bigint AS quantity,
+               e.quantity::bigint AS events, (NOT e.success)::int::bigint * e.quantity AS errors, e.quantity::bigint AS quantity,
                e."inputTokens"::bigint AS "inputTokens", e."outputTokens"::bigint AS "outputTokens",
                e."cachedTokens"::bigint AS "cachedTokens", e."costUsd",
-               coalesce(e."durationMs", 0)::bigint AS "durationMsSum", (e."durationMs" IS NOT NULL)::int::bigint AS "durationCount"
+               coalesce(e."durationMs", 0)::bigint * e.quantity AS "durationMsSum",
+               (e."durationMs" IS NOT NULL)::int::bigint * e.quantity AS "durationCount"
                ${rawHistogram}
           FROM "UsageEvent" e
          WHERE e."organizationId" = ${q.organizationId}::uuid
