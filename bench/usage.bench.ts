@@ -130,7 +130,13 @@ describe("usage metering", () => {
     const runs: Array<{ label: string; round: number; gatewayCpuMs: number; postgresCpuMs: number } & LoadResult> = [];
     const database = new URL(BENCH_DATABASE_URL).pathname.slice(1);
     const postgresCpu = () => postgresBackends(database).reduce((n, pid) => n + (processCpuMs(pid) || 0), 0);
-    const before = await db.usageEvent.count({ where: { organizationId, kind: "api.request" } });
+    // Uses, not rows: identical requests of one second fold into one row (`quantity`).
+    const uses = async () =>
+      (await db.usageEvent.aggregate({ where: { organizationId, kind: "api.request" }, _sum: { quantity: true } }))._sum
+        .quantity ?? 0;
+    const rowsOf = () => db.usageEvent.count({ where: { organizationId, kind: "api.request" } });
+    const before = await uses();
+    const rowsBefore = await rowsOf();
     for (const round of [1, 2]) {
       for (const gateway of gateways) {
         progress(`${gateway.label}, round ${round}: ${CONCURRENCY} connections, ${DURATION_MS / 1000} s`);
@@ -194,12 +200,13 @@ describe("usage metering", () => {
     );
     // The recording gateway wrote its requests (flushed each second): none lost.
     await new Promise((r) => setTimeout(r, 2_000));
-    const written = (await db.usageEvent.count({ where: { organizationId, kind: "api.request" } })) - before;
+    const written = (await uses()) - before;
+    const rows = (await rowsOf()) - rowsBefore;
     const onRequests = runs.filter((r) => r.label === "recording on").reduce((n, r) => n + r.requests, 0);
     progress(
-      `api.request events written by the recording gateway: ${written} (measured requests ${onRequests}, plus warm-ups)`,
+      `api.request uses recorded by the recording gateway: ${written} (measured requests ${onRequests}, plus warm-ups), in ${rows} rows`,
     );
-    await writeResults("usage-recording", { runs, ratio: mean("recording on") / off, written });
+    await writeResults("usage-recording", { runs, ratio: mean("recording on") / off, written, rows });
     expect(written).toBeGreaterThanOrEqual(onRequests);
     for (const r of runs) expect(r.errors).toBe(0);
   });
