@@ -298,5 +298,5 @@ describe("usage metering", () => {
       `Goal: the 30-day summary's p95 stays near a small request's, far below the raw scan.\n${conditionsNote()}`,
     );
     await writeResults("usage-reads", { events: EVENTS, hours, rollupSeconds, month, tail, raw: rawSummary });
-  });
+  }, 1_800_000); // seeding and rolling up 10 million events takes minutes
 });
