@@ -1,3 +1,4 @@
+import "./scheduler-instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import { JobQueues } from "@sprintconnect/jobs";
 import { serveOperations } from "./operations-server";
 import { runProcess } from "./process";

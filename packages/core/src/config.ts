@@ -20,6 +20,27 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+// --- traces (issue 10) ---
+/**
+ * OpenTelemetry. Read at boot by each process's instrumentation entry, before anything else is
+ * loaded (`startTracingFromEnv`), and validated with the rest by every process's schema.
+ */
+const telemetryShape = {
+  /**
+   * OTLP/HTTP endpoint traces are sent to (JSON, `<endpoint>/v1/traces`), e.g.
+   * `http://jaeger:4318`. Unset (the default): tracing is off and no OpenTelemetry module is loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** `service.name` of this process's spans. Default: `sprintconnect-<process>` (gateway, registry, worker, …). */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** Milliseconds between two exports of finished spans (they are batched). */
+  OTEL_BSP_SCHEDULE_DELAY: positiveInt.default(5000),
+};
+
+/** The telemetry variables alone: all the instrumentation entry may parse before the SDK starts. */
+export const telemetryEnvSchema = z.object(telemetryShape);
+// --- end traces ---
+
 /** Variables every process reads. */
 const commonShape = {
   /** Deployment environment. `production` disables introspection, Sandbox and dev keys. */
@@ -118,6 +139,9 @@ const commonShape = {
   USAGE_FLUSH_INTERVAL_MS: positiveInt.default(1000),
   /** Usage events a process holds while the database is unreachable; older ones are dropped past it. */
   USAGE_MAX_BUFFERED: positiveInt.default(100_000),
+  // --- traces (issue 10) ---
+  ...telemetryShape,
+  // --- end traces ---
 };
 
 const subgraphUrls = {

@@ -23,6 +23,7 @@ export * from "./logger";
 export * from "./outputs";
 export * from "./redis";
 export * from "./secrets/secret-store";
+export * from "./tracing/trace-context"; // traces (issue 10)
 export * from "./usage/rollup";
 export * from "./usage/usage-recorder";
 export * from "./validation";
