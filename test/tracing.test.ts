@@ -117,8 +117,29 @@ describe("traces (OpenTelemetry)", () => {
       OTEL_BSP_SCHEDULE_DELAY: "100",
       OUTBOX_POLL_INTERVAL_MS: "100",
     });
+    // A webhook receiver on loopback: the delivery of the discovery's event continues the trace.
+    const traceparents: string[] = [];
+    const bodies: string[] = [];
+    const hooks = createServer((req, res) => {
+      traceparents.push(String(req.headers.traceparent ?? ""));
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        bodies.push(Buffer.concat(chunks).toString("utf8"));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((done) => hooks.listen(0, "127.0.0.1", done));
     try {
       const apiKey = await createOrg();
+      const webhook = await request(stack.url, "POST", "/v1/webhooks", {
+        auth: apiKey,
+        body: {
+          url: `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook`,
+          eventTypes: ["discovery.completed"],
+        },
+      });
+      expect(webhook.status).toBe(201);
       await registerAndDiscover(stack, apiKey, fixture);
 
       // The worker's discovery span, then everything of its trace.
@@ -199,6 +220,20 @@ describe("traces (OpenTelemetry)", () => {
       );
       expect(published).toEqual(expect.arrayContaining(["outbox publish server.registered"]));
 
+      // The webhook delivery queued for the discovery's event runs as a job in the same trace,
+      // under the event's publish span, and its request carries the trace to the receiver.
+      const delivery = await waitFor(
+        "the webhook delivery job's span",
+        async () =>
+          trace().find((s) => s.name === "job webhook-delivery" && s.attributes["job.outcome"] === "succeeded"),
+        30_000,
+      );
+      expect(byId().get(delivery.parentSpanId!)?.name).toBe("outbox publish discovery.completed");
+      expect(traceparents.map((h) => h.split("-")[1])).toContain(mcpSpan.traceId);
+      // What receivers get is the event as before: the stored trace context is not part of it.
+      expect(bodies.length).toBeGreaterThan(0);
+      for (const body of bodies) expect(JSON.parse(body).data).not.toHaveProperty("_trace");
+
       // Log lines written while a span was active carry its trace and span ids.
       const traced = stack.logs.worker!.map((line) => JSON.parse(line)).filter((l) => l.trace_id === mcpSpan.traceId);
       expect(traced.map((l) => l.msg)).toContain("discovery succeeded");
@@ -207,6 +242,7 @@ describe("traces (OpenTelemetry)", () => {
       await stack.stop();
       await fixture.close();
       await receiver.close();
+      await new Promise((done) => hooks.close(done));
     }
   });
 
