@@ -89,10 +89,15 @@ async function createOrg(): Promise<string> {
 }
 
 /** Registers the fixture server through the gateway and waits for its discovery (the worker's job). */
-async function registerAndDiscover(stack: ProcessStack, apiKey: string, fixture: FixtureHandle): Promise<string> {
+async function registerAndDiscover(
+  stack: ProcessStack,
+  apiKey: string,
+  fixture: FixtureHandle,
+  query = "",
+): Promise<string> {
   const created = await request(stack.url, "POST", "/v1/mcp/servers", {
     auth: apiKey,
-    body: { name: `traced-${Date.now()}`, baseUrl: fixture.url, transport: "streamable_http" },
+    body: { name: `traced-${Date.now()}`, baseUrl: `${fixture.url}${query}`, transport: "streamable_http" },
   });
   expect(created.status).toBe(201);
   const serverId = created.body.id as string;
@@ -140,7 +145,8 @@ describe("traces (OpenTelemetry)", () => {
         },
       });
       expect(webhook.status).toBe(201);
-      await registerAndDiscover(stack, apiKey, fixture);
+      // A token in the server's URL (some servers take one there) must not reach the traces.
+      await registerAndDiscover(stack, apiKey, fixture, "?key=tracing-secret-123");
 
       // The worker's discovery span, then everything of its trace.
       const mcpSpan = await waitFor(
@@ -233,6 +239,13 @@ describe("traces (OpenTelemetry)", () => {
       // What receivers get is the event as before: the stored trace context is not part of it.
       expect(bodies.length).toBeGreaterThan(0);
       for (const body of bodies) expect(JSON.parse(body).data).not.toHaveProperty("_trace");
+
+      // Outbound spans name the MCP server's URL without its query.
+      const outbound = trace().filter(
+        (s) => s.kind === 3 && String(s.attributes["url.full"] ?? "").startsWith(fixture.url),
+      );
+      expect(outbound.length).toBeGreaterThan(0);
+      expect(JSON.stringify(receiver.spans)).not.toContain("tracing-secret-123");
 
       // Log lines written while a span was active carry its trace and span ids.
       const traced = stack.logs.worker!.map((line) => JSON.parse(line)).filter((l) => l.trace_id === mcpSpan.traceId);

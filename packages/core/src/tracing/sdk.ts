@@ -29,14 +29,23 @@ export function startTracing(options: { endpoint: string; serviceName: string; s
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.test(request.url ?? ""),
       }),
-      new UndiciInstrumentation(),
+      // Outbound URLs (MCP servers, webhook receivers, LLM providers) without their query: a
+      // registered URL may carry a token there.
+      new UndiciInstrumentation({
+        requestHook: (span, request) => {
+          const url = `${request.origin}${request.path.split("?")[0]}`;
+          span.setAttribute("url.full", url);
+          span.setAttribute("url.query", "");
+        },
+      }),
       new FastifyInstrumentation(),
       // Resolver spans for the operation's top-level fields only: spans for every field of every
       // row doubled a subgraph's CPU per list request (bench/tracing.bench.ts) and told little
       // that its pg spans do not.
       new GraphQLInstrumentation({ depth: 1, ignoreTrivialResolveSpans: true, mergeItems: true }),
       new PgInstrumentation({ requireParentSpan: true }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
+      // The command name only: keys name API keys, IPs and sessions, arguments hold values.
+      new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
     ],
   });
   sdk.start();
