@@ -233,21 +233,30 @@ async function saveBatch<T>(
  * Runs a job in one span, `job <name>`, continuing the trace that enqueued it (a job without
  * one starts a new trace), with the job's id, attempt and outcome (succeeded, failed, deferred).
  */
-function traceJob<T>(name: string, job: BeeQueue.Job<unknown>, info: JobInfo, run: () => Promise<T>): Promise<T> {
+async function traceJob<T>(name: string, job: BeeQueue.Job<unknown>, info: JobInfo, run: () => Promise<T>): Promise<T> {
   const options = {
     kind: "consumer" as const,
     parent: asTraceCarrier((job.options as JobRecordOptions).trace),
     attributes: { "job.name": name, "job.id": info.id, "job.attempt": info.attempt },
   };
-  return withSpan(`job ${name}`, options, async (span) => {
+  // A deferred job (its group at the cap) is not an error: its span ends without one.
+  let deferred: JobDeferredError | null = null;
+  const result = await withSpan(`job ${name}`, options, async (span) => {
     try {
-      const result = await run();
+      const done = await run();
       span.setAttribute("job.outcome", "succeeded");
-      return result;
+      return done;
     } catch (err) {
-      span.setAttribute("job.outcome", err instanceof JobDeferredError ? "deferred" : "failed");
-      throw err;
+      if (!(err instanceof JobDeferredError)) {
+        span.setAttribute("job.outcome", "failed");
+        throw err;
+      }
+      span.setAttribute("job.outcome", "deferred");
+      deferred = err;
+      return undefined;
     }
   });
+  if (deferred) throw deferred;
+  return result as T;
 }
 // --- end traces ---
