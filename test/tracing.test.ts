@@ -5,7 +5,15 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { createOrganization } from "@sprintconnect/admin-subgraph";
-import { cliEnvSchema, createPrisma, parseEnv, resolveKeys } from "@sprintconnect/core";
+import {
+  cliEnvSchema,
+  createPrisma,
+  ensureDatabase,
+  grantAppRole,
+  migrate,
+  parseEnv,
+  resolveKeys,
+} from "@sprintconnect/core";
 import { type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { appDatabaseUrl, TEST_DATABASE_URL } from "./support/env";
 import { request } from "./support/http";
@@ -13,6 +21,23 @@ import { type ProcessStack, startProcessStack } from "./support/process-stack";
 import { waitFor } from "./support/wait";
 
 jest.setTimeout(180_000);
+
+/**
+ * A database of the processes' own: with the suite's shared one, other files' stacks would
+ * publish this test's outbox events (their relays share the Event table) and their pending
+ * discoveries would run in this stack's worker — in traces of their own, or none.
+ */
+const DATABASE_URL = (() => {
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `${url.pathname}_tracing`;
+  return url.toString();
+})();
+
+beforeAll(async () => {
+  await ensureDatabase(DATABASE_URL);
+  await migrate(DATABASE_URL);
+  await grantAppRole(DATABASE_URL, appDatabaseUrl(DATABASE_URL));
+}, 120_000);
 
 /** One span as OTLP/HTTP JSON carries it, with its process's service name. */
 interface ReceivedSpan {
@@ -60,7 +85,11 @@ async function startReceiver(): Promise<{ endpoint: string; spans: ReceivedSpan[
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
-    close: () => new Promise((done) => server.close(() => done())),
+    close: () =>
+      new Promise((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -70,9 +99,9 @@ function attributes(list: Array<{ key: string; value: Record<string, unknown> }>
 
 /** An organization and its owner's API key, written as the processes' database role. */
 async function createOrg(): Promise<string> {
-  const env = parseEnv(cliEnvSchema, { DATABASE_URL: TEST_DATABASE_URL });
+  const env = parseEnv(cliEnvSchema, { DATABASE_URL });
   const db = createPrisma({
-    DATABASE_URL: appDatabaseUrl(TEST_DATABASE_URL),
+    DATABASE_URL: appDatabaseUrl(DATABASE_URL),
     DATABASE_POOL_SIZE: 1,
     DATABASE_MAX_OVERFLOW: 0,
   });
@@ -118,6 +147,7 @@ describe("traces (OpenTelemetry)", () => {
     const receiver = await startReceiver();
     const fixture = await startFixture("rich", { tools: 2, resources: 1, prompts: 1, resourceTemplates: 1 });
     const stack = await startProcessStack({
+      DATABASE_URL,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: "100",
       OUTBOX_POLL_INTERVAL_MS: "100",
@@ -148,10 +178,13 @@ describe("traces (OpenTelemetry)", () => {
       // A token in the server's URL (some servers take one there) must not reach the traces.
       await registerAndDiscover(stack, apiKey, fixture, "?key=tracing-secret-123");
 
-      // The worker's discovery span, then everything of its trace.
+      // The worker's discovery span of this fixture (the scheduler may also run other test
+      // files' pending discoveries: those start traces of their own), then everything of its trace.
+      const fixtureHost = new URL(fixture.url).host;
       const mcpSpan = await waitFor(
         "the worker's MCP discovery span",
-        async () => receiver.spans.find((s) => s.name === "mcp discover"),
+        async () =>
+          receiver.spans.find((s) => s.name === "mcp discover" && s.attributes["server.address"] === fixtureHost),
         30_000,
       );
       const trace = () => receiver.spans.filter((s) => s.traceId === mcpSpan.traceId);
@@ -255,14 +288,17 @@ describe("traces (OpenTelemetry)", () => {
       await stack.stop();
       await fixture.close();
       await receiver.close();
-      await new Promise((done) => hooks.close(done));
+      await new Promise((done) => {
+        hooks.close(done);
+        hooks.closeAllConnections();
+      });
     }
   });
 
   it("loads no OpenTelemetry SDK, exporter or instrumentation in any process when no endpoint is set", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sc-loaded-"));
     const fixture = await startFixture("rich", { tools: 1 });
-    const stack = await startProcessStack({ LOADED_MODULES_DIR: dir }, [
+    const stack = await startProcessStack({ DATABASE_URL, LOADED_MODULES_DIR: dir }, [
       "--require",
       resolve(__dirname, "fixtures/tracing/loaded-modules.js"),
     ]);
