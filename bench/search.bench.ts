@@ -6,6 +6,7 @@ import { BENCH_DATABASE_URL } from "./support/env";
 import { runLoad } from "./support/load";
 import { conditionsNote, printTable, printText, writeResults } from "./support/report";
 import { CORPUS_CAPABILITIES, CORPUS_SERVERS, type Corpus, ensureCorpus } from "./support/search-corpus";
+import { QUERIES, type Query } from "./support/search-queries";
 import { progress, startBenchStack } from "./support/stack";
 import { type Summary, summarize } from "./support/stats";
 
@@ -13,35 +14,6 @@ import { type Summary, summarize } from "./support/stats";
 const REQUESTS = 100;
 const MAX_MS = 10_000;
 const LIMIT = 20;
-
-interface ServerFilter {
-  capability?: string;
-  tag?: string;
-  environment?: string;
-  health?: string;
-  q?: string;
-}
-interface CapabilityFilter {
-  name?: string;
-  kind?: string;
-  serverId?: string;
-  q?: string;
-}
-type Query =
-  | { label: string; route: "servers"; filter: ServerFilter }
-  | { label: string; route: "capabilities"; filter: CapabilityFilter };
-
-/** Representative agent searches: free text (common and rare), by capability, by policy, by kind, by name. */
-const QUERIES: Query[] = [
-  { label: "servers q=forecast", route: "servers", filter: { q: "forecast" } },
-  { label: "servers q=sepa (rare)", route: "servers", filter: { q: "sepa" } },
-  { label: "servers q=nothing-matches", route: "servers", filter: { q: "zebra-quartz" } },
-  { label: "servers capability=refund", route: "servers", filter: { capability: "refund" } },
-  { label: "servers tag=pci env=production", route: "servers", filter: { tag: "pci", environment: "production" } },
-  { label: "capabilities kind=prompt q=invoice", route: "capabilities", filter: { kind: "prompt", q: "invoice" } },
-  { label: "capabilities kind=resource_template", route: "capabilities", filter: { kind: "resource_template" } },
-  { label: "capabilities name=search_", route: "capabilities", filter: { name: "search_" } },
-];
 
 /**
  * The registry's search (search.repository.ts: the walk, then the ranked statement if the walk

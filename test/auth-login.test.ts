@@ -338,7 +338,8 @@ describe("the public /auth routes", () => {
         body: { code: "c", codeVerifier: "v", redirectUri: CALLBACK, nonce: "n" },
       });
       expect(res.status).toBe(503);
-      expect(res.body.error.code).toBe("SERVICE_UNAVAILABLE");
+      // The subgraph's own message says what is unavailable (a gateway-side failure stays generic).
+      expect(res.body.error).toMatchObject({ code: "SERVICE_UNAVAILABLE", message: "OIDC login is not configured" });
     } finally {
       await plain.close();
     }

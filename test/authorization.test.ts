@@ -121,6 +121,25 @@ const ops: Op[] = [
     allowed: WRITERS,
     ok: 201,
   },
+  // ---- access policies (issue 9) ----
+  { name: "list policies", method: "GET", path: () => "/v1/policies", allowed: ["owner", "admin"], ok: 200 },
+  {
+    name: "create policy",
+    method: "POST",
+    path: () => "/v1/policies",
+    // A policy that changes nothing for the matrix: it denies reading a server id that does not exist.
+    body: () => ({
+      name: `authz-${n++}`,
+      effect: "deny",
+      actions: ["read"],
+      subjects: { roles: ["viewer"] },
+      resources: { serverIds: ["00000000-0000-4000-8000-000000000000"] },
+    }),
+    allowed: ["owner", "admin"],
+    ok: 201,
+  },
+  { name: "policies that apply to me", method: "GET", path: () => "/v1/discovery/policies", allowed: ALL, ok: 200 },
+  // ---- end access policies ----
 ];
 
 describe("the authorization matrix", () => {

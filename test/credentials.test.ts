@@ -5,7 +5,7 @@ import { serverCredentialRef } from "@sprintconnect/core";
 import { healthCheckJob } from "@sprintconnect/jobs";
 import { type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { request } from "./support/http";
-import { asDatabaseOwner } from "./support/own-services";
+import { withFailingAudit } from "./support/own-services";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 import { waitFor } from "./support/wait";
 
@@ -246,31 +246,15 @@ describe("credentials and their secrets are written together", () => {
 
   it("leaves neither the credential row nor its secret when the transaction that stores them rolls back", async () => {
     const id = await register({ name: "rolled-back", baseUrl: "http://rollback.example.com/mcp" });
-    // Make the audit entry of this organization's next change fail: it is written after the
-    // credential row and the secret, in the same transaction.
-    const fn = `fail_audit_${org.organizationId.replaceAll("-", "_")}`;
-    // (Done as the database's owner: the application role may create no functions or triggers.)
-    await asDatabaseOwner(async (owner) => {
-      await owner.query(
-        `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-           IF NEW."organizationId" = '${org.organizationId}' THEN RAISE EXCEPTION 'forced rollback'; END IF;
-           RETURN NEW; END $$`,
-      );
-      await owner.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON "AuditLog" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
-    });
-    try {
+    // The audit entry is written after the credential row and the secret, in the same transaction.
+    await withFailingAudit(org.organizationId, async () => {
       const res = await request(stack.url, "PATCH", `/v1/mcp/servers/${id}`, {
         auth: org.ownerKey,
         body: { credentials: { bearerToken: "never-stored" } },
       });
       expect(res.status).toBe(500);
       expect(JSON.stringify(res.body)).not.toContain("never-stored");
-    } finally {
-      await asDatabaseOwner(async (owner) => {
-        await owner.query(`DROP TRIGGER ${fn} ON "AuditLog"`);
-        await owner.query(`DROP FUNCTION ${fn}()`);
-      });
-    }
+    });
     expect(await stack.db.mcpCredential.count({ where: { serverId: id } })).toBe(0);
     expect(await stack.db.secretValue.count({ where: { ref: serverCredentialRef(id) } })).toBe(0);
   });

@@ -14,6 +14,7 @@ interface ComposeService {
   healthcheck?: { test?: string[]; disable?: boolean };
   environment?: Record<string, string>;
   ports?: string[];
+  profiles?: string[];
 }
 const compose = safeLoad(readFileSync(join(ROOT, "docker-compose.yml"), "utf8")) as {
   services: Record<string, ComposeService>;
@@ -32,11 +33,23 @@ describe("the Docker image and docker-compose.yml", () => {
     expect(["root", "0"]).not.toContain(user);
   });
 
-  it("run each process in its own service, plus PostgreSQL, Redis and a one-shot migration", () => {
+  it("run each process in its own service, plus PostgreSQL, Redis, a one-shot migration and an optional Vault", () => {
     expect(Object.keys(services).sort()).toEqual(
-      ["admin", "chat", "gateway", "metrics", "migrate", "postgres", "redis", "registry", "scheduler", "worker"].sort(),
+      [
+        "admin",
+        "chat",
+        "gateway",
+        "metrics",
+        "migrate",
+        "postgres",
+        "redis",
+        "registry",
+        "scheduler",
+        "vault",
+        "worker",
+      ].sort(),
     );
-    const processes = Object.entries(services).filter(([name]) => !["postgres", "redis"].includes(name));
+    const processes = Object.entries(services).filter(([name]) => !["postgres", "redis", "vault"].includes(name));
     for (const [name, service] of processes) {
       const [node, ...args] = service.command ?? [];
       expect([name, node]).toEqual([name, "node"]);
@@ -53,6 +66,17 @@ describe("the Docker image and docker-compose.yml", () => {
       expect([name, existsSync(join(ROOT, source))]).toEqual([name, true]);
       expect([name, service.environment?.APP_ENV]).toEqual([name, "production"]);
     }
+  });
+
+  it("start the dev-mode Vault only with its profile, with the root token the user chose (none committed)", () => {
+    // docker compose's own `${…}` interpolation, as written in the file.
+    const fromEnv = (expression: string) => ["$", "{", expression, "}"].join("");
+    const vault = services.vault as ComposeService;
+    expect(vault.profiles).toEqual(["vault"]);
+    expect(vault.command).toEqual(["server", "-dev"]);
+    expect(vault.environment?.VAULT_DEV_ROOT_TOKEN_ID).toBe(fromEnv("VAULT_TOKEN:-"));
+    expect(services.registry?.environment?.VAULT_TOKEN).toBe(fromEnv("VAULT_TOKEN:-"));
+    expect(services.registry?.environment?.SECRET_STORE).toBe(fromEnv("SECRET_STORE:-local"));
   });
 
   it("give every service a restart policy and every long-running one a health check", () => {

@@ -1,5 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { floorHour, Prisma, rollUpUsage } from "@sprintconnect/core";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { checkBudgets, createLogger, floorHour, Outputs, Prisma, rollUpUsage } from "@sprintconnect/core";
+import { Scheduler, USAGE_ANALYTICS_KEY } from "@sprintconnect/worker";
 import { type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
@@ -591,3 +595,175 @@ describe("top and availability", () => {
     });
   });
 });
+
+describe("budgets", () => {
+  it("raises each threshold once a month as an event, and a hard limit refuses chat turns with 402", async () => {
+    const org = await createTestOrg(stack, "Budgeted");
+    const dev = await org.member("developer");
+    const budget = (body: unknown, auth = org.ownerKey) =>
+      request(stack.url, "PATCH", "/v1/metrics/budget", { auth, body });
+    expect((await budget({ monthlyCostUsd: "ten" })).status).toBe(422);
+    expect((await budget({ monthlyRequests: 0 })).status).toBe(422);
+    expect((await budget({ monthlyCostUsd: "10.00" }, dev.apiKey)).status).toBe(403);
+    const set = await budget({ monthlyCostUsd: "10.00", hardLimit: true });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ monthlyCostUsd: "10", hardLimit: true, exceeded: false, alerts: [] });
+    expect(
+      await stack.db.auditLog.count({ where: { organizationId: org.organizationId, action: "budget.updated" } }),
+    ).toBe(1);
+
+    const server = await request(stack.url, "POST", "/v1/mcp/servers", {
+      auth: org.ownerKey,
+      body: { name: "budgeted", baseUrl: "https://budgeted.example.com/mcp" },
+    });
+    const session = await request(stack.url, "POST", "/v1/chat/sessions", {
+      auth: org.ownerKey,
+      body: { serverIds: [server.body.id] },
+    });
+    expect(session.status).toBe(201);
+
+    const spend = (costUsd: string) =>
+      stack.db.usageEvent.create({
+        data: { organizationId: org.organizationId, kind: "chat.model_call", model: "local", costUsd },
+      });
+    const crossings = () =>
+      stack.db.event.findMany({
+        where: { organizationId: org.organizationId, type: "budget.crossed" },
+        orderBy: { createdAt: "asc" },
+      });
+    await spend("7.99");
+    await checkBudgets(stack.db);
+    expect(await crossings()).toEqual([]);
+    await spend("0.01");
+    await checkBudgets(stack.db);
+    await checkBudgets(stack.db);
+    expect((await crossings()).map((e) => e.payload)).toEqual([
+      expect.objectContaining({ metric: "cost", threshold: 80, used: "8", budget: "10", hardLimit: true }),
+    ]);
+    // Under the limit, turns still run.
+    expect((await request(stack.url, "GET", "/v1/metrics/budget", { auth: dev.apiKey })).body).toMatchObject({
+      costUsd: "8",
+      costPercent: 80,
+      exceeded: false,
+    });
+
+    await spend("2.5");
+    await Promise.all([checkBudgets(stack.db), checkBudgets(stack.db)]);
+    expect((await crossings()).map((e) => (e.payload as Row).threshold)).toEqual([80, 100]);
+    const refused = await request(stack.url, "POST", `/v1/chat/sessions/${session.body.id}/messages`, {
+      auth: org.ownerKey,
+      body: { content: "hello" },
+    });
+    expect(refused.status).toBe(402);
+    expect(refused.body.error).toMatchObject({ code: "BUDGET_EXCEEDED", details: { metric: "cost" } });
+    expect(await stack.db.chatTurn.count({ where: { sessionId: session.body.id } })).toBe(0);
+
+    // Without the hard limit, crossing is only announced.
+    expect((await budget({ hardLimit: false })).body).toMatchObject({ exceeded: false, costPercent: 105 });
+    const accepted = await request(stack.url, "POST", `/v1/chat/sessions/${session.body.id}/messages`, {
+      auth: org.ownerKey,
+      body: { content: "hello" },
+    });
+    expect(accepted.status).toBe(202);
+  });
+});
+// --- usage analytics (issue 10, S3 exports) ---
+const DAY = 24 * HOUR;
+// Here, not in a file of its own: it rolls up hours that this file's rollup tests also roll
+// (and delete the raw events of), and the files of the suite run in parallel.
+describe("usage analytics", () => {
+  it("writes one report per final UTC day, once, whose totals equal the raw events of that day", async () => {
+    const org = await createTestOrg(stack, "Analytics");
+    const server = await request(stack.url, "POST", "/v1/mcp/servers", {
+      auth: org.ownerKey,
+      body: { name: "analysed", baseUrl: "https://analytics.example.com/mcp" },
+    });
+    expect(server.status).toBe(201);
+    const serverId = server.body.id as string;
+
+    // The last day the rollup (run below with the default grace and lookback) makes final.
+    const now = new Date();
+    const rolledTo = floorHour(new Date(now.getTime() - 5 * 60_000)).getTime();
+    const day = Math.floor((rolledTo - 2 * HOUR) / DAY) * DAY - DAY;
+    const at = (hour: number, minute = 0) => new Date(day + hour * HOUR + minute * 60_000);
+    const events: Prisma.UsageEventCreateManyInput[] = [
+      { organizationId: org.organizationId, kind: "api.request", occurredAt: at(0, 1) },
+      { organizationId: org.organizationId, kind: "api.request", occurredAt: at(23, 59), success: false },
+      { organizationId: org.organizationId, kind: "health.check", serverId, occurredAt: at(10), durationMs: 12 },
+      {
+        organizationId: org.organizationId,
+        kind: "chat.model_call",
+        model: "local",
+        serverId,
+        inputTokens: 120,
+        outputTokens: 30,
+        cachedTokens: 10,
+        costUsd: new Prisma.Decimal("0.00012345"),
+        occurredAt: at(12, 30),
+      },
+      // The day before and after: not in this day's report.
+      { organizationId: org.organizationId, kind: "api.request", occurredAt: new Date(day - 1) },
+      { organizationId: org.organizationId, kind: "api.request", occurredAt: new Date(day + DAY) },
+    ];
+    await stack.db.usageEvent.createMany({ data: events });
+    const hoursBack = Math.ceil((now.getTime() - day) / HOUR) + 2;
+    await rollUpUsage(stack.db, now, { graceMs: 5 * 60_000, lookbackHours: hoursBack, maxHours: hoursBack + 2 });
+
+    const name = new Date(day).toISOString().slice(0, 10);
+    await stack.redis.del(
+      ...[0, 1, 2].map((back) => `${USAGE_ANALYTICS_KEY}${new Date(day - back * DAY).toISOString().slice(0, 10)}`),
+    );
+    const dir = mkdtempSync(join(tmpdir(), "usage-analytics-"));
+    const outputs = new Outputs(dir);
+    const scheduler = new Scheduler({
+      db: stack.db,
+      redis: stack.redis,
+      queues: stack.queues,
+      env: stack.workerEnv,
+      logger: createLogger("test", "silent"),
+      keys: stack.keys,
+      outputs,
+    });
+    const written = await scheduler.writeUsageAnalytics();
+    expect(written.map((f) => basename(f))).toContain(`${name}.json`);
+    const report = JSON.parse(readFileSync(join(outputs.runDir, "usage-analytics", `${name}.json`), "utf8"));
+    expect(report.day).toBe(name);
+
+    // What the raw events of that day say, for this organization.
+    const [raw] = await stack.db.$queryRaw<Array<Record<string, string>>>`
+      SELECT count(*)::text AS events, count(*) FILTER (WHERE NOT success)::text AS errors,
+             sum("inputTokens")::text AS "inputTokens", sum("outputTokens")::text AS "outputTokens",
+             sum("cachedTokens")::text AS "cachedTokens", sum("costUsd")::text AS "costUsd"
+        FROM "UsageEvent"
+       WHERE "organizationId" = ${org.organizationId}::uuid
+         AND "occurredAt" >= ${new Date(day)} AND "occurredAt" < ${new Date(day + DAY)}`;
+    const mine = report.byOrganization.find((o: { organizationId: string }) => o.organizationId === org.organizationId);
+    expect(mine).toEqual({
+      organizationId: org.organizationId,
+      events: Number(raw!.events),
+      quantity: Number(raw!.events),
+      errors: Number(raw!.errors),
+      inputTokens: Number(raw!.inputTokens),
+      outputTokens: Number(raw!.outputTokens),
+      cachedTokens: Number(raw!.cachedTokens),
+      costUsd: raw!.costUsd,
+    });
+    expect(mine).toMatchObject({ events: 4, errors: 1, inputTokens: 120, costUsd: "0.00012345" });
+    const servers = report.byServer.filter((s: { serverId: string }) => s.serverId === serverId);
+    expect(servers.map((s: { kind: string; events: number }) => [s.kind, s.events])).toEqual([
+      ["chat.model_call", 1],
+      ["health.check", 1],
+    ]);
+    // Totals cover every organization: at least this one's.
+    expect(report.totals.events).toBeGreaterThanOrEqual(4);
+    expect(report.byKind.map((k: { kind: string }) => k.kind)).toEqual(
+      expect.arrayContaining(["api.request", "chat.model_call", "health.check"]),
+    );
+
+    // Written once: a second run (or another scheduler) writes nothing for these days.
+    expect(await scheduler.writeUsageAnalytics()).toEqual([]);
+    await outputs.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+// --- end usage analytics ---

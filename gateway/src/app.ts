@@ -6,6 +6,7 @@ import fastifyApollo from "@as-integrations/fastify";
 import cors from "@fastify/cors";
 import {
   AppError,
+  createOutputs,
   ErrorCode,
   type GatewayEnv,
   HTTP_STATUS,
@@ -13,12 +14,12 @@ import {
   isDatabaseUnavailable,
   type KeyRing,
   type Logger,
-  Outputs,
   type Principal,
   type PrismaClient,
   type Redis,
   UsageRecorder,
 } from "@sprintconnect/core";
+import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { AuthCache } from "./auth/auth-cache";
 import { authFailurePlugin } from "./auth/auth-failures";
@@ -32,6 +33,7 @@ import { registerHealthRoutes, requireOperationsAccess } from "./health";
 import { httpStatusPlugin } from "./http-status";
 import { GatewayMetrics } from "./metrics";
 import { RateLimits } from "./rate-limit";
+import { auditExportOpenApi, auditExportUrl, registerAuditExport } from "./rest/audit-export";
 import { chatExportOpenApi, registerChatExport } from "./rest/chat-export";
 import { compileRoutes } from "./rest/compile";
 import { buildOpenApi } from "./rest/openapi";
@@ -95,8 +97,15 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const supergraph = Supergraph.build(supergraphSdl);
   const apiSchema = supergraph.apiSchema().toGraphQLJSSchema();
   const routes = compileRoutes(ROUTES, apiSchema);
-  const openApi = buildOpenApi(routes, apiSchema, chatExportOpenApi(apiSchema));
+  const openApi = buildOpenApi(routes, apiSchema, {
+    ...chatExportOpenApi(apiSchema),
+    ...auditExportOpenApi(apiSchema),
+  });
   const metrics = new GatewayMetrics(routes.flatMap((r) => (r.operation.name ? [r.operation.name.value] : [])));
+  // S3 exports (issue 10): chat exports go under OUTPUTS_DIR, and to S3 when configured. That
+  // connection is the gateway's only outbound one besides its subgraphs: through the egress guard.
+  const egress = new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), { logger });
+  const outputs = await createOutputs(env, { logger, egress, registry: metrics.registry });
   const limits = new RateLimits(deps.redis, env);
   const authCache = new AuthCache(env.AUTH_CACHE_TTL_SECONDS * 1000, env.AUTH_CACHE_MAX_ENTRIES);
   const invalidations = new AuthInvalidations(authCache, logger);
@@ -114,6 +123,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   const app = Fastify({
     logger: false,
     bodyLimit: env.MAX_BODY_BYTES,
+    // GET /v1/audit/logs with `format` is the audit export (issue 9); without, the table's page.
+    rewriteUrl: (req) => auditExportUrl(req.method, req.url ?? "/"),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
@@ -210,6 +221,12 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     // Failed logins and refreshes count against the client's IP like failed credentials.
     plugins: [metrics.apolloPlugin(), authFailurePlugin(limits), httpStatusPlugin()],
   });
+  // --- S3 exports (issue 10) ---
+  app.addHook("onClose", async () => {
+    await outputs.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+    await egress.close();
+  });
+  // --- end S3 exports ---
   await apollo.start();
   // Fastify's close stops accepting, lets in-flight requests finish and closes idle
   // connections; then Apollo stops. (Apollo's Fastify drain plugin would call close again.)
@@ -256,7 +273,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
   });
 
   registerRestRoutes(app, routes, apollo, contextOf, replyError);
-  registerChatExport(app, apollo, contextOf, replyError, new Outputs(env.OUTPUTS_DIR));
+  registerChatExport(app, apollo, contextOf, replyError, outputs);
+  registerAuditExport(app, apollo, contextOf, replyError, outputs);
   app.get("/v1/openapi.json", async () => openApi);
   app.get("/.well-known/jwks.json", async (_request, reply) => {
     reply.header("cache-control", "public, max-age=300");

@@ -70,13 +70,23 @@ export function formatGatewayError(logger: Logger) {
     const formatted = downstream ? { ...downstream, path: given.path } : given;
     let code = normalizeErrorCode(formatted.extensions?.code);
     const details = formatted.extensions?.details;
+    // A subgraph's own SERVICE_UNAVAILABLE is one of our AppErrors, message written by us (it
+    // says what is unavailable: "OIDC login is not configured", "The database is unavailable").
+    const stated = code === ErrorCode.SERVICE_UNAVAILABLE && typeof formatted.message === "string";
     if (code === ErrorCode.INTERNAL && /ECONNREFUSED|fetch failed|socket hang up|ECONNRESET/i.test(formatted.message)) {
       code = ErrorCode.SERVICE_UNAVAILABLE;
     }
     if (code === ErrorCode.INTERNAL || code === ErrorCode.SERVICE_UNAVAILABLE) {
       logger.error({ err: original, message: formatted.message, path: formatted.path }, "operation failed");
-      const message = code === ErrorCode.INTERNAL ? "Internal error" : "A service is unavailable; retry later";
-      return { message, path: formatted.path, extensions: { code } };
+      const message =
+        code === ErrorCode.INTERNAL
+          ? "Internal error"
+          : stated
+            ? formatted.message
+            : "A service is unavailable; retry later";
+      // An AppError's details are safe for the caller: they say which dependency (e.g. `vault`).
+      const kept = code === ErrorCode.SERVICE_UNAVAILABLE && details ? { details } : {};
+      return { message, path: formatted.path, extensions: { code, ...kept } };
     }
     return {
       message: formatted.message,

@@ -26,6 +26,31 @@ export async function asDatabaseOwner<T>(
 }
 
 /**
+ * Runs `fn` while every audit entry of `organizationId` fails to insert (a trigger, created and
+ * dropped as the database's owner): the transaction of any change in that organization rolls
+ * back at its audit entry, after everything else it wrote.
+ */
+export async function withFailingAudit<T>(organizationId: string, fn: () => Promise<T>): Promise<T> {
+  const name = `fail_audit_${organizationId.replaceAll("-", "_")}`;
+  await asDatabaseOwner(async (owner) => {
+    await owner.query(
+      `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+         IF NEW."organizationId" = '${organizationId}' THEN RAISE EXCEPTION 'forced rollback'; END IF;
+         RETURN NEW; END $$`,
+    );
+    await owner.query(`CREATE TRIGGER ${name} BEFORE INSERT ON "AuditLog" FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+  });
+  try {
+    return await fn();
+  } finally {
+    await asDatabaseOwner(async (owner) => {
+      await owner.query(`DROP TRIGGER ${name} ON "AuditLog"`);
+      await owner.query(`DROP FUNCTION ${name}()`);
+    });
+  }
+}
+
+/**
  * A new, migrated database beside the test database (`<test database>_<suffix>`), dropped
  * first if a previous run left it. For tests that disturb a whole deployment (kill its
  * connections, run its scheduler over every server) without touching other test files' rows.

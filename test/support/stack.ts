@@ -13,13 +13,14 @@ import {
   createLogger,
   createPrisma,
   createRedis,
+  createSecretStore,
   type GatewayEnv,
   gatewayEnvSchema,
   generateApiKey,
   InternalTokenVerifier,
   issueAccessToken,
   type KeyRing,
-  LocalSecretStore,
+  type Logger,
   type PrismaClient,
   parseEnv,
   type Redis,
@@ -92,6 +93,8 @@ export async function startStack(
     supergraphSdl?: string;
     /** Also run a worker (discovery, health checks, outbox relay) in this process. */
     worker?: boolean;
+    /** The processes' logger (default: the silent test logger), e.g. to read what they log. */
+    logger?: Logger;
   } = {},
 ): Promise<Stack> {
   const baseEnv = {
@@ -120,7 +123,7 @@ export async function startStack(
   };
   const material = resolveKeys(parseEnv(gatewayEnvSchema, baseEnv));
   const keys = await createKeyRing(material.jwtPrivateJwk);
-  const logger = createLogger("test", TEST_LOG_LEVEL);
+  const logger = options.logger ?? createLogger("test", TEST_LOG_LEVEL);
   // As the application role, like every process: the suite proves its grants are enough.
   const db = createPrisma({
     DATABASE_URL: appDatabaseUrl(baseEnv.DATABASE_URL),
@@ -143,7 +146,7 @@ export async function startStack(
     prefix: workerEnv.JOB_QUEUE_PREFIX,
     retryBackoffMs: 100,
   });
-  const secrets = new LocalSecretStore(db, material.secretStoreKey);
+  const secrets = createSecretStore(workerEnv, db, material.secretStoreKey, logger);
   const chatEvents = new ChatEventLog(redis, {
     size: workerEnv.CHAT_EVENT_LOG_SIZE,
     ttlSeconds: workerEnv.CHAT_EVENT_LOG_TTL_SECONDS,
@@ -252,6 +255,7 @@ export async function startStack(
 export async function startGateway(
   stack: Stack,
   overrides: Record<string, string> = {},
+  options: { logger?: Logger } = {},
 ): Promise<{ url: string; app: FastifyInstance }> {
   const env = parseEnv(gatewayEnvSchema, {
     ...Object.fromEntries(
@@ -267,7 +271,7 @@ export async function startGateway(
     redis: stack.redis,
     keys: stack.keys,
     apiKeyPepper: stack.apiKeyPepper,
-    logger: createLogger("test", TEST_LOG_LEVEL),
+    logger: options.logger ?? createLogger("test", TEST_LOG_LEVEL),
   });
   return { url: await listen(app), app };
 }

@@ -10,6 +10,6 @@ export { serveOperations } from "./operations-server";
 export { OUTBOX_NOTIFY_CHANNEL, OutboxRelay } from "./relay/outbox-relay";
 export { LeaderLock } from "./scheduler/leader-lock";
 export { applyRetention } from "./scheduler/retention";
-export { Scheduler } from "./scheduler/scheduler";
+export { Scheduler, USAGE_ANALYTICS_KEY } from "./scheduler/scheduler";
 export { createDeliveries } from "./webhooks/webhook-fanout"; // webhooks (issue 10)
 export { type RunningWorker, startWorker, type WorkerDeps } from "./worker";

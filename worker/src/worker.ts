@@ -1,8 +1,9 @@
 import {
   ChatEventLog,
-  LocalSecretStore,
+  createOutputs,
+  createSecretStore,
   type Logger,
-  Outputs,
+  type Outputs,
   type PrismaClient,
   type Redis,
   resolveAppDatabaseUrl,
@@ -66,8 +67,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     timeoutMs: Math.max(env.DISCOVERY_TIMEOUT_SECONDS, env.HEALTH_CHECK_TIMEOUT_SECONDS) * 1000,
     logger,
   });
-  const secrets = new LocalSecretStore(db, deps.secretStoreKey);
-  const outputs = new Outputs(env.OUTPUTS_DIR);
+  const secrets = createSecretStore(env, db, deps.secretStoreKey, logger);
   const queues = new JobQueues({
     redisUrl: env.REDIS_URL,
     isWorker: true,
@@ -76,6 +76,14 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     onError: (err, queue) => logger.warn({ err, queue }, "job queue error"),
     groupConcurrency: { redis: deps.redis, limit: env.WORKER_ORG_CONCURRENCY },
   });
+  const metrics = new WorkerMetrics({ queues, db });
+  // Reports go under OUTPUTS_DIR, and to S3 when configured (through the egress guard).
+  const outputs = await createOutputs(env, { logger, egress: guard, registry: metrics.registry }).catch(
+    async (error: unknown) => {
+      await queues.close();
+      throw error;
+    },
+  );
 
   const discovery = new DiscoveryRunner({
     db,
@@ -133,7 +141,6 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     });
     return chat;
   };
-  const metrics = new WorkerMetrics({ queues, db });
   queues.process(
     discoveryJob,
     env.WORKER_DISCOVERY_CONCURRENCY,
@@ -224,6 +231,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       await sweeper.stop(); // webhooks (issue 10)
       await chatControl.close();
       await chatPool.close();
+      await outputs.close(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       await Promise.all([guard.close(), chatGuard.close(), llmGuard.close(), webhookGuard.close()]);
     },
   };

@@ -1,9 +1,10 @@
 import type { ApolloServer } from "@apollo/server";
-import { ErrorCode, HTTP_STATUS, normalizeErrorCode, type Outputs } from "@sprintconnect/core";
+import { ErrorCode, normalizeErrorCode, type Outputs } from "@sprintconnect/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GraphQLSchema } from "graphql";
 import type { ErrorReplier } from "../app";
 import type { GatewayContext } from "../graphql";
+import { DOWNLOAD_ERRORS, errorResponses, startDownload } from "./download";
 import { resultSchema } from "./openapi";
 
 const PAGE = 500;
@@ -55,10 +56,6 @@ export function chatExportOpenApi(schema: GraphQLSchema): Record<string, Record<
   const session = resultSchema(schema, DOCUMENT) as Schema;
   const { messages, ...fields } = session.properties ?? {};
   const message = messages?.properties?.items?.items ?? { type: "object" };
-  const error = (code: ErrorCode) => [
-    String(HTTP_STATUS[code]),
-    { description: code, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-  ];
   return {
     "/v1/chat/sessions/{id}/export": {
       get: {
@@ -94,15 +91,7 @@ export function chatExportOpenApi(schema: GraphQLSchema): Record<string, Record<
               },
             },
           },
-          ...Object.fromEntries(
-            [
-              ErrorCode.BAD_REQUEST,
-              ErrorCode.UNAUTHENTICATED,
-              ErrorCode.FORBIDDEN,
-              ErrorCode.NOT_FOUND,
-              ErrorCode.RATE_LIMITED,
-            ].map(error),
-          ),
+          ...errorResponses(DOWNLOAD_ERRORS),
         },
       },
     },
@@ -153,16 +142,14 @@ export function registerChatExport(
     const file = await outputs.open("chat-exports", `${session.id}-${stamp}.${format}`);
     const header =
       format === "json" ? `{"session":${JSON.stringify(session)},"messages":[` : `${CSV_COLUMNS.join(",")}\r\n`;
-    reply.hijack();
-    reply.raw.writeHead(200, {
-      "content-type": format === "json" ? "application/json; charset=utf-8" : "text/csv; charset=utf-8",
-      "content-disposition": `attachment; filename="chat-${session.id}.${format}"`,
-      "x-request-id": request.id,
+    const download = startDownload(request, reply, {
+      contentType: format === "json" ? "application/json; charset=utf-8" : "text/csv; charset=utf-8",
+      filename: `chat-${session.id}.${format}`,
     });
     let written = 0;
     const emit = async (text: string) => {
       await file.write(text);
-      if (!reply.raw.write(text)) await new Promise((resolve) => reply.raw.once("drain", resolve));
+      await download.write(text);
     };
     const emitPage = async (items: Message[]) => {
       for (const message of items) {
@@ -183,12 +170,12 @@ export function registerChatExport(
       }
       if (format === "json") await emit("]}");
       await file.commit();
-      reply.raw.end();
+      download.end();
     } catch (err) {
       // Headers are gone: end the stream short (the client sees an incomplete body) and keep no file.
       request.log.error({ err }, "chat export failed");
       await file.abort();
-      reply.raw.destroy();
+      download.abort();
     }
     return reply;
   });

@@ -174,6 +174,23 @@ const WEBHOOK_ROUTES: RestRoute[] = [
 ];
 // --- end webhooks ---
 
+const BUDGET_FIELDS = `fragment UsageBudgetFields on UsageBudget {
+  monthlyCostUsd monthlyRequests hardLimit month costUsd requests costPercent requestsPercent exceeded
+  alerts { metric threshold used at }
+}`;
+// ---- access policies (issue 9) ----
+const POLICY_FIELDS = `fragment PolicyFields on Policy {
+  id name description effect actions
+  subjects { roles userIds apiKeyIds }
+  resources { serverIds tags environments capabilityNames capabilityKinds }
+  createdAt updatedAt
+}`;
+
+const EXCLUSION_FIELDS = `fragment DiscoveryExclusionFields on DiscoveryExclusion {
+  serverId serverName capabilityId capabilityName capabilityKind reason policyId policyName
+}`;
+// ---- end access policies ----
+
 export const ROUTES: RestRoute[] = [
   // MCP server registry
   {
@@ -311,11 +328,12 @@ export const ROUTES: RestRoute[] = [
     summary: "Search servers by capability, tag, environment, health and text; healthy servers first",
     tag: "Discovery",
     status: 200,
-    document: `query DiscoverServers($capability: String, $tag: String, $environment: McpEnvironment, $health: HealthStatus, $q: String, $limit: Int, $cursor: String) {
-      discoverServers(capability: $capability, tag: $tag, environment: $environment, health: $health, q: $q, limit: $limit, cursor: $cursor) {
+    document: `query DiscoverServers($capability: String, $tag: String, $environment: McpEnvironment, $health: HealthStatus, $q: String, $limit: Int, $cursor: String, $explain: Boolean) {
+      discoverServers(capability: $capability, tag: $tag, environment: $environment, health: $health, q: $q, limit: $limit, cursor: $cursor, explain: $explain) {
         items { ...McpServerFields } nextCursor
+        excluded { ...DiscoveryExclusionFields }
       }
-    } ${SERVER_FIELDS}`,
+    } ${SERVER_FIELDS} ${EXCLUSION_FIELDS}`,
   },
   {
     method: "GET",
@@ -324,16 +342,79 @@ export const ROUTES: RestRoute[] = [
     summary: "Search capabilities by name, kind, server and text",
     tag: "Discovery",
     status: 200,
-    document: `query DiscoverCapabilities($name: String, $kind: CapabilityKind, $serverId: ID, $q: String, $limit: Int, $cursor: String) {
-      discoverCapabilities(name: $name, kind: $kind, serverId: $serverId, q: $q, limit: $limit, cursor: $cursor) {
+    document: `query DiscoverCapabilities($name: String, $kind: CapabilityKind, $serverId: ID, $q: String, $limit: Int, $cursor: String, $explain: Boolean) {
+      discoverCapabilities(name: $name, kind: $kind, serverId: $serverId, q: $q, limit: $limit, cursor: $cursor, explain: $explain) {
         items {
           capability { ...McpCapabilityFields }
           server { id name baseUrl transport environment tags health { status lastCheckedAt latencyMs } }
         }
         nextCursor
+        excluded { ...DiscoveryExclusionFields }
       }
-    } ${CAPABILITY_FIELDS}`,
+    } ${CAPABILITY_FIELDS} ${EXCLUSION_FIELDS}`,
   },
+  // ---- access policies (issue 9) ----
+  {
+    method: "GET",
+    path: "/v1/discovery/policies",
+    operationId: "discoveryPolicies",
+    summary: "The access policies that apply to the caller, and the organization's default access",
+    tag: "Discovery",
+    status: 200,
+    document: `query DiscoveryPolicies {
+      discoveryPolicies { defaultAccess items { ...PolicyFields } }
+    } ${POLICY_FIELDS}`,
+  },
+  {
+    method: "POST",
+    path: "/v1/policies",
+    operationId: "createPolicy",
+    summary: "Create an access policy (allow or deny; takes effect on the next request)",
+    tag: "Policies",
+    status: 201,
+    document: `mutation CreatePolicy($input: CreatePolicyInput!) { createPolicy(input: $input) { ...PolicyFields } } ${POLICY_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/policies",
+    operationId: "listPolicies",
+    summary: "List the organization's access policies, newest first",
+    tag: "Policies",
+    status: 200,
+    document: `query ListPolicies($limit: Int, $cursor: String) {
+      policies(limit: $limit, cursor: $cursor) { items { ...PolicyFields } nextCursor }
+    } ${POLICY_FIELDS}`,
+  },
+  {
+    method: "GET",
+    path: "/v1/policies/:id",
+    operationId: "getPolicy",
+    summary: "Get an access policy",
+    tag: "Policies",
+    status: 200,
+    document: `query GetPolicy($id: ID!) { policy(id: $id) { ...PolicyFields } } ${POLICY_FIELDS}`,
+  },
+  {
+    method: "PATCH",
+    path: "/v1/policies/:id",
+    operationId: "updatePolicy",
+    summary: "Change an access policy (subjects and resources are replaced whole)",
+    tag: "Policies",
+    status: 200,
+    document: `mutation UpdatePolicy($id: ID!, $input: UpdatePolicyInput!) {
+      updatePolicy(id: $id, input: $input) { ...PolicyFields }
+    } ${POLICY_FIELDS}`,
+  },
+  {
+    method: "DELETE",
+    path: "/v1/policies/:id",
+    operationId: "deletePolicy",
+    summary: "Delete an access policy",
+    tag: "Policies",
+    status: 204,
+    document: `mutation DeletePolicy($id: ID!) { deletePolicy(id: $id) { id } }`,
+  },
+  // ---- end access policies ----
 
   // Chat
   {
@@ -549,6 +630,25 @@ export const ROUTES: RestRoute[] = [
         items { rank serverId toolName calls errors tokens costUsd p95LatencyMs p95AboveLastBucket }
       }
     }`,
+  },
+  {
+    method: "GET",
+    path: "/v1/metrics/budget",
+    operationId: "usageBudget",
+    summary:
+      "The organization's monthly budgets, this month's cost and requests against them, and the thresholds crossed",
+    tag: "Metrics",
+    status: 200,
+    document: `query UsageBudget { usageBudget { ...UsageBudgetFields } } ${BUDGET_FIELDS}`,
+  },
+  {
+    method: "PATCH",
+    path: "/v1/metrics/budget",
+    operationId: "setUsageBudget",
+    summary: "Set monthly cost and request budgets and whether using one up refuses chat turns (402 BUDGET_EXCEEDED)",
+    tag: "Metrics",
+    status: 200,
+    document: `mutation SetUsageBudget($input: SetUsageBudgetInput!) { setUsageBudget(input: $input) { ...UsageBudgetFields } } ${BUDGET_FIELDS}`,
   },
   {
     method: "GET",

@@ -14,6 +14,9 @@ Commands:
                                    Issue an access token (JWT) for a member
   audit verify --org <id> [--json] Verify an organization's audit hash chain and its newest signed
                                    anchor, then anchor its head (exit 1 if broken)
+  secrets migrate --to vault [--prefix <ref>] [--delete-local] [--json]
+                                   Copy the local secret store's secrets to Vault (VAULT_ADDR,
+                                   VAULT_TOKEN); safe to re-run; prints counts, never a secret
   schema compose                   Write schema/<subgraph>.graphql and schema/supergraph.graphql
   start                            Migrate, then run the subgraphs and the gateway
   help                             Show this text
@@ -29,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   "org create": () => import("./commands/org-create.js"),
   "token create": () => import("./commands/token-create.js"),
   "audit verify": () => import("./commands/audit-verify.js"),
+  "secrets migrate": () => import("./commands/secrets-migrate.js"),
   "schema compose": () => import("./commands/schema-compose.js"),
   start: () => import("./commands/start.js"),
 };

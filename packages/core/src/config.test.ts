@@ -60,6 +60,17 @@ describe("configuration", () => {
     ).toThrow(/OIDC_DISCOVERY_URL/);
   });
   // --- end OIDC login ---
+  it("requires VAULT_TOKEN with SECRET_STORE=vault, and VAULT_ADDR too in production", () => {
+    expect(parseEnv(gatewayEnvSchema, {}).SECRET_STORE).toBe("local");
+    expect(() => parseEnv(gatewayEnvSchema, { SECRET_STORE: "vault" })).toThrow(/VAULT_TOKEN: required/);
+    expect(parseEnv(gatewayEnvSchema, { SECRET_STORE: "vault", VAULT_TOKEN: "t" })).toMatchObject({
+      SECRET_STORE: "vault",
+      VAULT_TOKEN: "t",
+    });
+    expect(() =>
+      parseEnv(gatewayEnvSchema, { APP_ENV: "production", SECRET_STORE: "vault", VAULT_TOKEN: "t" }),
+    ).toThrow(/VAULT_ADDR: required in production/);
+  });
 
   it("accepts the seed's upper-case log level", () => {
     expect(parseEnv(gatewayEnvSchema, { LOG_LEVEL: "INFO" }).LOG_LEVEL).toBe("info");

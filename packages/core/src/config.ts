@@ -110,6 +110,26 @@ const commonShape = {
    * credentials encrypted in PostgreSQL. Required in production; generated elsewhere.
    */
   SECRET_STORE_LOCAL_KEY: z.string().optional(),
+  // ---- Secret store: local or Vault (issue 9) ----
+  /**
+   * Where MCP server credentials (and other stored secrets) live: `local` (AES-256-GCM under
+   * SECRET_STORE_LOCAL_KEY, ciphertext in PostgreSQL) or `vault` (HashiCorp Vault, KV v2 engine
+   * mounted at `secret`, paths `secret/sprintconnect/...`). `secrets migrate --to vault` copies
+   * the local store's secrets into Vault.
+   */
+  SECRET_STORE: z.enum(["local", "vault"]).default("local"),
+  /**
+   * Vault's address, e.g. `https://vault.internal:8200`. Used when SECRET_STORE=vault (and by
+   * `secrets migrate`); outside production it defaults to the dev-mode Vault of
+   * docker-compose.yml, `http://127.0.0.1:8200`; production requires it (use `https://`
+   * anywhere but a private network: the token travels with every request).
+   */
+  VAULT_ADDR: z.url().optional(),
+  /** Vault token sent as `X-Vault-Token`. Required when SECRET_STORE=vault; never logged. */
+  VAULT_TOKEN: z.string().min(1).optional(),
+  /** Vault Enterprise namespace, sent as `X-Vault-Namespace`. Unset: none. */
+  VAULT_NAMESPACE: z.string().min(1).optional(),
+  // ---- end secret store ----
   /**
    * Hosts that outbound connections (MCP servers, webhooks, LLM providers) may reach: host
    * names, `*.suffix` wildcards, IP addresses and CIDRs, comma-separated. `*` admits any public
@@ -139,6 +159,40 @@ const commonShape = {
   USAGE_FLUSH_INTERVAL_MS: positiveInt.default(1000),
   /** Usage events a process holds while the database is unreachable; older ones are dropped past it. */
   USAGE_MAX_BUFFERED: positiveInt.default(100_000),
+  // --- S3 exports (issue 10) ---
+  /**
+   * S3-compatible storage that every file written under OUTPUTS_DIR is also uploaded to, under
+   * the same relative key (`[S3_PREFIX/]<timestamp>/<kind>/<name>`). Setting S3_BUCKET turns it
+   * on; S3_ENDPOINT, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are then required (all or
+   * nothing). The endpoint is an outbound connection like any other: ALLOWED_EGRESS_HOSTS must
+   * admit it (checked at boot, and for a host name again at every connection). Must be https://
+   * in production.
+   */
+  S3_ENDPOINT: z.url().optional(),
+  /** Bucket the outputs are uploaded to; it must exist. Unset: no uploads. */
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name (3-63 lower-case letters, digits, . -)")
+    .optional(),
+  /** Access key id of the uploads. Never logged. */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  /** Secret access key of the uploads. Never logged. */
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Signing region (most S3-compatible stores accept any; AWS needs the bucket's). */
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  /** Address the bucket in the path (`endpoint/bucket/key`), as MinIO and most S3-compatible stores need, not as a subdomain. */
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Key prefix of every upload (no leading or trailing slash needed). Default: none. */
+  S3_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9!_.*'()/-]{0,256}$/, "letters, digits and ! _ . * ' ( ) / -")
+    .transform((v) => v.replace(/^\/+|\/+$/g, ""))
+    .optional(),
+  /** Attempts of one upload before it is given up (the local file stays; counted and logged). */
+  S3_UPLOAD_MAX_ATTEMPTS: positiveInt.max(20).default(5),
+  /** Delay before the second attempt of an upload; each further one is 4 times longer, with jitter. */
+  S3_UPLOAD_RETRY_BASE_MS: positiveInt.default(1000),
+  // --- end S3 exports ---
   // --- traces (issue 10) ---
   ...telemetryShape,
   // --- end traces ---
@@ -261,6 +315,79 @@ function checkOidc(
 }
 // --- end OIDC login ---
 
+// --- S3 exports (issue 10) ---
+type S3Vars = {
+  APP_ENV: string;
+  S3_ENDPOINT?: string | undefined;
+  S3_BUCKET?: string | undefined;
+  S3_ACCESS_KEY_ID?: string | undefined;
+  S3_SECRET_ACCESS_KEY?: string | undefined;
+};
+
+/** S3 settings are all or nothing: any of them without the bucket, or the bucket without the rest, is refused. */
+function checkS3(env: S3Vars, ctx: z.RefinementCtx): void {
+  const required = ["S3_BUCKET", "S3_ENDPOINT", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const;
+  const given = required.filter((key) => env[key] !== undefined);
+  if (given.length > 0 && given.length < required.length) {
+    for (const key of required) {
+      if (env[key] === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `required with ${given.join(", ")} (S3 exports need S3_BUCKET, S3_ENDPOINT, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY together)`,
+        });
+      }
+    }
+  }
+  if (!env.S3_ENDPOINT) return;
+  const url = new URL(env.S3_ENDPOINT);
+  if (url.username || url.password) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["S3_ENDPOINT"],
+      message: "must not carry a user name or password (use S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY)",
+    });
+  }
+  if (url.protocol !== "https:" && (env.APP_ENV === "production" || url.protocol !== "http:")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["S3_ENDPOINT"],
+      message: env.APP_ENV === "production" ? "must be https:// in production" : "must be an http(s):// URL",
+    });
+  }
+}
+
+/** The S3 upload settings, or null when S3 exports are off. */
+export interface S3Config {
+  endpoint: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+  forcePathStyle: boolean;
+  prefix: string;
+  maxAttempts: number;
+  retryBaseMs: number;
+}
+
+/** The S3 settings of a parsed environment (any process), or null when S3_BUCKET is unset. */
+export function s3ConfigFrom(env: Pick<CommonEnv, S3Key>): S3Config | null {
+  if (!env.S3_BUCKET || !env.S3_ENDPOINT || !env.S3_ACCESS_KEY_ID || !env.S3_SECRET_ACCESS_KEY) return null;
+  return {
+    endpoint: env.S3_ENDPOINT,
+    bucket: env.S3_BUCKET,
+    accessKeyId: env.S3_ACCESS_KEY_ID,
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+    region: env.S3_REGION,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE,
+    prefix: env.S3_PREFIX ?? "",
+    maxAttempts: env.S3_UPLOAD_MAX_ATTEMPTS,
+    retryBaseMs: env.S3_UPLOAD_RETRY_BASE_MS,
+  };
+}
+type S3Key = Extract<keyof typeof commonShape, `S3_${string}`>;
+// --- end S3 exports ---
+
 const subgraphShape = {
   ...commonShape,
   ...chatShape,
@@ -357,6 +484,8 @@ const workerShape = {
   RETENTION_USAGE_EVENTS_DAYS: positiveInt.default(90),
   /** How often the scheduler rolls finished hours of usage events into UsageRollup. */
   USAGE_ROLLUP_INTERVAL_SECONDS: positiveInt.default(300),
+  /** How often the scheduler compares month-to-date usage with the budgets (and so how soon a hard limit applies). */
+  BUDGET_CHECK_INTERVAL_SECONDS: positiveInt.default(60),
   // --- webhooks (issue 10) ---
   /** Webhook deliveries one worker attempts at once. */
   WORKER_WEBHOOK_CONCURRENCY: positiveInt.default(16),
@@ -402,17 +531,41 @@ function withLogLevel<T extends { DEBUG: boolean; LOG_LEVEL?: string | undefined
   return { ...env, LOG_LEVEL: env.LOG_LEVEL ?? (env.DEBUG ? "debug" : "info") };
 }
 
-export const gatewayEnvSchema = z.object(gatewayShape).transform((env) => withLogLevel(env));
+/** SECRET_STORE=vault needs a token, and in production an explicit VAULT_ADDR. */
+function checkSecretStore(
+  env: { APP_ENV: string; SECRET_STORE: string; VAULT_ADDR?: string | undefined; VAULT_TOKEN?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (env.SECRET_STORE !== "vault") return;
+  if (!env.VAULT_TOKEN)
+    ctx.addIssue({ code: "custom", path: ["VAULT_TOKEN"], message: "required when SECRET_STORE=vault" });
+  if (env.APP_ENV !== "production") return;
+  if (!env.VAULT_ADDR) {
+    ctx.addIssue({ code: "custom", path: ["VAULT_ADDR"], message: "required in production when SECRET_STORE=vault" });
+  }
+}
+
+export const gatewayEnvSchema = z
+  .object(gatewayShape)
+  .superRefine(checkSecretStore)
+  .superRefine(checkS3)
+  .transform((env) => withLogLevel(env));
 export const subgraphEnvSchema = z
   .object(subgraphShape)
   .superRefine(checkOidc)
+  .superRefine(checkSecretStore)
+  .superRefine(checkS3)
   .transform((env) => withLogLevel(env));
 export const cliEnvSchema = z
   .object({ ...commonShape, ...subgraphUrls, GATEWAY_PORT: gatewayShape.GATEWAY_PORT, HOST: gatewayShape.HOST })
+  .superRefine(checkSecretStore)
+  .superRefine(checkS3)
   .transform((env) => withLogLevel(env));
 
 export const workerEnvSchema = z
   .object(workerShape)
+  .superRefine(checkSecretStore)
+  .superRefine(checkS3)
   .superRefine((env, ctx) => {
     if (env.LLM_PROVIDER !== "local" && !env.LLM_API_KEY) {
       ctx.addIssue({

@@ -37,6 +37,8 @@ export enum ErrorCode {
   SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE",
   /** An unexpected failure. The message never carries internals; the logs do. */
   INTERNAL = "INTERNAL",
+  /** The organization's monthly budget is used up and it set a hard limit (chat turns are refused). */
+  BUDGET_EXCEEDED = "BUDGET_EXCEEDED",
   // --- OIDC login (issue 9) ---
   /**
    * An authorization code, PKCE verifier, redirect URI, nonce, ID token or refresh token was
@@ -69,6 +71,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.QUOTA_EXCEEDED]: 429,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL]: 500,
+  [ErrorCode.BUDGET_EXCEEDED]: 402,
   // --- OIDC login (issue 9) ---
   [ErrorCode.INVALID_GRANT]: 400,
   [ErrorCode.NO_MEMBERSHIP]: 403,

@@ -21,10 +21,18 @@ export * from "./events/outbox";
 export * from "./health";
 export * from "./logger";
 export * from "./outputs";
+export * from "./outputs-s3";
+// ---- access policies (issue 9) ----
+export * from "./policy/policy";
+// ---- end access policies ----
 export * from "./redis";
+export * from "./secrets/create-secret-store";
 export * from "./secrets/secret-store";
+export * from "./secrets/vault-secret-store";
 export * from "./tracing/trace-context"; // traces (issue 10)
+export * from "./usage/budget";
 export * from "./usage/rollup";
 export * from "./usage/usage-recorder";
+export * from "./usage/usage-report";
 export * from "./validation";
 export * from "./webhooks/webhooks"; // webhooks (issue 10)

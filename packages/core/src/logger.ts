@@ -24,6 +24,8 @@ export const REDACT_PATHS = [
   "*.client_secret",
   "*.idToken",
   "*.id_token",
+  '*["x-vault-token"]',
+  "*.VAULT_TOKEN",
 ];
 
 /** The process logger: JSON lines with the service name; children add request and job ids. */

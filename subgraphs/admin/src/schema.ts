@@ -18,11 +18,16 @@ import { MemberService } from "./modules/members/member.service";
 import { OrganizationRepository } from "./modules/organizations/organization.repository";
 import { OrganizationResolver } from "./modules/organizations/organization.resolver";
 import { OrganizationService } from "./modules/organizations/organization.service";
+// --- end webhooks ---
+// ---- access policies (issue 9) ----
+import { PolicyRepository } from "./modules/policies/policy.repository";
+import { PolicyResolver } from "./modules/policies/policy.resolver";
+import { PolicyService } from "./modules/policies/policy.service";
 // --- webhooks (issue 10) ---
 import { WebhookRepository } from "./modules/webhooks/webhook.repository";
 import { WebhookResolver } from "./modules/webhooks/webhook.resolver";
 import { type WebhookDeps, WebhookService } from "./modules/webhooks/webhook.service";
-// --- end webhooks ---
+// ---- end access policies ----
 
 export interface AdminSchemaOptions {
   /** HMAC key that API keys are stored under (API_KEY_ENCRYPTION_KEY or the dev key). */
@@ -65,6 +70,7 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
     [SessionResolver, new SessionResolver(sessionService(db, options))],
     // webhooks (issue 10)
     [WebhookResolver, new WebhookResolver(new WebhookService(db, new WebhookRepository(db), options.webhooks))],
+    [PolicyResolver, new PolicyResolver(new PolicyService(db, new PolicyRepository(db)))],
   ]);
   return buildFederatedSchema({
     resolvers: [
@@ -74,6 +80,7 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
       AuditResolver,
       SessionResolver,
       WebhookResolver, // webhooks (issue 10)
+      PolicyResolver,
     ],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {

@@ -4,6 +4,8 @@ import type { GraphQLSchema } from "graphql";
 import { AvailabilityRepository } from "./modules/availability/availability.repository";
 import { AvailabilityResolver } from "./modules/availability/availability.resolver";
 import { AvailabilityService } from "./modules/availability/availability.service";
+import { BudgetResolver } from "./modules/budget/budget.resolver";
+import { BudgetService } from "./modules/budget/budget.service";
 import { SummaryRepository } from "./modules/summary/summary.repository";
 import { SummaryResolver } from "./modules/summary/summary.resolver";
 import { SummaryService } from "./modules/summary/summary.service";
@@ -18,10 +20,11 @@ export function buildMetricsSchema(db: PrismaClient): Promise<GraphQLSchema> {
   const instances = new Map<unknown, unknown>([
     [UsageResolver, new UsageResolver(usageService)],
     [SummaryResolver, new SummaryResolver(summaryService)],
+    [BudgetResolver, new BudgetResolver(new BudgetService(db))],
     [AvailabilityResolver, new AvailabilityResolver(new AvailabilityService(new AvailabilityRepository(db)))],
   ]);
   return buildFederatedSchema({
-    resolvers: [UsageResolver, SummaryResolver, AvailabilityResolver],
+    resolvers: [UsageResolver, SummaryResolver, AvailabilityResolver, BudgetResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
       UsageEvent: {

@@ -1,5 +1,5 @@
 import "./instrumentation"; // first: traces (issue 10), before anything it instruments loads
-import { LocalSecretStore } from "@sprintconnect/core";
+import { createSecretStore } from "@sprintconnect/core";
 import { JobQueues, requestDiscovery } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { runSubgraph } from "@sprintconnect/subgraph-kit";
@@ -12,7 +12,7 @@ void runSubgraph({
     const queues = new JobQueues({ redisUrl: env.REDIS_URL, isWorker: false, prefix: env.JOB_QUEUE_PREFIX });
     return buildRegistrySchema(db, {
       egress: new EgressGuard(parseEgressPolicy(env.ALLOWED_EGRESS_HOSTS), { logger }),
-      secrets: new LocalSecretStore(db, secretStoreKey),
+      secrets: createSecretStore(env, db, secretStoreKey, logger),
       requestDiscovery: (request) => requestDiscovery(db, queues, request),
       logger,
       maxServersPerOrganization: env.MAX_SERVERS_PER_ORGANIZATION,

@@ -16,6 +16,7 @@ import { ServerQueries } from "./modules/servers/server.queries";
 import { ServerRepository } from "./modules/servers/server.repository";
 import { ServerResolver } from "./modules/servers/server.resolver";
 import { type RegistryDeps, ServerService } from "./modules/servers/server.service";
+import { CallerPolicies } from "./modules/shared/caller-policies";
 
 export type { RegistryDeps } from "./modules/servers/server.service";
 
@@ -27,19 +28,21 @@ export type { RegistryDeps } from "./modules/servers/server.service";
 export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promise<GraphQLSchema> {
   const reads = readsOf(db);
   const servers = new ServerQueries(reads);
-  const serverService = new ServerService(db, new ServerRepository(db), servers, deps);
-  const searchService = new SearchService(new SearchRepository(db), servers, deps.usage ?? null);
+  const policies = new CallerPolicies(db);
+  const serverService = new ServerService(db, new ServerRepository(db), servers, deps, policies);
+  const searchService = new SearchService(new SearchRepository(db), servers, policies, deps.usage ?? null);
   const capabilityService = new CapabilityService(
     db,
     new CapabilityRepository(),
     new CapabilityQueries(reads),
     servers,
+    policies,
   );
   const instances = new Map<unknown, unknown>([
     [ServerResolver, new ServerResolver(serverService)],
     [CapabilityResolver, new CapabilityResolver(capabilityService)],
     [SearchResolver, new SearchResolver(searchService)],
-    [HistoryResolver, new HistoryResolver(new HistoryService(new HistoryQueries(reads), servers))],
+    [HistoryResolver, new HistoryResolver(new HistoryService(new HistoryQueries(reads), servers, policies))],
     // Subscriptions read live events from the context (`context.events`), not from the database.
     [ChangesResolver, new ChangesResolver()],
   ]);

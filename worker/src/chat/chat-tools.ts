@@ -1,6 +1,15 @@
 import { DynamicStructuredTool } from "@langchain/core/tools";
 import { loadMcpTools } from "@langchain/mcp-adapters";
-import { AppError, ErrorCode, type Logger, type PrismaClient, type SecretStore } from "@sprintconnect/core";
+import {
+  AppError,
+  type CompiledPolicies,
+  ErrorCode,
+  type Logger,
+  type PolicyDecision,
+  type PrismaClient,
+  type SecretStore,
+  type ServerFacts,
+} from "@sprintconnect/core";
 import type { McpConnection } from "@sprintconnect/mcp";
 import { credentialHeaders } from "../credentials";
 import type { ChatRepository } from "./chat.repository";
@@ -14,6 +23,10 @@ export interface SessionTool {
   serverId: string;
   capabilityId: string | null;
   needsApproval: boolean;
+  /** The server's facts access policies decide on. */
+  server: ServerFacts;
+  /** The `call_tool` decision when the turn's tools were loaded: refused tools are not offered to the model. */
+  decision: PolicyDecision;
   /** The adapter's tool over our connected client. */
   inner: DynamicStructuredTool;
   /** The last transport failure of the tool's server connection (typed, from the egress guard). */
@@ -39,7 +52,8 @@ export function safeName(text: string): string {
  * client: egress guard, stored credentials, timeouts, response caps) only when one of its tools
  * is first called. A turn that calls no tool touches no server; a server that cannot be reached fails the call
  * (SERVICE_UNAVAILABLE), not the turn. Only tools discovery has seen and nobody disabled or
- * flagged for review are kept; a session's server deregistered since contributes none.
+ * flagged for review are kept; a session's server deregistered since contributes none. Each tool
+ * carries the caller's `call_tool` policy decision: the turn offers the model only allowed ones.
  */
 export async function loadSessionTools(options: {
   db: PrismaClient;
@@ -51,6 +65,8 @@ export async function loadSessionTools(options: {
   serverIds: readonly string[];
   timeoutMs: number;
   approvalRules: ReadonlySet<string>;
+  /** The caller's `call_tool` policies. */
+  policies: CompiledPolicies;
 }): Promise<SessionTools> {
   const servers = await options.repo.servers(options.organizationId, options.serverIds);
   const nameCount = new Map<string, number>();
@@ -111,6 +127,7 @@ export async function loadSessionTools(options: {
           (await connect()).client.readResource(...args),
       };
       const allowed = new Map(server.capabilities.map((c) => [c.name, c.id]));
+      const facts: ServerFacts = { id: server.id, tags: server.tags, environment: server.environment };
       const prefixed = server.capabilities.some((c) => (nameCount.get(c.name) ?? 0) > 1);
       const tools = await loadMcpTools(safeName(server.name), client as never, {
         throwOnLoadError: false,
@@ -129,6 +146,8 @@ export async function loadSessionTools(options: {
             toolName,
             serverId: server.id,
             capabilityId: allowed.get(toolName) ?? null,
+            server: facts,
+            decision: options.policies.capability(facts, { name: toolName, kind: "tool" }),
             needsApproval:
               annotations.destructiveHint === true ||
               options.approvalRules.has(toolName) ||

@@ -61,12 +61,23 @@ export class ChatRepository {
         name: true,
         baseUrl: true,
         transport: true,
+        tags: true,
+        environment: true,
         capabilities: {
           where: { kind: "tool", enabled: true, reviewRequired: false, removedAt: null },
           select: { id: true, name: true, inputSchema: true, definition: true },
         },
       },
     });
+  }
+
+  /** The caller's current role in the organization (access policies name roles); null once removed. */
+  async memberRole(organizationId: string, userId: string): Promise<string | null> {
+    const row = await this.db.membership.findUnique({
+      where: { organizationId_userId: { organizationId, userId } },
+      select: { role: true },
+    });
+    return row?.role ?? null;
   }
 
   findToolCall(turnId: string, callId: string): Promise<ChatToolCall | null> {

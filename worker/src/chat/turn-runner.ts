@@ -13,8 +13,12 @@ import {
   type ChatControl,
   type ChatEventLog,
   type ChatEventRecord,
+  type CompiledPolicies,
+  compilePolicies,
   ErrorCode,
   type Logger,
+  loadPolicySet,
+  type PolicyDecision,
   type PrismaClient,
   type SecretStore,
   type WorkerEnv,
@@ -166,17 +170,20 @@ export class ChatTurnRunner {
   private async prepare(turn: TurnRow): Promise<{ tools: SessionTools; messages: BaseMessage[] }> {
     const { repo, env, logger } = this.deps;
     const [tools, messages] = await Promise.all([
-      loadSessionTools({
-        db: this.deps.db,
-        repo,
-        secrets: this.deps.secrets,
-        pool: this.deps.pool,
-        logger,
-        organizationId: turn.organizationId,
-        serverIds: turn.session.serverIds,
-        timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
-        approvalRules: this.deps.config.approvalTools,
-      }),
+      this.callToolPolicies(turn).then((policies) =>
+        loadSessionTools({
+          db: this.deps.db,
+          repo,
+          secrets: this.deps.secrets,
+          pool: this.deps.pool,
+          logger,
+          organizationId: turn.organizationId,
+          serverIds: turn.session.serverIds,
+          timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
+          approvalRules: this.deps.config.approvalTools,
+          policies,
+        }),
+      ),
       this.initialMessages(turn),
     ]);
     return { tools, messages };
@@ -216,6 +223,19 @@ export class ChatTurnRunner {
     }
   }
 
+  /**
+   * The turn's caller's `call_tool` policies, read now (the caller's current role, the current
+   * policies): read when the turn's tools are offered and again before each call.
+   */
+  private async callToolPolicies(turn: TurnRow): Promise<CompiledPolicies> {
+    const [set, role] = await Promise.all([
+      loadPolicySet(this.deps.db, turn.organizationId),
+      turn.userId ? this.deps.repo.memberRole(turn.organizationId, turn.userId) : null,
+    ]);
+    const subject = { role: role ?? "", userId: turn.userId ?? "", apiKeyId: turn.apiKeyId };
+    return compilePolicies(set, subject, "call_tool");
+  }
+
   /** The system prompt, the session's earlier messages and this turn's user message. */
   private async initialMessages(turn: TurnRow): Promise<BaseMessage[]> {
     const { repo } = this.deps;
@@ -229,7 +249,10 @@ export class ChatTurnRunner {
 
   private graph(state: TurnState, model: BaseChatModel, tools: SessionTool[]) {
     const byName = new Map(tools.map((t) => [t.name, t]));
-    const bound = tools.length > 0 && model.bindTools ? model.bindTools(tools.map((t) => t.inner)) : model;
+    // The model is offered only the tools the caller may call; the graph still knows the others,
+    // so a call to one (a model naming a tool it was not offered) is a stored, refused call.
+    const offered = tools.filter((t) => t.decision.allowed);
+    const bound = offered.length > 0 && model.bindTools ? model.bindTools(offered.map((t) => t.inner)) : model;
     const toolNode = new ToolNode(
       tools.map((t) => graphTool(t, (tool, args, callId) => this.callTool(state, tool, args, callId))),
     );
@@ -331,7 +354,11 @@ export class ChatTurnRunner {
   /** Tool calls that need a person: stored as awaiting_approval, announced, and waited for. */
   private async awaitApprovals(state: TurnState, messages: BaseMessage[], byName: Map<string, SessionTool>) {
     const last = messages[messages.length - 1] as AIMessage | undefined;
-    const gated = (last?.tool_calls ?? []).filter((c) => byName.get(c.name)?.needsApproval);
+    // A person is not asked about a call the caller's policies already refuse.
+    const gated = (last?.tool_calls ?? []).filter((c) => {
+      const tool = byName.get(c.name);
+      return tool?.needsApproval && tool.decision.allowed;
+    });
     await Promise.all(
       gated.map(async (call) => {
         const tool = byName.get(call.name) as SessionTool;
@@ -419,6 +446,13 @@ export class ChatTurnRunner {
     if (state.toolCallsUsed >= env.CHAT_MAX_TOOL_CALLS_PER_TURN) {
       return `Not run: this turn reached its limit of ${env.CHAT_MAX_TOOL_CALLS_PER_TURN} tool calls.`;
     }
+    // Decided again at the call, with the policies as they are now (one may have changed while
+    // the call waited for a person).
+    const decision = (await this.callToolPolicies(state.turn)).capability(tool.server, {
+      name: tool.toolName,
+      kind: "tool",
+    });
+    if (!decision.allowed) return this.refuseToolCall(state, tool, args, callId, row, decision);
     state.toolCallsUsed += 1;
     row ??= await repo.createToolCall({
       organizationId: state.turn.organizationId,
@@ -522,6 +556,46 @@ export class ChatTurnRunner {
     }
     state.emit({ type: "message", messageId: toolMessage.id });
     return outcome.ok ? outcome.text : `Error: ${outcome.message}`;
+  }
+
+  /** A call the caller's access policies refuse: stored as failed (FORBIDDEN), never sent to the server. */
+  private async refuseToolCall(
+    state: TurnState,
+    tool: SessionTool,
+    args: Record<string, unknown>,
+    callId: string,
+    existing: Awaited<ReturnType<ChatRepository["findToolCall"]>>,
+    decision: PolicyDecision,
+  ): Promise<string> {
+    const { repo } = this.deps;
+    const message = decision.policy
+      ? `Refused by the access policy "${decision.policy.name}"`
+      : "Refused: no access policy allows this tool and the organization's default access is closed";
+    const base = { serverId: tool.serverId, toolName: tool.toolName };
+    const failed = { status: "failed" as const, error: message, durationMs: 0, finishedAt: new Date() };
+    const row = existing
+      ? await repo.updateToolCall(existing.id, failed)
+      : await repo.createToolCall({
+          organizationId: state.turn.organizationId,
+          sessionId: state.turn.sessionId,
+          turnId: state.turn.id,
+          messageId: state.assistantMessageId as string,
+          callId,
+          ...base,
+          arguments: args as object,
+          ...failed,
+        });
+    const toolMessage = await repo.createMessage({
+      organizationId: state.turn.organizationId,
+      sessionId: state.turn.sessionId,
+      turnId: state.turn.id,
+      role: "tool",
+      toolCallId: row.id,
+      content: `Error: ${message}`,
+    });
+    state.emit({ type: "tool_call_failed", toolCallId: row.id, ...base, code: ErrorCode.FORBIDDEN, message });
+    state.emit({ type: "message", messageId: toolMessage.id });
+    return `Error: ${message}`;
   }
 
   private async finish(state: TurnState, status: "completed" | "cancelled" | "failed", error?: string) {

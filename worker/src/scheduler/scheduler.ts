@@ -1,8 +1,12 @@
 import {
   type AuditAnchor,
   anchorAuditHeads,
+  checkBudgets,
+  dailyUsageReport,
   type KeyRing,
   type Logger,
+  lastFinalUsageDay,
+  type Outputs,
   type PrismaClient,
   type Redis,
   rollUpUsage,
@@ -16,6 +20,12 @@ import { applyRetention } from "./retention";
 /** A pending run older than this has probably lost its job (a queue outage): queue it again. */
 const STALE_PENDING_MS = 2 * 60_000;
 const PAGE = 500;
+const DAY_MS = 86_400_000;
+/** Final days looked at on each run: a scheduler that was down this long still writes their reports. */
+const USAGE_ANALYTICS_DAYS = 3;
+/** Redis key prefix marking a day's usage-analytics report as written; kept past the window above. */
+export const USAGE_ANALYTICS_KEY = "sprintconnect:usage-analytics:";
+const USAGE_ANALYTICS_KEY_TTL_SECONDS = (USAGE_ANALYTICS_DAYS + 2) * 86_400;
 
 /**
  * The scheduler: croner schedules that enqueue jobs. Any number may run; only the holder of
@@ -41,6 +51,8 @@ export class Scheduler {
       logger: Logger;
       /** Signs the audit anchors. */
       keys: KeyRing;
+      /** Where the daily usage-analytics reports go. Default: not written. */
+      outputs?: Outputs;
     },
   ) {
     this.lock = new LeaderLock(
@@ -64,6 +76,7 @@ export class Scheduler {
       every(60, "discoveries", () => this.leading(() => this.enqueueDiscoveries())),
       every(3600, "retention", () => this.leading(() => this.retention())),
       every(env.USAGE_ROLLUP_INTERVAL_SECONDS, "usage-rollup", () => this.leading(() => this.rollUpUsage())),
+      every(env.BUDGET_CHECK_INTERVAL_SECONDS, "budgets", () => this.leading(() => this.checkBudgets())),
       every(env.AUDIT_ANCHOR_INTERVAL_SECONDS, "audit-anchors", () => this.leading(() => this.anchorAuditLogs())),
     );
     // ioredis emits `ready` on every (re)connection; a restarted Redis may have lost every job.
@@ -120,10 +133,43 @@ export class Scheduler {
     }
   }
 
+  /** Records (and announces) the budget thresholds organizations crossed this month. */
+  async checkBudgets(): Promise<void> {
+    const raised = await checkBudgets(this.deps.db);
+    if (raised > 0) this.deps.logger.info({ raised }, "budget thresholds crossed");
+  }
+
   /** Rolls the usage events of the hours that ended into hourly and daily totals. */
   async rollUpUsage(): Promise<void> {
     const { hours, rolledUntil } = await rollUpUsage(this.deps.db);
     if (hours > 0) this.deps.logger.debug({ hours, rolledUntil }, "usage rolled up");
+    await this.writeUsageAnalytics();
+  }
+
+  /**
+   * Writes `usage-analytics/<day>.json` (and its S3 copy) for each of the last
+   * USAGE_ANALYTICS_DAYS UTC days whose rollup is final and that no scheduler has written yet
+   * (a Redis key per day, so a new leader does not write them again). Returns the files written.
+   */
+  async writeUsageAnalytics(): Promise<string[]> {
+    const { db, redis, outputs, logger } = this.deps;
+    const last = outputs ? await lastFinalUsageDay(db) : null;
+    if (!outputs || !last) return [];
+    const written: string[] = [];
+    for (let back = USAGE_ANALYTICS_DAYS - 1; back >= 0; back--) {
+      const day = new Date(last.getTime() - back * DAY_MS);
+      const name = day.toISOString().slice(0, 10);
+      const key = `${USAGE_ANALYTICS_KEY}${name}`;
+      if ((await redis.set(key, "1", "EX", USAGE_ANALYTICS_KEY_TTL_SECONDS, "NX")) !== "OK") continue;
+      try {
+        written.push(await outputs.write("usage-analytics", `${name}.json`, await dailyUsageReport(db, day)));
+      } catch (err) {
+        await redis.del(key); // the next run tries again
+        throw err;
+      }
+    }
+    if (written.length > 0) logger.info({ files: written }, "usage analytics written");
+    return written;
   }
 
   /**

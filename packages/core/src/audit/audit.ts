@@ -52,12 +52,21 @@ export function entryHash(prevHash: string, e: HashedFields): string {
 }
 
 /**
+ * Takes the organization's chain lock until the transaction ends (re-entrant: `writeAudit` takes
+ * it again). Under it, the chain's head cannot move: what a transaction reads of the log before
+ * appending is exactly what precedes its entry.
+ */
+export async function lockAuditChain(tx: Db, organizationId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`audit:${organizationId}`}, 0))`;
+}
+
+/**
  * Appends an entry to the organization's chain. Call it inside the transaction of the change
  * it records: a transaction-scoped advisory lock serializes writers of one organization, so
  * the chain never forks, and a rolled-back change leaves no entry behind.
  */
 export async function writeAudit(tx: Db, input: AuditEntryInput): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`audit:${input.organizationId}`}, 0))`;
+  await lockAuditChain(tx, input.organizationId);
   const last = await tx.auditLog.findFirst({
     where: { organizationId: input.organizationId },
     orderBy: { seq: "desc" },

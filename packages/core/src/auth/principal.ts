@@ -26,6 +26,10 @@ export const SCOPES = [
   /** Create, change, delete, test and redeliver webhooks; read their delivery logs (owner and admin). */
   "webhooks:manage",
   // --- end webhooks ---
+  // ---- access policies (issue 9) ----
+  /** Read, create, change and delete the organization's access policies (owner and admin). */
+  "policies:manage",
+  // ---- end access policies ----
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -38,6 +42,7 @@ const ADMIN: Scope[] = [
   "audit:read",
   "capabilities:review",
   "webhooks:manage", // webhooks (issue 10)
+  "policies:manage",
 ];
 const OWNER: Scope[] = [...ADMIN, "org:manage"];
 

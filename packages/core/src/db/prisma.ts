@@ -18,6 +18,7 @@ export type {
   McpServer,
   Membership,
   Organization,
+  Policy,
   UsageEvent,
   User,
 } from "@prisma/client";

@@ -26,14 +26,20 @@ export type EventType =
   | "server.health_changed"
   | "discovery.completed"
   | "discovery.failed"
+  | "budget.crossed"
+  | "budget.updated"
   // --- webhooks (issue 10) ---
   | "webhook.created"
   | "webhook.updated"
   | "webhook.deleted"
   | "webhook.secret_rotated"
   | "webhook.disabled"
-  | "webhook.test";
-// --- end webhooks ---
+  | "webhook.test"
+  // --- end webhooks ---
+  // ---- access policies (issue 9) ----
+  | "policy.created"
+  | "policy.updated"
+  | "policy.deleted";
 
 /** The Redis pub/sub channel the outbox relay publishes every event to, named per database by `redisChannel`. */
 export const EVENTS_CHANNEL = "sprintconnect:events";

@@ -1,15 +1,57 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import type { Db } from "../db/prisma";
+import type { Db, PrismaClient } from "../db/prisma";
 
 /**
- * Where credentials live. The API never returns a secret once stored. `put` and `delete` take
- * the caller's transaction: a store that keeps secrets in PostgreSQL writes them in it, so a
- * rollback leaves neither the credential row nor its secret behind.
+ * Where credentials live (`createSecretStore` picks one by SECRET_STORE). The API never returns
+ * a secret once stored. `put` and `delete` take the caller's transaction: a store that keeps
+ * secrets in PostgreSQL writes them in it, so a rollback leaves neither the credential row nor
+ * its secret behind; a store that cannot (Vault) offers `begin`, and callers that change a row
+ * and its secret together go through {@link withSecretTransaction}, which serves both.
  */
 export interface SecretStore {
   put(ref: string, value: string, tx?: Db): Promise<void>;
   get(ref: string): Promise<string | null>;
   delete(ref: string, tx?: Db): Promise<void>;
+  /**
+   * A store outside PostgreSQL (Vault) cannot join the caller's transaction: it returns a unit
+   * whose writes {@link withSecretTransaction} orders around the commit. A store without
+   * `begin` writes in the transaction itself.
+   */
+  begin?(): SecretUnit;
+}
+
+/** Secret writes that follow one database transaction (see {@link withSecretTransaction}). */
+export interface SecretUnit {
+  /** The store to use inside the transaction. */
+  secrets: SecretStore;
+  /** Undoes what `secrets` wrote: the transaction rolled back. */
+  rollback(): Promise<void>;
+  /** Applies what had to wait for the commit (removals). */
+  committed(): Promise<void>;
+}
+
+/**
+ * Runs `work` in one database transaction with the secret writes it makes through the
+ * `secrets` it is given: in the transaction for the local store; around it for Vault (written
+ * before the commit and undone on rollback, removed after the commit). Use it wherever a row
+ * that names a secret and the secret change together.
+ */
+export async function withSecretTransaction<T>(
+  db: PrismaClient,
+  store: SecretStore,
+  work: (tx: Db, secrets: SecretStore) => Promise<T>,
+): Promise<T> {
+  const unit = store.begin?.();
+  if (!unit) return db.$transaction((tx) => work(tx, store));
+  let result: T;
+  try {
+    result = await db.$transaction((tx) => work(tx, unit.secrets));
+  } catch (err) {
+    await unit.rollback();
+    throw err;
+  }
+  await unit.committed();
+  return result;
 }
 
 /** Reference of an MCP server's credentials, the same path a Vault store would use. */

@@ -129,3 +129,91 @@ const histogramFromEvents = Prisma.raw(
 const histogramFromRollups = Prisma.raw(
   `ARRAY[${[...LATENCY_BUCKETS_MS, null].map((_, i) => `coalesce(sum("latencyHistogram"[${i + 1}]), 0)::int`).join(", ")}]`,
 );
+
+/** Rollup rows of one period whose buckets start in [from, to), both aligned to the period: they cover exactly [from, to). */
+export interface RollupRange {
+  period: "hour" | "day";
+  from: Date;
+  to: Date;
+}
+
+/** Time buckets a reader groups by (`none`: one total over the range). */
+export type RollupInterval = "none" | "hour" | "day" | "week" | "month";
+
+/**
+ * Which rollup rows may stand for the raw events of [from, to): whole hours up to `until`, when
+ * every hour falls inside one bucket of `interval` in `timeZone` (its offset is whole hours);
+ * of those, whole UTC days, when a UTC day falls inside one bucket too (no time buckets, or
+ * a zone at UTC+0 and buckets of a day or more).
+ */
+export function rollupRanges(
+  from: Date,
+  to: Date,
+  until: Date,
+  interval: RollupInterval,
+  timeZone: string,
+): RollupRange[] {
+  const h0 = ceilTo(from, HOUR_MS);
+  const h1 = new Date(Math.min(floorHour(to).getTime(), until.getTime()));
+  if (h0 >= h1) return [];
+  const offsets = interval === "none" ? [0] : offsetsMinutes(timeZone, from, to);
+  if (offsets.some((m) => m % 60 !== 0)) return [];
+  const daysFit = interval === "none" || (interval !== "hour" && offsets.every((m) => m === 0));
+  const d0 = ceilTo(h0, DAY_MS);
+  const d1 = new Date(Math.floor(h1.getTime() / DAY_MS) * DAY_MS);
+  if (!daysFit || d0 >= d1) return [{ period: "hour", from: h0, to: h1 }];
+  const ranges: RollupRange[] = [{ period: "day", from: d0, to: d1 }];
+  if (h0 < d0) ranges.push({ period: "hour", from: h0, to: d0 });
+  if (d1 < h1) ranges.push({ period: "hour", from: d1, to: h1 });
+  return ranges;
+}
+
+/**
+ * The parts of [from, to) that no rollup range covers, in order: where raw events must be read.
+ * Each is its own index range scan — a single scan of [from, to) that skips the covered parts
+ * would read (and discard) every event the rollups stand for.
+ */
+export function uncovered(from: Date, to: Date, ranges: readonly RollupRange[]): Array<{ from: Date; to: Date }> {
+  const parts: Array<{ from: Date; to: Date }> = [];
+  let at = from.getTime();
+  for (const range of [...ranges].sort((a, b) => a.from.getTime() - b.from.getTime())) {
+    if (range.from.getTime() > at) parts.push({ from: new Date(at), to: range.from });
+    at = Math.max(at, range.to.getTime());
+  }
+  if (at < to.getTime()) parts.push({ from: new Date(at), to });
+  return parts;
+}
+
+/**
+ * The index of the histogram bucket that holds the `q` quantile (0 < q ≤ 1); null for an empty
+ * histogram. The last index is the open bucket above every bound.
+ */
+export function percentileBucket(histogram: readonly number[], q: number): number | null {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (const [i, count] of histogram.entries()) {
+    seen += count;
+    if (seen >= rank) return i;
+  }
+  return histogram.length - 1;
+}
+
+function ceilTo(t: Date, unit: number): Date {
+  return new Date(Math.ceil(t.getTime() / unit) * unit);
+}
+
+/** The zone's UTC offsets (minutes) over [from, to], sampled daily and at both ends. */
+function offsetsMinutes(timeZone: string, from: Date, to: Date): number[] {
+  const format = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" });
+  const offset = (t: number) => {
+    const name = format.formatToParts(new Date(t)).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
+    const match = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
+    if (!match) return 0;
+    return (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3] ?? 0));
+  };
+  const seen = new Set<number>([offset(from.getTime()), offset(to.getTime())]);
+  for (let t = from.getTime(); t < to.getTime(); t += DAY_MS) seen.add(offset(t));
+  return [...seen];
+}

@@ -60,6 +60,10 @@ export interface UsageRecorderOptions {
  * next attempt (up to `maxBuffered`). What a process had buffered when it was killed (at most
  * `flushIntervalMs` of records) is lost; `stop` writes everything first. So totals are exact for
  * every process that stops cleanly, and short by at most one interval per crash.
+ *
+ * A batch is one INSERT … SELECT FROM unnest(…) with one array per column: Prisma's `createMany`
+ * bound 19 parameters per row and cost the gateway 70% of its requests per second at 5,000
+ * requests/s (bench/usage.bench.ts); the arrays make the statement the same size for any batch.
  */
 export class UsageRecorder {
   private buffer: Prisma.UsageEventCreateManyInput[] = [];
@@ -114,7 +118,7 @@ export class UsageRecorder {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, size);
       try {
-        await this.db.usageEvent.createMany({ data: batch });
+        await insertUsage(this.db, batch);
       } catch (err) {
         this.logger.warn({ err, pending: this.buffer.length }, "could not write usage events; will retry");
         return;
@@ -149,4 +153,22 @@ function toRow(record: UsageRecord): Prisma.UsageEventCreateManyInput {
     metadata: (record.metadata ?? {}) as Prisma.InputJsonValue,
     occurredAt: record.occurredAt ?? new Date(),
   };
+}
+
+/** Writes `rows` in one statement (see `UsageRecorder`). */
+async function insertUsage(db: PrismaClient, rows: readonly Prisma.UsageEventCreateManyInput[]): Promise<void> {
+  const column = <K extends keyof Prisma.UsageEventCreateManyInput>(key: K) => rows.map((row) => row[key] ?? null);
+  await db.$executeRaw`
+    INSERT INTO "UsageEvent" (id, "organizationId", kind, "userId", "apiKeyId", "serverId", "capabilityId", "sessionId",
+                              "toolName", model, quantity, "inputTokens", "outputTokens", "cachedTokens", "costUsd",
+                              "durationMs", success, metadata, "occurredAt")
+    SELECT gen_random_uuid(), u.*
+      FROM unnest(${column("organizationId")}::uuid[], ${column("kind")}::text[], ${column("userId")}::uuid[],
+                  ${column("apiKeyId")}::uuid[], ${column("serverId")}::uuid[], ${column("capabilityId")}::uuid[],
+                  ${column("sessionId")}::uuid[], ${column("toolName")}::text[], ${column("model")}::text[],
+                  ${column("quantity")}::int[], ${column("inputTokens")}::int[], ${column("outputTokens")}::int[],
+                  ${column("cachedTokens")}::int[], ${rows.map((r) => String(r.costUsd ?? "0"))}::numeric[],
+                  ${column("durationMs")}::int[], ${column("success")}::boolean[],
+                  ${rows.map((r) => JSON.stringify(r.metadata ?? {}))}::jsonb[],
+                  ${rows.map((r) => (r.occurredAt instanceof Date ? r.occurredAt : new Date(String(r.occurredAt))))}::timestamptz[]) AS u`;
 }

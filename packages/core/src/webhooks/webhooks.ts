@@ -23,6 +23,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "chat.tool_call.approved",
   "chat.tool_call.denied",
   "webhook.disabled",
+  "budget.crossed",
 ] as const satisfies readonly EventType[];
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

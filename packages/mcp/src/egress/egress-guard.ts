@@ -186,6 +186,24 @@ export class EgressGuard {
     }
   };
 
+  /**
+   * A `net` lookup function that admits a host name as `check` does and answers with the
+   * checked address: for clients that make their own connections through a Node `http.Agent`
+   * rather than a fetch (the S3 client of the outputs). Every new connection re-checks the
+   * name, so DNS cannot move it to a refused address. Node does not call a lookup for an IP
+   * literal: check such a URL once with `check` (its verdict cannot change).
+   */
+  readonly lookup: LookupFunction = (hostname, options, callback) => {
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    this.check(`http://${host}/`).then(
+      (target) => {
+        if (options.all) callback(null, [{ address: target.address, family: target.family }]);
+        else callback(null, target.address, target.family);
+      },
+      (error: unknown) => callback(error as NodeJS.ErrnoException, "", 0),
+    );
+  };
+
   /** Closes every connection and refuses further fetches. */
   async close(): Promise<void> {
     this.closed = true;

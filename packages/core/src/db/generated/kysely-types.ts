@@ -106,6 +106,16 @@ export const MembershipStatus = {
     active: "active"
 } as const;
 export type MembershipStatus = (typeof MembershipStatus)[keyof typeof MembershipStatus];
+export const PolicyDefaultAccess = {
+    open: "open",
+    closed: "closed"
+} as const;
+export type PolicyDefaultAccess = (typeof PolicyDefaultAccess)[keyof typeof PolicyDefaultAccess];
+export const PolicyEffect = {
+    allow: "allow",
+    deny: "deny"
+} as const;
+export type PolicyEffect = (typeof PolicyEffect)[keyof typeof PolicyEffect];
 export type ApiKey = {
     id: string;
     organizationId: string;
@@ -403,6 +413,29 @@ export type Organization = {
      * like changed ones. An owner may turn this off.
      */
     holdNewCapabilitiesForReview: Generated<boolean>;
+    /**
+     * What a caller may do when no policy allows it (deny policies always win): `open` allows, `closed` refuses.
+     */
+    defaultAccess: Generated<PolicyDefaultAccess>;
+    createdAt: Generated<Timestamp>;
+    updatedAt: Timestamp;
+};
+export type Policy = {
+    id: string;
+    organizationId: string;
+    name: string;
+    description: string | null;
+    effect: PolicyEffect;
+    actions: string[];
+    subjectRoles: string[];
+    subjectUserIds: string[];
+    subjectApiKeyIds: string[];
+    serverIds: string[];
+    serverTags: string[];
+    environments: string[];
+    capabilityPatterns: string[];
+    capabilityKinds: string[];
+    createdByUserId: string | null;
     createdAt: Generated<Timestamp>;
     updatedAt: Timestamp;
 };
@@ -440,6 +473,39 @@ export type SecretValue = {
     keyId: string;
     createdAt: Generated<Timestamp>;
     updatedAt: Timestamp;
+};
+export type UsageBudget = {
+    organizationId: string;
+    /**
+     * Cost budget in US dollars per month; null: none.
+     */
+    monthlyCostUsd: string | null;
+    /**
+     * API requests per month; null: none.
+     */
+    monthlyRequests: number | null;
+    hardLimit: Generated<boolean>;
+    createdAt: Generated<Timestamp>;
+    updatedAt: Timestamp;
+};
+export type UsageBudgetAlert = {
+    id: string;
+    organizationId: string;
+    /**
+     * UTC month, e.g. 2026-12
+     */
+    month: string;
+    /**
+     * cost or requests
+     */
+    metric: string;
+    /**
+     * 80 or 100 (percent)
+     */
+    threshold: number;
+    used: string;
+    budget: string;
+    createdAt: Generated<Timestamp>;
 };
 export type UsageEvent = {
     id: string;
@@ -596,9 +662,12 @@ export type DB = {
     McpServer: McpServer;
     Membership: Membership;
     Organization: Organization;
+    Policy: Policy;
     RefreshToken: RefreshToken;
     RefreshTokenFamily: RefreshTokenFamily;
     SecretValue: SecretValue;
+    UsageBudget: UsageBudget;
+    UsageBudgetAlert: UsageBudgetAlert;
     UsageEvent: UsageEvent;
     UsageRollup: UsageRollup;
     UsageRollupState: UsageRollupState;

@@ -1,5 +1,5 @@
 import { JSONObjectScalar } from "@sprintconnect/subgraph-kit";
-import { Field, ID, Int, ObjectType } from "type-graphql";
+import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 
 @ObjectType("AuditLogEntry", { description: "One entry of the organization's tamper-evident audit log" })
 export class AuditLogEntry {
@@ -75,4 +75,49 @@ export class AuditVerification {
 
   @Field((_type) => Date, { nullable: true, description: "When that anchor was signed" })
   anchoredAt!: Date | null;
+}
+
+/** The formats of an audit log export (lowercase, as the REST `format` parameter spells them). */
+export enum AuditExportFormat {
+  json = "json",
+  csv = "csv",
+  ndjson = "ndjson",
+}
+
+registerEnumType(AuditExportFormat, {
+  name: "AuditExportFormat",
+  description: "json: one document; csv: one row per entry; ndjson: one JSON entry per line",
+});
+
+@ObjectType("AuditExport", {
+  description:
+    "An export of the audit log, recorded as an entry of its own (`audit.exported`, whose id this is); its pages (`auditLogExportPage`) hold the entries before that one that match its filters",
+})
+export class AuditExport {
+  @Field((_type) => ID, { description: "Id of the export's own audit entry" })
+  id!: string;
+
+  @Field((_type) => AuditExportFormat)
+  format!: AuditExportFormat;
+
+  @Field((_type) => Int, { description: "Entries the export holds" })
+  rows!: number;
+
+  @Field((_type) => String, { description: "The newest entry it can hold: the one before its own entry" })
+  throughSeq!: string;
+
+  @Field((_type) => String, { nullable: true })
+  action!: string | null;
+
+  @Field((_type) => String, { nullable: true })
+  targetId!: string | null;
+
+  @Field((_type) => String, { nullable: true })
+  actorId!: string | null;
+
+  @Field((_type) => Date, { nullable: true })
+  from!: Date | null;
+
+  @Field((_type) => Date, { nullable: true })
+  to!: Date | null;
 }

@@ -1,4 +1,4 @@
-import type { Db, Organization as OrganizationRow } from "@sprintconnect/core";
+import type { Db, DefaultAccess, Organization as OrganizationRow } from "@sprintconnect/core";
 
 /**
  * The only code that reads or writes Organization rows. A caller only ever reads its own
@@ -23,7 +23,7 @@ export class OrganizationRepository {
   updateSettings(
     db: Db,
     organizationId: string,
-    data: { holdNewCapabilitiesForReview?: boolean },
+    data: { holdNewCapabilitiesForReview?: boolean; defaultAccess?: DefaultAccess },
   ): Promise<OrganizationRow> {
     return db.organization.update({ where: { id: organizationId }, data });
   }

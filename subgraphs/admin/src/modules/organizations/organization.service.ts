@@ -1,6 +1,7 @@
 import {
   AppError,
   checkInput,
+  DEFAULT_ACCESS,
   ErrorCode,
   isUniqueViolation,
   notFound,
@@ -28,7 +29,12 @@ const createRules = z.object({
   ownerName: personNameRule.nullish(),
 });
 
-const settingsRules = z.object({ holdNewCapabilitiesForReview: z.boolean().nullish() });
+const settingsRules = z.object({
+  holdNewCapabilitiesForReview: z.boolean().nullish(),
+  defaultAccess: z
+    .enum(DEFAULT_ACCESS, { error: (issue) => `unknown default access "${String(issue.input)}" (open or closed)` })
+    .nullish(),
+});
 
 export interface CreateOrganizationInput {
   name: string;
@@ -69,6 +75,7 @@ export class OrganizationService {
         ...(typeof data.holdNewCapabilitiesForReview === "boolean"
           ? { holdNewCapabilitiesForReview: data.holdNewCapabilitiesForReview }
           : {}),
+        ...(data.defaultAccess ? { defaultAccess: data.defaultAccess } : {}),
       });
       await recordChange(tx, sourceOf(actor), {
         organizationId,
@@ -76,10 +83,20 @@ export class OrganizationService {
         targetType: "organization",
         targetId: organizationId,
         data: {
-          before: { holdNewCapabilitiesForReview: before.holdNewCapabilitiesForReview },
-          after: { holdNewCapabilitiesForReview: updated.holdNewCapabilitiesForReview },
+          before: {
+            holdNewCapabilitiesForReview: before.holdNewCapabilitiesForReview,
+            defaultAccess: before.defaultAccess,
+          },
+          after: {
+            holdNewCapabilitiesForReview: updated.holdNewCapabilitiesForReview,
+            defaultAccess: updated.defaultAccess,
+          },
         },
-        payload: { organizationId, holdNewCapabilitiesForReview: updated.holdNewCapabilitiesForReview },
+        payload: {
+          organizationId,
+          holdNewCapabilitiesForReview: updated.holdNewCapabilitiesForReview,
+          defaultAccess: updated.defaultAccess,
+        },
       });
       return updated;
     });
@@ -197,6 +214,7 @@ export function toOrganization(row: OrganizationRow): Organization {
     name: row.name,
     slug: row.slug,
     holdNewCapabilitiesForReview: row.holdNewCapabilitiesForReview,
+    defaultAccess: row.defaultAccess,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

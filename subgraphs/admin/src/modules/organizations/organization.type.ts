@@ -21,6 +21,13 @@ export class Organization {
   })
   holdNewCapabilitiesForReview!: boolean;
 
+  // ---- access policies (issue 9) ----
+  @Field((_type) => String, {
+    description: "open: allowed unless an access policy denies; closed: refused unless one allows",
+  })
+  defaultAccess!: string;
+  // ---- end access policies ----
+
   @Field((_type) => Date)
   createdAt!: Date;
 

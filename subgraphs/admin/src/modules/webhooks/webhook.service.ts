@@ -17,6 +17,7 @@ import {
   toPage,
   WEBHOOK_TEST_EVENT,
   webhookSecretRef,
+  withSecretTransaction,
 } from "@sprintconnect/core";
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import type { CreateWebhookInput, UpdateWebhookInput } from "./webhook.input";
@@ -64,14 +65,15 @@ export class WebhookService {
     await this.checkEgress(data.url);
     const { organizationId } = actor.principal;
     const secret = generateWebhookSecret();
-    const row = await this.db.$transaction(async (tx) => {
+    // The secret and its row commit together, whichever store keeps secrets (Vault: around the transaction).
+    const row = await withSecretTransaction(this.db, this.deps.secrets, async (tx, secrets) => {
       const created = await this.webhooks.create(tx, {
         organizationId,
         url: data.url,
         description: data.description ?? "",
         eventTypes: data.eventTypes,
       });
-      await this.deps.secrets.put(webhookSecretRef(created.id), secret, tx);
+      await secrets.put(webhookSecretRef(created.id), secret, tx);
       await this.record(tx, actor, "webhook.created", created, { after: auditView(created) });
       return created;
     });
@@ -101,10 +103,10 @@ export class WebhookService {
 
   async delete(actor: Actor, id: string): Promise<Webhook> {
     const { organizationId } = actor.principal;
-    const row = await this.db.$transaction(async (tx) => {
+    const row = await withSecretTransaction(this.db, this.deps.secrets, async (tx, secrets) => {
       const before = await this.find(organizationId, id, tx);
       await this.webhooks.delete(tx, organizationId, before.id);
-      await this.deps.secrets.delete(webhookSecretRef(before.id), tx);
+      await secrets.delete(webhookSecretRef(before.id), tx);
       await this.record(tx, actor, "webhook.deleted", before, { before: auditView(before) });
       return before;
     });
@@ -115,9 +117,9 @@ export class WebhookService {
   async rotateSecret(actor: Actor, id: string): Promise<WebhookWithSecret> {
     const { organizationId } = actor.principal;
     const secret = generateWebhookSecret();
-    const row = await this.db.$transaction(async (tx) => {
+    const row = await withSecretTransaction(this.db, this.deps.secrets, async (tx, secrets) => {
       const before = await this.find(organizationId, id, tx);
-      await this.deps.secrets.put(webhookSecretRef(before.id), secret, tx);
+      await secrets.put(webhookSecretRef(before.id), secret, tx);
       const after = await this.webhooks.update(tx, organizationId, before.id, { secretRotatedAt: new Date() });
       await this.record(tx, actor, "webhook.secret_rotated", after, { rotatedAt: after.secretRotatedAt });
       return after;

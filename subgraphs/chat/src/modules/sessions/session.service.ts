@@ -33,12 +33,12 @@ export class SessionService {
     const take = pageSize(limit);
     const rows = await this.sessions.listOwn(principal.organizationId, principal.userId, take, cursor);
     const page = toPage(rows, take);
-    return { items: await this.present(principal.organizationId, page.items), nextCursor: page.nextCursor };
+    return { items: await this.present(principal, page.items), nextCursor: page.nextCursor };
   }
 
   async get(principal: Principal, id: string): Promise<ChatSession> {
     const row = await this.require(principal, id);
-    const [session] = await this.present(principal.organizationId, [row]);
+    const [session] = await this.present(principal, [row]);
     return session!;
   }
 
@@ -46,7 +46,7 @@ export class SessionService {
   async find(principal: Principal, id: string): Promise<ChatSession | null> {
     const row = isUuid(id) ? await this.sessions.findOwn(principal.organizationId, principal.userId, id) : null;
     if (!row) return null;
-    const [session] = await this.present(principal.organizationId, [row]);
+    const [session] = await this.present(principal, [row]);
     return session ?? null;
   }
 
@@ -54,7 +54,7 @@ export class SessionService {
     const data = checkInput(createRules, input);
     const { principal } = actor;
     const row = await this.db.$transaction(async (tx) => {
-      await this.assertServersLive(tx, principal.organizationId, data.serverIds);
+      await this.assertServersVisible(tx, principal, data.serverIds);
       const created = await this.sessions.create(tx, {
         organizationId: principal.organizationId,
         userId: principal.userId,
@@ -87,9 +87,12 @@ export class SessionService {
     return row;
   }
 
-  /** Every id must be a live server of the organization; the error names those that are not. */
-  private async assertServersLive(tx: Db, organizationId: string, ids: readonly string[]): Promise<void> {
-    const live = await this.servers.findLiveIds(organizationId, ids.filter(isUuid), tx);
+  /**
+   * Every id must be a live server of the organization that the caller may read; the error
+   * names those that are not (a server hidden by policy is as unknown as a missing one).
+   */
+  private async assertServersVisible(tx: Db, principal: Principal, ids: readonly string[]): Promise<void> {
+    const live = await this.servers.findVisibleIds(principal, ids.filter(isUuid), tx);
     const unknown = ids.filter((id) => !live.has(id));
     if (unknown.length > 0) {
       const message = `no registered MCP server with id ${unknown.join(", ")}`;
@@ -100,9 +103,9 @@ export class SessionService {
     }
   }
 
-  /** Sessions with their server references, in one query for the whole page. */
-  private async present(organizationId: string, rows: readonly ChatSessionRow[]): Promise<ChatSession[]> {
-    const live = await this.servers.findLiveIds(organizationId, [...new Set(rows.flatMap((r) => r.serverIds))]);
+  /** Sessions with the references of the servers the caller may read, in one query for the whole page. */
+  private async present(principal: Principal, rows: readonly ChatSessionRow[]): Promise<ChatSession[]> {
+    const live = await this.servers.findVisibleIds(principal, [...new Set(rows.flatMap((r) => r.serverIds))]);
     return rows.map((row) => toChatSession(row, live));
   }
 }

@@ -1,5 +1,6 @@
 import {
   AppError,
+  budgetRefusal,
   type ChatControl,
   type ChatEventLog,
   type ChatTurn as ChatTurnRow,
@@ -52,6 +53,9 @@ export class TurnService {
     const { content } = checkInput(sendRules(this.runtime.maxMessageChars), input);
     const { principal } = actor;
     const session = await this.sessions.require(principal, sessionId);
+    // A hard budget limit refuses new turns (the scheduler records when a budget is used up).
+    const overBudget = await budgetRefusal(this.db, principal.organizationId);
+    if (overBudget) throw overBudget;
     const { turn, message } = await this.startTurn(async (tx) => {
       await this.turns.lockOrganization(tx, principal.organizationId);
       const active = await this.turns.countActive(tx, principal.organizationId);

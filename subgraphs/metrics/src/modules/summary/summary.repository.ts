@@ -1,12 +1,5 @@
-import { type Db, LATENCY_BUCKETS_MS, Prisma } from "@sprintconnect/core";
+import { type Db, LATENCY_BUCKETS_MS, Prisma, type RollupRange, uncovered } from "@sprintconnect/core";
 import { UsageDimension, UsageInterval } from "./summary.type";
-
-/** Rollup rows of one period whose buckets start in [from, to), both aligned to the period: they cover exactly [from, to). */
-export interface RollupRange {
-  period: "hour" | "day";
-  from: Date;
-  to: Date;
-}
 
 /** A range of usage and its filters. */
 export interface SourceQuery {
@@ -110,11 +103,9 @@ export class SummaryRepository {
          WHERE r."organizationId" = ${q.organizationId}::uuid AND r.period = ${range.period}
            AND r."bucketStart" >= ${range.from} AND r."bucketStart" < ${range.to} ${filters("r")}`,
     );
-    // Raw events outside every rollup range.
-    const outside = q.rollups.map(
-      (range) => Prisma.sql`AND NOT (e."occurredAt" >= ${range.from} AND e."occurredAt" < ${range.to})`,
-    );
-    const rawPart = Prisma.sql`
+    // Raw events where no rollup range stands for them: one part per uncovered interval.
+    const rawParts = uncovered(q.from, q.to, q.rollups).map(
+      (part) => Prisma.sql`
         SELECT e."occurredAt" AS t, e.kind, e."serverId", e."toolName", e."userId", e."apiKeyId", e.model,
                1::bigint AS events, (NOT e.success)::int::bigint AS errors, e.quantity::bigint AS quantity,
                e."inputTokens"::bigint AS "inputTokens", e."outputTokens"::bigint AS "outputTokens",
@@ -122,9 +113,11 @@ export class SummaryRepository {
                coalesce(e."durationMs", 0)::bigint AS "durationMsSum", (e."durationMs" IS NOT NULL)::int::bigint AS "durationCount"
                ${rawHistogram}
           FROM "UsageEvent" e
-         WHERE e."organizationId" = ${q.organizationId}::uuid AND e."occurredAt" >= ${q.from} AND e."occurredAt" < ${q.to}
-               ${outside.length ? Prisma.join(outside, " ") : Prisma.empty} ${filters("e")}`;
-    return Prisma.join([...rollupParts, rawPart], " UNION ALL ");
+         WHERE e."organizationId" = ${q.organizationId}::uuid
+           AND e."occurredAt" >= ${part.from} AND e."occurredAt" < ${part.to} ${filters("e")}`,
+    );
+    // Never empty: [from, to) is not empty, and what rollups do not cover is read raw.
+    return Prisma.join([...rollupParts, ...rawParts], " UNION ALL ");
   }
 
   /** Totals per time bucket and dimension set, one page. */

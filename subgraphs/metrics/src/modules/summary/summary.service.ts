@@ -2,19 +2,20 @@ import {
   checkInput,
   decodeOffsetCursor,
   encodeOffsetCursor,
-  floorHour,
   LATENCY_BUCKETS_MS,
   type Principal,
   Prisma,
   type PrismaClient,
   pageSize,
+  percentileBucket,
   rolledUntil,
+  rollupRanges,
   USAGE_KINDS,
 } from "@sprintconnect/core";
 import { isUuid } from "@sprintconnect/subgraph-kit";
 import { z } from "zod";
 import type { UsageSummaryArgs, UsageTopArgs } from "./summary.input";
-import type { RollupRange, SummaryRepository } from "./summary.repository";
+import type { SummaryRepository } from "./summary.repository";
 import {
   UsageInterval,
   type UsageSummary,
@@ -24,7 +25,6 @@ import {
   UsageTopTarget,
 } from "./summary.type";
 
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 /** The longest range one summary may cover. */
 export const MAX_RANGE_DAYS = 400;
@@ -182,68 +182,6 @@ export class SummaryService {
       rolledUntil: until,
     };
   }
-}
-
-/**
- * Which rollup rows may stand for the raw events of [from, to): whole hours up to `until`, when
- * every hour falls inside one bucket of `interval` in `timeZone` (its offset is whole hours);
- * of those, whole UTC days, when a UTC day falls inside one bucket too (no time buckets, or
- * a zone at UTC+0 and buckets of a day or more).
- */
-export function rollupRanges(
-  from: Date,
-  to: Date,
-  until: Date,
-  interval: UsageInterval,
-  timeZone: string,
-): RollupRange[] {
-  const h0 = ceilTo(from, HOUR_MS);
-  const h1 = new Date(Math.min(floorHour(to).getTime(), until.getTime()));
-  if (h0 >= h1) return [];
-  const offsets = interval === UsageInterval.none ? [0] : offsetsMinutes(timeZone, from, to);
-  if (offsets.some((m) => m % 60 !== 0)) return [];
-  const daysFit = interval === UsageInterval.none || (interval !== UsageInterval.hour && offsets.every((m) => m === 0));
-  const d0 = ceilTo(h0, DAY_MS);
-  const d1 = new Date(Math.floor(h1.getTime() / DAY_MS) * DAY_MS);
-  if (!daysFit || d0 >= d1) return [{ period: "hour", from: h0, to: h1 }];
-  const ranges: RollupRange[] = [{ period: "day", from: d0, to: d1 }];
-  if (h0 < d0) ranges.push({ period: "hour", from: h0, to: d0 });
-  if (d1 < h1) ranges.push({ period: "hour", from: d1, to: h1 });
-  return ranges;
-}
-
-/**
- * The index of the histogram bucket that holds the `q` quantile (0 < q ≤ 1); null for an empty
- * histogram. The last index is the open bucket above every bound.
- */
-export function percentileBucket(histogram: readonly number[], q: number): number | null {
-  const total = histogram.reduce((a, b) => a + b, 0);
-  if (total === 0) return null;
-  const rank = Math.ceil(q * total);
-  let seen = 0;
-  for (const [i, count] of histogram.entries()) {
-    seen += count;
-    if (seen >= rank) return i;
-  }
-  return histogram.length - 1;
-}
-
-function ceilTo(t: Date, unit: number): Date {
-  return new Date(Math.ceil(t.getTime() / unit) * unit);
-}
-
-/** The zone's UTC offsets (minutes) over [from, to], sampled daily and at both ends. */
-function offsetsMinutes(timeZone: string, from: Date, to: Date): number[] {
-  const format = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" });
-  const offset = (t: number) => {
-    const name = format.formatToParts(new Date(t)).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
-    const match = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
-    if (!match) return 0;
-    return (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3] ?? 0));
-  };
-  const seen = new Set<number>([offset(from.getTime()), offset(to.getTime())]);
-  for (let t = from.getTime(); t < to.getTime(); t += DAY_MS) seen.add(offset(t));
-  return [...seen];
 }
 
 function isTimeZone(name: string): boolean {

@@ -12,6 +12,7 @@ import {
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
 import { z } from "zod";
 import type { ServerQueries } from "../servers/server.queries";
+import type { CallerPolicies } from "../shared/caller-policies";
 import type { CapabilityKind } from "../shared/enums";
 import type { UpdateMcpCapabilityInput } from "./capability.input";
 import type { CapabilityQueries } from "./capability.queries";
@@ -33,6 +34,7 @@ export class CapabilityService {
     private readonly capabilities: CapabilityRepository,
     private readonly queries: CapabilityQueries,
     private readonly servers: ServerQueries,
+    private readonly policies: CallerPolicies,
   ) {}
 
   async listForServer(
@@ -43,7 +45,10 @@ export class CapabilityService {
     cursor?: string | null,
   ): Promise<McpCapabilityConnection> {
     const take = pageSize(limit, 200, 50);
-    if (!isUuid(serverId) || !(await this.servers.exists(principal.organizationId, serverId))) {
+    if (
+      !isUuid(serverId) ||
+      !(await this.servers.exists(principal.organizationId, serverId, await this.policies.compile(principal, "read")))
+    ) {
       throw notFound("MCP server");
     }
     const rows = await this.queries.listForServer(principal.organizationId, serverId, kind, take, cursor);

@@ -1,17 +1,17 @@
 import { requirePrincipal, type SubgraphContext } from "@sprintconnect/subgraph-kit";
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from "type-graphql";
-import { McpServerConnection } from "../servers/server.type";
 import { CapabilityKind, HealthStatus, McpEnvironment } from "../shared/enums";
 import type { SearchService } from "./search.service";
-import { CapabilityMatchConnection } from "./search.type";
+import { CapabilityMatchConnection, ServerDiscoveryConnection } from "./search.type";
 
 @Resolver()
 export class SearchResolver {
   constructor(private readonly service: SearchService) {}
 
   @Authorized("servers:read")
-  @Query((_returns) => McpServerConnection, {
-    description: "Find servers by capability, tag, environment, health and free text; healthy servers first",
+  @Query((_returns) => ServerDiscoveryConnection, {
+    description:
+      "Find servers by capability, tag, environment, health and free text, among those the caller's policies let it discover; healthy servers first",
   })
   discoverServers(
     @Ctx() ctx: SubgraphContext,
@@ -23,13 +23,22 @@ export class SearchResolver {
     @Arg("q", (_type) => String, { nullable: true, description: "Text in names and descriptions" }) q?: string,
     @Arg("limit", (_type) => Int, { nullable: true }) limit?: number,
     @Arg("cursor", (_type) => String, { nullable: true }) cursor?: string,
-  ): Promise<McpServerConnection> {
-    return this.service.findServers(requirePrincipal(ctx), { capability, tag, environment, health, q }, limit, cursor);
+    @Arg("explain", (_type) => Boolean, { nullable: true, description: "Also list what was excluded, and why" })
+    explain?: boolean,
+  ): Promise<ServerDiscoveryConnection> {
+    return this.service.findServers(
+      requirePrincipal(ctx),
+      { capability, tag, environment, health, q },
+      limit,
+      cursor,
+      explain === true,
+    );
   }
 
   @Authorized("servers:read")
   @Query((_returns) => CapabilityMatchConnection, {
-    description: "Find enabled capabilities by name, kind, server and free text; on healthy servers first",
+    description:
+      "Find enabled capabilities by name, kind, server and free text, among those the caller's policies let it discover; on healthy servers first",
   })
   discoverCapabilities(
     @Ctx() ctx: SubgraphContext,
@@ -39,7 +48,15 @@ export class SearchResolver {
     @Arg("q", (_type) => String, { nullable: true, description: "Text in names and descriptions" }) q?: string,
     @Arg("limit", (_type) => Int, { nullable: true }) limit?: number,
     @Arg("cursor", (_type) => String, { nullable: true }) cursor?: string,
+    @Arg("explain", (_type) => Boolean, { nullable: true, description: "Also list what was excluded, and why" })
+    explain?: boolean,
   ): Promise<CapabilityMatchConnection> {
-    return this.service.findCapabilities(requirePrincipal(ctx), { name, kind, serverId, q }, limit, cursor);
+    return this.service.findCapabilities(
+      requirePrincipal(ctx),
+      { name, kind, serverId, q },
+      limit,
+      cursor,
+      explain === true,
+    );
   }
 }

@@ -2,6 +2,7 @@ import { notFound, type Principal, pageSize, toPage } from "@sprintconnect/core"
 import { isUuid } from "@sprintconnect/subgraph-kit";
 import type { CapabilityChangeType } from "../changes/change.type";
 import type { ServerQueries } from "../servers/server.queries";
+import type { CallerPolicies } from "../shared/caller-policies";
 import type { CapabilityKind, DiscoveryRunStatus } from "../shared/enums";
 import type { HistoryQueries } from "./history.queries";
 import type { CapabilityChangeRecordConnection, DiscoveryRun } from "./history.type";
@@ -11,6 +12,7 @@ export class HistoryService {
   constructor(
     private readonly history: HistoryQueries,
     private readonly servers: ServerQueries,
+    private readonly policies: CallerPolicies,
   ) {}
 
   async changes(
@@ -20,7 +22,10 @@ export class HistoryService {
     cursor?: string | null,
   ): Promise<CapabilityChangeRecordConnection> {
     const take = pageSize(limit, 200, 50);
-    if (!isUuid(serverId) || !(await this.servers.exists(principal.organizationId, serverId))) {
+    if (
+      !isUuid(serverId) ||
+      !(await this.servers.exists(principal.organizationId, serverId, await this.policies.compile(principal, "read")))
+    ) {
       throw notFound("MCP server");
     }
     const page = toPage(await this.history.changes(principal.organizationId, serverId, take, cursor), take);

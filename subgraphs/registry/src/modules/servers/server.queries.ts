@@ -1,4 +1,4 @@
-import { decodeCursor, type ReadDb, type ReadTables } from "@sprintconnect/core";
+import { type CompiledPolicies, decodeCursor, Prisma, type ReadDb, type ReadTables } from "@sprintconnect/core";
 import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import type { ServerRecord } from "./server.service";
 
@@ -49,6 +49,21 @@ function columnsFor(fields: ReadonlySet<string>): ServerColumn[] {
 const live = (organizationId: string) => (eb: ExpressionBuilder<ReadTables, "McpServer">) =>
   eb.and([eb("organizationId", "=", organizationId), eb("deletedAt", "is", null)]);
 
+/**
+ * The servers the caller's policies let it read (action `read`), as a Kysely condition: the
+ * evaluator's SQL over this table's columns. TRUE when no policy restricts.
+ */
+export function readable(policies: CompiledPolicies | undefined) {
+  const condition = policies?.restricts
+    ? policies.serverSql({
+        serverId: Prisma.sql`"McpServer".id`,
+        tags: Prisma.sql`"McpServer".tags`,
+        environment: Prisma.sql`"McpServer".environment`,
+      })
+    : Prisma.sql`TRUE`;
+  return sql<boolean>(condition.strings as unknown as TemplateStringsArray, ...condition.values);
+}
+
 const HEALTH_COLUMNS = [
   "id",
   "healthStatus",
@@ -80,12 +95,14 @@ export class ServerQueries {
     limit: number,
     cursor: string | null | undefined,
     fields: ReadonlySet<string>,
+    policies?: CompiledPolicies,
   ): Promise<ServerRecord[]> {
     const after = cursor ? decodeCursor(cursor) : null;
     const rows = await this.db
       .selectFrom("McpServer")
       .select(columnsFor(fields))
       .where(live(organizationId))
+      .where(readable(policies))
       .$if(!!filter.environment, (q) =>
         q.where("environment", "=", filter.environment as Selectable<Server>["environment"]),
       )
@@ -115,38 +132,51 @@ export class ServerQueries {
     organizationId: string,
     ids: readonly string[],
     fields: ReadonlySet<string>,
+    policies?: CompiledPolicies,
   ): Promise<ServerRecord[]> {
     if (ids.length === 0) return [];
     const rows = await this.db
       .selectFrom("McpServer")
       .select(columnsFor(fields))
       .where(live(organizationId))
+      .where(readable(policies))
       .where("id", "in", [...ids])
       .execute();
     return this.withCredentials(rows, fields);
   }
 
-  async findById(organizationId: string, id: string, fields: ReadonlySet<string>): Promise<ServerRecord | null> {
-    return (await this.findByIds(organizationId, [id], fields))[0] ?? null;
+  async findById(
+    organizationId: string,
+    id: string,
+    fields: ReadonlySet<string>,
+    policies?: CompiledPolicies,
+  ): Promise<ServerRecord | null> {
+    return (await this.findByIds(organizationId, [id], fields, policies))[0] ?? null;
   }
 
-  /** Whether a live server of the organization has this id (the caller checked it is a UUID). */
-  async exists(organizationId: string, id: string): Promise<boolean> {
+  /** Whether a live server of the organization that `policies` let the caller read has this id (the caller checked it is a UUID). */
+  async exists(organizationId: string, id: string, policies?: CompiledPolicies): Promise<boolean> {
     const row = await this.db
       .selectFrom("McpServer")
       .select("id")
       .where(live(organizationId))
+      .where(readable(policies))
       .where("id", "=", id)
       .executeTakeFirst();
     return row !== undefined;
   }
 
   /** The health columns of a live server (the caller checked the id is a UUID). */
-  health(organizationId: string, id: string): Promise<Pick<Selectable<Server>, HealthColumn> | undefined> {
+  health(
+    organizationId: string,
+    id: string,
+    policies?: CompiledPolicies,
+  ): Promise<Pick<Selectable<Server>, HealthColumn> | undefined> {
     return this.db
       .selectFrom("McpServer")
       .select(HEALTH_COLUMNS)
       .where(live(organizationId))
+      .where(readable(policies))
       .where("id", "=", id)
       .executeTakeFirst();
   }

@@ -15,8 +15,10 @@ import {
   serverCredentialRef,
   toPage,
   type UsageRecorder,
+  withSecretTransaction,
 } from "@sprintconnect/core";
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
+import type { CallerPolicies } from "../shared/caller-policies";
 import type {
   CredentialKind,
   DiscoveryStatus,
@@ -70,6 +72,7 @@ export class ServerService {
     private readonly servers: ServerRepository,
     private readonly queries: ServerQueries,
     private readonly deps: RegistryDeps,
+    private readonly policies: CallerPolicies,
   ) {}
 
   /** A page of servers; `fields` are the `McpServer` fields the operation selects. */
@@ -81,20 +84,38 @@ export class ServerService {
     fields: ReadonlySet<string> = ALL_SERVER_FIELDS,
   ): Promise<McpServerConnection> {
     const take = pageSize(limit);
-    const rows = await this.queries.list(principal.organizationId, checkSearchText(filter), take, cursor, fields);
+    const policies = await this.policies.compile(principal, "read");
+    const rows = await this.queries.list(
+      principal.organizationId,
+      checkSearchText(filter),
+      take,
+      cursor,
+      fields,
+      policies,
+    );
     const page = toPage(rows, take);
     return { items: page.items.map(toMcpServer), nextCursor: page.nextCursor };
   }
 
   async get(principal: Principal, id: string, fields: ReadonlySet<string> = ALL_SERVER_FIELDS): Promise<McpServer> {
-    const row = isUuid(id) ? await this.queries.findById(principal.organizationId, id, fields) : null;
+    // A server the caller's policies do not let it read is absent, like another tenant's.
+    const row = isUuid(id)
+      ? await this.queries.findById(
+          principal.organizationId,
+          id,
+          fields,
+          await this.policies.compile(principal, "read"),
+        )
+      : null;
     if (!row) throw notFound("MCP server");
     return toMcpServer(row);
   }
 
   /** Current state, the last check and the `historySize` most recent raw results. */
   async health(principal: Principal, id: string, historySize = 20): Promise<McpServerHealthReport> {
-    const row = isUuid(id) ? await this.queries.health(principal.organizationId, id) : undefined;
+    const row = isUuid(id)
+      ? await this.queries.health(principal.organizationId, id, await this.policies.compile(principal, "read"))
+      : undefined;
     if (!row) throw notFound("MCP server");
     const history = await this.queries.recentHealthChecks(row.id, historySize);
     return {
@@ -125,7 +146,7 @@ export class ServerService {
     const credentials = input.credentials ? checkInput(credentialsRules, input.credentials) : null;
     await this.checkEgress(data.baseUrl);
     const { organizationId } = actor.principal;
-    const row = await this.db.$transaction(async (tx) => {
+    const row = await withSecretTransaction(this.db, this.deps.secrets, async (tx, secrets) => {
       await this.assertNameFree(tx, organizationId, data.name);
       await this.assertBelowServerLimit(tx, organizationId);
       const created = await this.servers.create(tx, {
@@ -139,7 +160,7 @@ export class ServerService {
         metadata: data.metadata as object,
         createdByUserId: actor.principal.userId,
       });
-      if (credentials) await this.storeCredentials(tx, created, credentials);
+      if (credentials) await this.storeCredentials(tx, secrets, created, credentials);
       await record(tx, actor, "server.registered", created, {
         after: auditView(created),
         credentials: credentials ? credentialKind(credentials) : null,
@@ -186,17 +207,18 @@ export class ServerService {
 
   /**
    * Replaces (or, with null, removes) a server's credentials, bound to the origin of its URL.
-   * The secret is written in the same transaction as the row.
+   * The secret is written with the row: through `secrets` of {@link withSecretTransaction}.
    */
   private async storeCredentials(
     tx: Db,
+    secrets: SecretStore,
     server: { id: string; organizationId: string; baseUrl: string },
     credentials: { bearerToken?: string | null; headers?: Record<string, string> | null } | null,
   ): Promise<void> {
     const ref = serverCredentialRef(server.id);
     if (!credentials) {
       await this.servers.setCredential(tx, server, null);
-      await this.deps.secrets.delete(ref, tx);
+      await secrets.delete(ref, tx);
       return;
     }
     const kind = credentialKind(credentials);
@@ -207,7 +229,7 @@ export class ServerService {
       origin: credentialOrigin(server.baseUrl),
       headerNames: credentials.headers ? Object.keys(credentials.headers).map((h) => h.toLowerCase()) : [],
     });
-    await this.deps.secrets.put(ref, value, tx);
+    await secrets.put(ref, value, tx);
   }
 
   /**
@@ -226,7 +248,7 @@ export class ServerService {
           : checkInput(credentialsRules, input.credentials);
     if (data.baseUrl) await this.checkEgress(data.baseUrl);
     const { organizationId } = actor.principal;
-    const result = await this.db.$transaction(async (tx) => {
+    const result = await withSecretTransaction(this.db, this.deps.secrets, async (tx, secrets) => {
       const before = await this.require(organizationId, id, tx);
       if (data.name && data.name.toLowerCase() !== before.name.toLowerCase()) {
         await this.assertNameFree(tx, organizationId, data.name);
@@ -252,7 +274,7 @@ export class ServerService {
         ...(input.status ? { status: input.status } : {}),
       });
       if (credentials !== undefined || dropCredentials) {
-        await this.storeCredentials(tx, updated, credentials ?? null);
+        await this.storeCredentials(tx, secrets, updated, credentials ?? null);
       }
       await record(tx, actor, "server.updated", updated, {
         before: auditView(before),

@@ -1,5 +1,6 @@
-import { rollupRanges } from "./summary.service";
-import { UsageInterval } from "./summary.type";
+import { rollupRanges, uncovered } from "./rollup";
+
+const UsageInterval = { none: "none", hour: "hour", day: "day" } as const;
 
 const at = (iso: string) => new Date(iso);
 
@@ -40,6 +41,24 @@ describe("rollupRanges", () => {
     ).toEqual([]);
     expect(
       rollupRanges(at("2026-03-01T10:10:00Z"), at("2026-03-01T10:50:00Z"), until, UsageInterval.none, "UTC"),
+    ).toEqual([]);
+  });
+});
+
+describe("uncovered", () => {
+  it("returns the parts of a range that no rollup range covers, in order", () => {
+    const from = at("2026-03-01T05:20:00Z");
+    const to = at("2026-03-20T00:00:00Z");
+    const ranges = rollupRanges(from, to, at("2026-03-10T12:00:00Z"), UsageInterval.day, "UTC");
+    expect(uncovered(from, to, ranges)).toEqual([
+      { from, to: at("2026-03-01T06:00:00Z") },
+      { from: at("2026-03-10T12:00:00Z"), to },
+    ]);
+    expect(uncovered(from, to, [])).toEqual([{ from, to }]);
+    expect(
+      uncovered(at("2026-03-01T00:00:00Z"), at("2026-03-02T00:00:00Z"), [
+        { period: "day", from: at("2026-03-01T00:00:00Z"), to: at("2026-03-02T00:00:00Z") },
+      ]),
     ).toEqual([]);
   });
 });
