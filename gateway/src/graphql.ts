@@ -138,6 +138,9 @@ export function createGraphQLServer(options: GraphQLServerOptions): ApolloServer
     gateway: gateway as never,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
+    // The process's own SIGTERM/SIGINT handler drains and stops everything (usage, spans) before
+    // it exits; Apollo's would stop the server and re-raise the signal, killing the process first.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     validationRules: armor.validationRules,
     formatError: formatGatewayError(options.logger),

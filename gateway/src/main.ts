@@ -1,8 +1,10 @@
+import "./instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import {
   createKeyRing,
   createLogger,
   createPrisma,
   createRedis,
+  flushTracing,
   type GatewayEnv,
   gatewayEnvSchema,
   parseEnv,
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     }, env.SHUTDOWN_TIMEOUT_SECONDS * 1000).unref();
     await app.close();
     await Promise.allSettled([db.$disconnect(), redis.quit()]);
+    await flushTracing(); // traces (issue 10): export the spans still buffered
     logger.info("stopped");
     process.exit(0);
   };

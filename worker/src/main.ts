@@ -1,3 +1,4 @@
+import "./instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import { serveOperations } from "./operations-server";
 import { runProcess } from "./process";
 import { startWorker } from "./worker";

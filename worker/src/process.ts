@@ -3,6 +3,7 @@ import {
   createLogger,
   createPrisma,
   createRedis,
+  flushTracing,
   type KeyRing,
   type Logger,
   parseEnv,
@@ -65,6 +66,7 @@ export async function runProcess(
     ).unref();
     await running.stop();
     await Promise.allSettled([db.$disconnect(), redis.quit()]);
+    await flushTracing(); // traces (issue 10): export the spans still buffered
     logger.info("stopped");
     process.exit(0);
   };

@@ -1,3 +1,4 @@
+import "./scheduler-instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import { createOutputs } from "@sprintconnect/core";
 import { JobQueues } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";

@@ -20,6 +20,27 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+// --- traces (issue 10) ---
+/**
+ * OpenTelemetry. Read at boot by each process's instrumentation entry, before anything else is
+ * loaded (`startTracingFromEnv`), and validated with the rest by every process's schema.
+ */
+const telemetryShape = {
+  /**
+   * OTLP/HTTP endpoint traces are sent to (JSON, `<endpoint>/v1/traces`), e.g.
+   * `http://jaeger:4318`. Unset (the default): tracing is off and no OpenTelemetry module is loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** `service.name` of this process's spans. Default: `sprintconnect-<process>` (gateway, registry, worker, …). */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** Milliseconds between two exports of finished spans (they are batched). */
+  OTEL_BSP_SCHEDULE_DELAY: positiveInt.default(5000),
+};
+
+/** The telemetry variables alone: all the instrumentation entry may parse before the SDK starts. */
+export const telemetryEnvSchema = z.object(telemetryShape);
+// --- end traces ---
+
 /** Variables every process reads. */
 const commonShape = {
   /** Deployment environment. `production` disables introspection, Sandbox and dev keys. */
@@ -172,6 +193,9 @@ const commonShape = {
   /** Delay before the second attempt of an upload; each further one is 4 times longer, with jitter. */
   S3_UPLOAD_RETRY_BASE_MS: positiveInt.default(1000),
   // --- end S3 exports ---
+  // --- traces (issue 10) ---
+  ...telemetryShape,
+  // --- end traces ---
 };
 
 const subgraphUrls = {

@@ -29,6 +29,7 @@ export * from "./redis";
 export * from "./secrets/create-secret-store";
 export * from "./secrets/secret-store";
 export * from "./secrets/vault-secret-store";
+export * from "./tracing/trace-context"; // traces (issue 10)
 export * from "./usage/budget";
 export * from "./usage/rollup";
 export * from "./usage/usage-recorder";

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { traceLogFields, tracingEnabled } from "./tracing/trace-context"; // traces (issue 10)
 
 export type { Logger } from "pino";
 
@@ -35,5 +36,10 @@ export function createLogger(service: string, level: string): Logger {
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // --- traces (issue 10) ---
+    // With tracing on, each line written while a span is active carries its trace and span
+    // ids. Off, no mixin at all: not even a call per line.
+    ...(tracingEnabled() ? { mixin: traceLogFields } : {}),
+    // --- end traces ---
   });
 }

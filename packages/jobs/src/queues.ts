@@ -1,7 +1,7 @@
-import type { Redis } from "@sprintconnect/core";
+import { asTraceCarrier, currentTraceCarrier, type Redis, tracingEnabled, withSpan } from "@sprintconnect/core";
 import BeeQueue from "bee-queue";
 import { type JobDefinition, type JobPayload, parsePayload } from "./define";
-import { DEFERRED, deferJob, enableDeferral, GroupSlots } from "./group-slots";
+import { DEFERRED, deferJob, enableDeferral, GroupSlots, JobDeferredError } from "./group-slots";
 import { reloadScripts, reloadScriptsWhenLost } from "./script-cache";
 
 /**
@@ -39,6 +39,12 @@ export interface JobInfo {
   attempt: number;
   /** When the job was created (ms since the epoch; retries keep the first). */
   enqueuedAt: number;
+}
+
+/** What a job's stored record carries besides Bee-Queue's own options. */
+interface JobRecordOptions {
+  /** W3C trace context of the enqueuer (traces, issue 10); absent when tracing is off or in older jobs. */
+  trace?: unknown;
 }
 
 export interface EnqueueOptions {
@@ -130,6 +136,12 @@ export class JobQueues {
       .backoff("exponential", this.options.retryBackoffMs ?? definition.backoffMs)
       .timeout(definition.timeoutMs);
     if (options.jobId) job.setId(options.jobId);
+    // --- traces (issue 10) ---
+    // The trace of whoever enqueues (a request, a job, an event) travels in the job's record,
+    // beside the payload, so the payload schemas stay as they are; the worker continues it.
+    const trace = currentTraceCarrier();
+    if (trace) (job.options as JobRecordOptions).trace = trace;
+    // --- end traces ---
     if (options.delayUntil && options.delayUntil.getTime() > Date.now()) job.delayUntil(options.delayUntil);
     return job;
   }
@@ -154,12 +166,19 @@ export class JobQueues {
         attempt: definition.retries - (options.retries ?? 0) + 1,
         enqueuedAt: options.timestamp ?? Date.now(),
       };
-      const run = () => handler(payload, info);
-      if (!slots || !definition.group) return run();
-      // A group at its cap: the job goes back to the queue and frees this worker slot.
-      const result = await slots.run(definition.name, definition.group(payload), job.id, run);
-      if (result === DEFERRED) throw deferJob(job);
-      return result;
+      const run = async () => {
+        if (!slots || !definition.group) return handler(payload, info);
+        // A group at its cap: the job goes back to the queue and frees this worker slot.
+        const result = await slots.run(definition.name, definition.group(payload), job.id, () =>
+          handler(payload, info),
+        );
+        if (result === DEFERRED) throw deferJob(job);
+        return result;
+      };
+      // --- traces (issue 10) ---
+      if (tracingEnabled()) return traceJob(definition.name, job, info, run);
+      // --- end traces ---
+      return run();
     });
     // Stalled jobs (a worker died mid-job) go back to the queue; check twice per interval.
     void queue.checkStalledJobs(Math.max(500, Math.floor((this.options.stallIntervalMs ?? 5_000) / 2)));
@@ -208,3 +227,36 @@ async function saveBatch<T>(
   await new Promise<void>((resolve, reject) => batch.exec((err) => (err ? reject(err) : resolve())));
   return (await Promise.all(outcomes)).filter((o) => o !== null);
 }
+
+// --- traces (issue 10) ---
+/**
+ * Runs a job in one span, `job <name>`, continuing the trace that enqueued it (a job without
+ * one starts a new trace), with the job's id, attempt and outcome (succeeded, failed, deferred).
+ */
+async function traceJob<T>(name: string, job: BeeQueue.Job<unknown>, info: JobInfo, run: () => Promise<T>): Promise<T> {
+  const options = {
+    kind: "consumer" as const,
+    parent: asTraceCarrier((job.options as JobRecordOptions).trace),
+    attributes: { "job.name": name, "job.id": info.id, "job.attempt": info.attempt },
+  };
+  // A deferred job (its group at the cap) is not an error: its span ends without one.
+  let deferred: JobDeferredError | null = null;
+  const result = await withSpan(`job ${name}`, options, async (span) => {
+    try {
+      const done = await run();
+      span.setAttribute("job.outcome", "succeeded");
+      return done;
+    } catch (err) {
+      if (!(err instanceof JobDeferredError)) {
+        span.setAttribute("job.outcome", "failed");
+        throw err;
+      }
+      span.setAttribute("job.outcome", "deferred");
+      deferred = err;
+      return undefined;
+    }
+  });
+  if (deferred) throw deferred;
+  return result as T;
+}
+// --- end traces ---

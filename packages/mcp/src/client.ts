@@ -2,6 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { type SpanHandle, tracingEnabled, withSpan } from "@sprintconnect/core";
 import { truncateRemoteText } from "./remote-text";
 
 /** The `fetch` every connection uses: the egress guard's, so every hop is checked and pinned. */
@@ -150,3 +151,41 @@ export async function connectMcp(target: McpTarget, options: ConnectOptions): Pr
     throw err;
   }
 }
+
+// --- traces (issue 10) ---
+/**
+ * One client span per MCP operation (discovery, health probe, tool call) in the active trace;
+ * the HTTP requests it makes are its children (the `undici` instrumentation propagates the
+ * trace to the server). Attributes name the server's host and transport, never its URL's path
+ * or query, nor its credentials. Tracing off: `fn` runs as it is.
+ */
+export function traceMcp<T>(
+  operation: string,
+  target: McpTarget,
+  fn: (span: SpanHandle) => Promise<T>,
+  attributes: Record<string, string | number | boolean> = {},
+): Promise<T> {
+  if (!tracingEnabled()) return fn(NO_SPAN);
+  let host = "";
+  try {
+    host = new URL(target.url).host;
+  } catch {
+    // An invalid URL fails in the operation itself.
+  }
+  return withSpan(
+    `mcp ${operation}`,
+    {
+      kind: "client",
+      attributes: {
+        "mcp.operation": operation,
+        "mcp.transport": target.transport,
+        "server.address": host,
+        ...attributes,
+      },
+    },
+    fn,
+  );
+}
+
+const NO_SPAN: SpanHandle = { setAttribute: () => undefined };
+// --- end traces ---

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { canonicalize } from "json-canonicalize";
-import { type ConnectOptions, connectMcp, type FetchLike, type McpTarget } from "./client";
+import { type ConnectOptions, connectMcp, type FetchLike, type McpTarget, traceMcp } from "./client";
 import { definitionHash } from "./hash";
 import { boundRemoteJson, MAX_REMOTE_TEXT_CHARS, truncateOptionalRemoteText, truncateRemoteText } from "./remote-text";
 
@@ -295,7 +295,20 @@ async function listCapabilities(
  * `DiscoveryBudgetExceededError`. Text the server controls (serverInfo, capabilities,
  * instructions, titles) comes back bounded.
  */
-export async function discover(
+export function discover(
+  target: McpTarget,
+  options: ConnectOptions & { budget: DiscoveryBudget },
+): Promise<DiscoveryResult> {
+  // --- traces (issue 10) ---
+  return traceMcp("discover", target, async (span) => {
+    const result = await discoverUntraced(target, options);
+    span.setAttribute("mcp.capabilities", result.items.length);
+    return result;
+  });
+  // --- end traces ---
+}
+
+async function discoverUntraced(
   target: McpTarget,
   options: ConnectOptions & { budget: DiscoveryBudget },
 ): Promise<DiscoveryResult> {

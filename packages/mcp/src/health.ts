@@ -1,5 +1,5 @@
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { type ConnectOptions, connectMcp, describeRemoteError, httpStatusOf, type McpTarget } from "./client";
+import { type ConnectOptions, connectMcp, describeRemoteError, httpStatusOf, type McpTarget, traceMcp } from "./client";
 import { truncateRemoteText } from "./remote-text";
 
 /** What one check saw, before any threshold is applied. */
@@ -18,7 +18,17 @@ export interface Probe {
  * initializes but refuses `ping` with a protocol error) are `degraded`; 401 or 403 is
  * `auth_required`; anything else that fails, including a timeout, is `unhealthy`.
  */
-export async function probe(target: McpTarget, options: ConnectOptions & { degradedAfterMs: number }): Promise<Probe> {
+export function probe(target: McpTarget, options: ConnectOptions & { degradedAfterMs: number }): Promise<Probe> {
+  // --- traces (issue 10) ---
+  return traceMcp("probe", target, async (span) => {
+    const result = await probeUntraced(target, options);
+    span.setAttribute("mcp.probe.result", result.result);
+    return result;
+  });
+  // --- end traces ---
+}
+
+async function probeUntraced(target: McpTarget, options: ConnectOptions & { degradedAfterMs: number }): Promise<Probe> {
   const start = performance.now();
   let connection: Awaited<ReturnType<typeof connectMcp>> | undefined;
   try {

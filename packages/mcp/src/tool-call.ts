@@ -1,4 +1,4 @@
-import { type ConnectOptions, connectMcp, type McpTarget } from "./client";
+import { type ConnectOptions, connectMcp, type McpTarget, traceMcp } from "./client";
 
 /** What one tool call returned, as the chat agent and usage metering need it. */
 export interface ToolCallResult {
@@ -15,7 +15,26 @@ export interface ToolCallResult {
  * server's credentials), `tools/call` with a timeout, close. Transport and protocol failures
  * throw; a tool that reports an error returns `isError: true`.
  */
-export async function callTool(
+export function callTool(
+  target: McpTarget,
+  call: { name: string; arguments: Record<string, unknown> },
+  options: ConnectOptions,
+): Promise<ToolCallResult> {
+  // --- traces (issue 10) ---
+  return traceMcp(
+    "tools/call",
+    target,
+    async (span) => {
+      const result = await callToolUntraced(target, call, options);
+      span.setAttribute("mcp.tool.is_error", result.isError);
+      return result;
+    },
+    { "mcp.tool.name": call.name },
+  );
+  // --- end traces ---
+}
+
+async function callToolUntraced(
   target: McpTarget,
   call: { name: string; arguments: Record<string, unknown> },
   options: ConnectOptions,

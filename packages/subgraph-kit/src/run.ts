@@ -3,6 +3,7 @@ import {
   createLogger,
   createPrisma,
   createRedis,
+  flushTracing,
   InternalTokenVerifier,
   type KeyRing,
   type Logger,
@@ -112,6 +113,7 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
     await app.close();
     await usage?.stop();
     await Promise.allSettled([events.close(), db.$disconnect(), redis.quit()]);
+    await flushTracing(); // traces (issue 10): export the spans still buffered
     logger.info("stopped");
     process.exit(0);
   };

@@ -85,6 +85,9 @@ export async function createSubgraphApp(options: SubgraphAppOptions): Promise<Fa
     schema: options.schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
+    // The process's own SIGTERM/SIGINT handler drains and stops everything (usage, spans) before
+    // it exits; Apollo's would stop the server and re-raise the signal, killing the process first.
+    stopOnTerminationSignals: false,
     formatError: formatSubgraphError(options.logger),
     // Compact JSON: Apollo's default indents every response, which only the gateway reads.
     stringifyResult: (result) => JSON.stringify(result),

@@ -1,3 +1,4 @@
+import "./instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import "reflect-metadata";
 import { createRedis, redisAuthInvalidator, resolveKeys } from "@sprintconnect/core";
 import { runSubgraph } from "@sprintconnect/subgraph-kit";

@@ -1,3 +1,4 @@
+import "./instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import { ChatEventLog, createRedis } from "@sprintconnect/core";
 import { JobQueues } from "@sprintconnect/jobs";
 import { runSubgraph } from "@sprintconnect/subgraph-kit";

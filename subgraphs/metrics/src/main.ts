@@ -1,3 +1,4 @@
+import "./instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import { runSubgraph } from "@sprintconnect/subgraph-kit";
 import { buildMetricsSchema } from "./schema";
 

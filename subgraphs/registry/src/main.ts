@@ -1,3 +1,4 @@
+import "./instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import { createSecretStore } from "@sprintconnect/core";
 import { JobQueues, requestDiscovery } from "@sprintconnect/jobs";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";

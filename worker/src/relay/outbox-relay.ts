@@ -1,4 +1,5 @@
 import {
+  asTraceCarrier,
   type Db,
   EVENTS_CHANNEL,
   type Logger,
@@ -6,6 +7,10 @@ import {
   type PublishedEvent,
   type Redis,
   redisChannel,
+  type TraceCarrier,
+  takeEventTrace,
+  tracingEnabled,
+  withSpan,
 } from "@sprintconnect/core";
 import pg from "pg";
 
@@ -30,7 +35,10 @@ export interface OutboxRelayOptions {
    * fails is logged; the webhook sweeper queues those deliveries later.
    */
   webhooks?: {
-    createDeliveries(tx: Db, events: PublishedEvent[]): Promise<Array<{ deliveryId: string; organizationId: string }>>;
+    createDeliveries(
+      tx: Db,
+      events: PublishedEvent[],
+    ): Promise<Array<{ deliveryId: string; organizationId: string; eventId?: string }>>;
     enqueue(deliveries: Array<{ deliveryId: string; organizationId: string }>): Promise<void>;
   };
   // --- end webhooks ---
@@ -73,6 +81,7 @@ export class OutboxRelay {
   async publishBatch(): Promise<number> {
     const batch = this.options.batchSize ?? 500;
     const webhooks = this.options.webhooks;
+    const traces = new Map<string, { carrier: TraceCarrier; type: string }>(); // traces (issue 10)
     const { published, deliveries } = await this.db.$transaction(async (tx) => {
       const rows = await tx.$queryRaw<
         Array<{
@@ -87,16 +96,20 @@ export class OutboxRelay {
           FROM "Event" WHERE "publishedAt" IS NULL
          ORDER BY "createdAt", id LIMIT ${batch} FOR UPDATE SKIP LOCKED`;
       if (rows.length === 0) return { published: 0, deliveries: [] };
-      const events = rows.map(
-        (row): PublishedEvent => ({
+      const events = rows.map((row): PublishedEvent => {
+        // traces (issue 10): the trace context rides in the stored payload, never in what is published
+        const { payload, trace } = takeEventTrace(row.payload as Record<string, unknown>);
+        const carrier = asTraceCarrier(trace);
+        if (carrier) traces.set(row.id, { carrier, type: row.type });
+        return {
           id: row.id,
           organizationId: row.organizationId,
           type: row.type as PublishedEvent["type"],
           aggregateId: row.aggregateId,
-          payload: row.payload as Record<string, unknown>,
+          payload,
           createdAt: row.createdAt.toISOString(),
-        }),
-      );
+        };
+      });
       const deliveries = webhooks ? await webhooks.createDeliveries(tx, events) : [];
       const pipeline = this.redis.pipeline();
       for (const event of events) pipeline.publish(redisChannel(this.redis, EVENTS_CHANNEL), JSON.stringify(event));
@@ -106,16 +119,50 @@ export class OutboxRelay {
       await tx.$executeRaw`UPDATE "Event" SET "publishedAt" = now() WHERE id = ANY(${rows.map((r) => r.id)}::uuid[])`;
       return { published: rows.length, deliveries };
     });
-    if (webhooks && deliveries.length > 0) {
-      await webhooks.enqueue(deliveries).catch((err) => {
-        this.logger.warn(
-          { err, deliveries: deliveries.length },
-          "queueing webhook deliveries failed; the sweeper will",
-        );
-      });
+    // --- traces (issue 10) ---
+    if (traces.size > 0 && tracingEnabled()) {
+      await this.continueTraces(traces, webhooks ? deliveries : []);
+      return published;
     }
+    // --- end traces ---
+    if (webhooks && deliveries.length > 0) await this.enqueueDeliveries(deliveries);
     return published;
   }
+
+  private async enqueueDeliveries(deliveries: Array<{ deliveryId: string; organizationId: string }>): Promise<void> {
+    await this.options.webhooks?.enqueue(deliveries).catch((err) => {
+      this.logger.warn({ err, deliveries: deliveries.length }, "queueing webhook deliveries failed; the sweeper will");
+    });
+  }
+
+  // --- traces (issue 10) ---
+  /**
+   * One `outbox publish <type>` span per published event that carried a trace, in that trace;
+   * the event's webhook deliveries are queued inside it, so their jobs continue the trace too.
+   * Deliveries of events without a trace are queued as usual.
+   */
+  private async continueTraces(
+    traces: Map<string, { carrier: TraceCarrier; type: string }>,
+    deliveries: Array<{ deliveryId: string; organizationId: string; eventId?: string }>,
+  ): Promise<void> {
+    const untraced = deliveries.filter((d) => !d.eventId || !traces.has(d.eventId));
+    for (const [eventId, { carrier, type }] of traces) {
+      const own = deliveries.filter((d) => d.eventId === eventId);
+      await withSpan(
+        `outbox publish ${type}`,
+        {
+          kind: "producer",
+          parent: carrier,
+          attributes: { "event.id": eventId, "event.type": type, "webhook.deliveries": own.length },
+        },
+        async () => {
+          if (own.length > 0) await this.enqueueDeliveries(own);
+        },
+      );
+    }
+    if (untraced.length > 0) await this.enqueueDeliveries(untraced);
+  }
+  // --- end traces ---
 
   start(): void {
     if (this.running) return;

@@ -4,6 +4,8 @@ import { type Db, type PublishedEvent, WEBHOOK_TEST_EVENT, type WebhookMessage }
 export interface DueDelivery {
   deliveryId: string;
   organizationId: string;
+  /** The event it delivers (traces, issue 10: its deliveries continue the event's trace). */
+  eventId?: string;
 }
 
 /**
@@ -49,12 +51,12 @@ export async function createDeliveries(tx: Db, events: readonly PublishedEvent[]
     }
   }
   if (columns.event.length === 0) return [];
-  const created = await tx.$queryRaw<Array<{ id: string; organizationId: string }>>`
+  const created = await tx.$queryRaw<Array<{ id: string; organizationId: string; eventId: string }>>`
     INSERT INTO "WebhookDelivery" (id, "organizationId", "webhookId", "eventId", "eventType", body, "updatedAt")
     SELECT gen_random_uuid(), x.org, x.webhook, x.event, x.type, x.body, now()
       FROM unnest(${columns.org}::uuid[], ${columns.webhook}::uuid[], ${columns.event}::uuid[],
                   ${columns.type}::text[], ${columns.body}::text[]) AS x(org, webhook, event, type, body)
     ON CONFLICT ("webhookId", "eventId") DO NOTHING
-    RETURNING id, "organizationId"`;
-  return created.map((row) => ({ deliveryId: row.id, organizationId: row.organizationId }));
+    RETURNING id, "organizationId", "eventId"`;
+  return created.map((row) => ({ deliveryId: row.id, organizationId: row.organizationId, eventId: row.eventId }));
 }

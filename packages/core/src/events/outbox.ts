@@ -1,4 +1,5 @@
 import type { Db } from "../db/prisma";
+import { currentTraceCarrier, TRACE_CARRIER_KEY } from "../tracing/trace-context"; // traces (issue 10)
 
 /** Event types written to the outbox. */
 export type EventType =
@@ -65,13 +66,14 @@ export interface OutboxEvent {
  * the change and its event commit together or not at all. The worker's relay publishes it.
  */
 export async function emitEvent(tx: Db, event: OutboxEvent): Promise<{ id: string }> {
+  const trace = currentTraceCarrier(); // traces (issue 10)
   return tx.event.create({
     select: { id: true },
     data: {
       organizationId: event.organizationId,
       type: event.type,
       aggregateId: event.aggregateId ?? null,
-      payload: JSON.parse(JSON.stringify(event.payload)),
+      payload: withTrace(JSON.parse(JSON.stringify(event.payload)), trace),
     },
   });
 }
@@ -79,12 +81,35 @@ export async function emitEvent(tx: Db, event: OutboxEvent): Promise<{ id: strin
 /** Records many events with one INSERT (a discovery can change hundreds of capabilities). */
 export async function emitEvents(tx: Db, events: OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
+  const trace = currentTraceCarrier(); // traces (issue 10)
   await tx.event.createMany({
     data: events.map((event) => ({
       organizationId: event.organizationId,
       type: event.type,
       aggregateId: event.aggregateId ?? null,
-      payload: JSON.parse(JSON.stringify(event.payload)),
+      payload: withTrace(JSON.parse(JSON.stringify(event.payload)), trace),
     })),
   });
 }
+
+// --- traces (issue 10) ---
+/**
+ * The payload with the trace context of the change that emitted it, under `_trace`, when a
+ * trace is active: the relay continues that trace when it publishes the event (and queues its
+ * webhook deliveries), and strips the key, so subscribers and webhook receivers never see it.
+ * Rows without it (tracing off, older events) are published as before.
+ */
+function withTrace<T extends object>(payload: T, trace: ReturnType<typeof currentTraceCarrier>): T {
+  return trace ? { ...payload, [TRACE_CARRIER_KEY]: trace } : payload;
+}
+
+/** Splits a stored event payload into what is published and the trace context it carried. */
+export function takeEventTrace(payload: Record<string, unknown>): {
+  payload: Record<string, unknown>;
+  trace: unknown;
+} {
+  if (!(TRACE_CARRIER_KEY in payload)) return { payload, trace: undefined };
+  const { [TRACE_CARRIER_KEY]: trace, ...rest } = payload;
+  return { payload: rest, trace };
+}
+// --- end traces ---
