@@ -176,7 +176,11 @@ describe("delivery", () => {
     });
     expect(got!.headers["content-type"]).toBe("application/json");
 
-    const [delivery] = await deliveries(org, webhook.id);
+    // The receiver answers before the worker records the outcome: wait for the record.
+    const [delivery] = await waitFor("the delivery to be recorded as succeeded", async () => {
+      const rows = await deliveries(org, webhook.id);
+      return rows[0]?.status === "succeeded" && rows;
+    });
     expect(delivery).toMatchObject({ eventType: "server.registered", status: "succeeded", attemptCount: 1 });
     expect(got!.headers["webhook-id"]).toBe(delivery!.id);
     expect(message.id).toBe(delivery!.eventId);
