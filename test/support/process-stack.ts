@@ -44,6 +44,12 @@ export async function startProcessStack(
     ...ports,
     JOB_QUEUE_PREFIX: `sc:test:${randomBytes(4).toString("hex")}`,
     ALLOWED_EGRESS_HOSTS: "*,127.0.0.1",
+    // As startStack: every test connects from 127.0.0.1 and the limit counters in Redis are
+    // shared, so other files' deliberate bad credentials must not block this stack's requests.
+    RATE_LIMIT_REQUESTS_PER_MINUTE: "100000",
+    RATE_LIMIT_ORG_REQUESTS_PER_MINUTE: "100000",
+    QUOTA_REQUESTS_PER_DAY: "1000000",
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "1000000",
     HEALTH_CHECK_INTERVAL_SECONDS: "1000000",
     DISCOVERY_INTERVAL_SECONDS: "1000000",
     PROMETHEUS_METRICS_PORT: "0",
