@@ -2,12 +2,15 @@ import { createOrganization } from "@sprintconnect/admin-subgraph";
 import {
   createKeyRing,
   createPrisma,
+  createRedis,
   effectiveScopes,
   INTERNAL_TOKEN_HEADER,
   InternalTokenSigner,
   type KeyRing,
   type PrismaClient,
   parseEnv,
+  type Redis,
+  readAccessEpoch,
   resolveAppDatabaseUrl,
   resolveKeys,
   subgraphEnvSchema,
@@ -53,6 +56,7 @@ let keys: KeyRing;
 let org: { organizationId: string; ownerId: string; ownerKey: string };
 let serverId: string;
 let appDatabaseUrl: string;
+let redis: Redis;
 
 beforeAll(async () => {
   stack = await startProcessStack();
@@ -62,6 +66,7 @@ beforeAll(async () => {
   keys = await createKeyRing(material.jwtPrivateJwk);
   appDatabaseUrl = resolveAppDatabaseUrl(env);
   db = createPrisma({ DATABASE_URL: appDatabaseUrl, DATABASE_POOL_SIZE: 2, DATABASE_MAX_OVERFLOW: 0 });
+  redis = createRedis(env.REDIS_URL, "bench-stack");
   const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   org = await createOrganization(db, material.apiKeyPepper, {
     name: `Bench stack ${unique}`,
@@ -86,6 +91,7 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   await db?.$disconnect();
+  redis?.disconnect();
   await stack?.stop();
 });
 
@@ -120,7 +126,13 @@ describe("the stack as npm start runs it", () => {
       const subgraphHeaders: Record<string, string> = { "content-type": "application/json" };
       const refreshToken = async () => {
         // Tokens live two minutes; a new signer signs a new one (the signer caches per principal).
-        subgraphHeaders[INTERNAL_TOKEN_HEADER] = await new InternalTokenSigner(keys).sign(principal);
+        // With the organization's access epoch, as the gateway signs it (read in its rate-limit
+        // script): the registry may reuse the policies it read under that epoch.
+        const accessEpoch = await readAccessEpoch(redis, org.organizationId);
+        subgraphHeaders[INTERNAL_TOKEN_HEADER] = await new InternalTokenSigner(keys).sign({
+          ...principal,
+          accessEpoch,
+        });
       };
       await refreshToken();
       const gatewayHeaders = { authorization: `Bearer ${org.ownerKey}`, "content-type": "application/json" };

@@ -1,4 +1,11 @@
-import { compilePolicies, type DefaultAccess, loadPolicySet, type PolicyAction, type Role } from "@sprintconnect/core";
+import {
+  announceAccessChange,
+  compilePolicies,
+  type DefaultAccess,
+  loadPolicySet,
+  type PolicyAction,
+  type Role,
+} from "@sprintconnect/core";
 import type { Client } from "graphql-ws";
 import { type FixtureHandle, startFixture } from "./fixtures/mcp";
 import { graphql, request } from "./support/http";
@@ -60,8 +67,10 @@ async function createPolicy(body: Record<string, unknown>, auth = callers.admin.
   return res.body as { id: string; name: string };
 }
 
+/** Deletes the organization's policies behind the API's back, announcing it as the API would. */
 async function clearPolicies() {
   await stack.db.policy.deleteMany({ where: { organizationId: org.organizationId } });
+  await announceAccessChange(stack.redis, org.organizationId);
 }
 
 async function setDefault(defaultAccess: DefaultAccess) {
@@ -109,8 +118,8 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 afterEach(async () => {
-  await clearPolicies();
   await stack.db.organization.update({ where: { id: org.organizationId }, data: { defaultAccess: "open" } });
+  await clearPolicies();
 });
 
 describe("policy CRUD", () => {
@@ -600,6 +609,12 @@ describe("the chat agent under policies", () => {
     await tools?.close();
   });
 
+  /** Deletes the chat organization's policies behind the API's back, announcing it as the API would. */
+  async function clearChatPolicies() {
+    await chat.db.policy.deleteMany({ where: { organizationId: chatOrg.organizationId } });
+    await announceAccessChange(chat.redis, chatOrg.organizationId);
+  }
+
   async function session(auth: string): Promise<{ id: string; feed: Collected }> {
     const res = await request(chat.url, "POST", "/v1/chat/sessions", { auth, body: { serverIds: [toolsServerId] } });
     expect(res.status).toBe(201);
@@ -643,7 +658,7 @@ describe("the chat agent under policies", () => {
     });
     const ownerEvents = await untilDone(owner.feed);
     expect(ownerEvents.find((e) => e.type === "tool_call_finished")).toMatchObject({ toolName: "add" });
-    await chat.db.policy.deleteMany({ where: { organizationId: chatOrg.organizationId } });
+    await clearChatPolicies();
   }, 60_000);
 
   it("hides a server the caller may not read from their chat sessions, and refuses it in a new session", async () => {
@@ -691,7 +706,7 @@ describe("the chat agent under policies", () => {
       );
       expect(owner.body.data.chatSession.servers).toEqual([{ id: toolsServerId }]);
     } finally {
-      await chat.db.policy.deleteMany({ where: { organizationId: chatOrg.organizationId } });
+      await clearChatPolicies();
     }
   }, 60_000);
 
@@ -732,6 +747,6 @@ describe("the chat agent under policies", () => {
     const stored = await chat.db.chatToolCall.findUniqueOrThrow({ where: { id: asked.toolCallId } });
     expect(stored).toMatchObject({ status: "failed", error: 'Refused by the access policy "nobody deletes"' });
     expect(stored.result).toBeNull();
-    await chat.db.policy.deleteMany({ where: { organizationId: chatOrg.organizationId } });
+    await clearChatPolicies();
   }, 60_000);
 });

@@ -1,4 +1,13 @@
-import { AppError, AUTH_EPOCH_KEY, ErrorCode, type GatewayEnv, type Principal, type Redis } from "@sprintconnect/core";
+import {
+  ACCESS_EPOCH_LUA,
+  AppError,
+  AUTH_EPOCH_KEY,
+  accessEpochKey,
+  ErrorCode,
+  type GatewayEnv,
+  type Principal,
+  type Redis,
+} from "@sprintconnect/core";
 import type { AuthFailureCounter } from "./auth/authenticate";
 
 /**
@@ -23,30 +32,33 @@ end
 `;
 
 /**
- * KEYS: auth epoch, failed authentications of the IP, caller, caller's burst, organization, day
- * (the last two '' without an organization). ARGV: check failures (1/0), failure limit, caller
- * limit, caller seconds, burst size, burst seconds, organization limit, its seconds, day limit,
- * its seconds. Returns {epoch, outcome, ms before the window ends}; outcome 0 admitted, 1 IP
- * blocked by failed authentications, 2 caller over its rate and burst, 3 organization over its
- * rate, 4 daily quota used up. A caller over its own limit does not use up its organization's.
+ * KEYS: auth epoch, failed authentications of the IP, caller, caller's burst, organization, day,
+ * the organization's access epoch (the last three '' without an organization). ARGV: check
+ * failures (1/0), failure limit, caller limit, caller seconds, burst size, burst seconds,
+ * organization limit, its seconds, day limit, its seconds. Returns {epoch, outcome, ms before the
+ * window ends, access epoch (0 without an organization)}; outcome 0 admitted, 1 IP blocked by
+ * failed authentications, 2 caller over its rate and burst, 3 organization over its rate, 4 daily
+ * quota used up. A caller over its own limit does not use up its organization's.
  */
-const ADMIT = `${TAKE}
+const ADMIT = `${TAKE}${ACCESS_EPOCH_LUA}
 local epoch = tonumber(redis.call('GET', KEYS[1]) or '0')
+local access = 0
+if KEYS[7] ~= '' then access = access_epoch(KEYS[7]) end
 if ARGV[1] == '1' then
   local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if failures >= tonumber(ARGV[2]) then return {epoch, 1, redis.call('PTTL', KEYS[2])} end
+  if failures >= tonumber(ARGV[2]) then return {epoch, 1, redis.call('PTTL', KEYS[2]), access} end
 end
 local consumed, ttl = take(KEYS[3], ARGV[4])
 if consumed > tonumber(ARGV[3]) then
   local burst, burstTtl = take(KEYS[4], ARGV[6])
-  if burst > tonumber(ARGV[5]) then return {epoch, 2, math.min(ttl, burstTtl)} end
+  if burst > tonumber(ARGV[5]) then return {epoch, 2, math.min(ttl, burstTtl), access} end
 end
-if KEYS[5] == '' then return {epoch, 0, 0} end
+if KEYS[5] == '' then return {epoch, 0, 0, access} end
 local org, orgTtl = take(KEYS[5], ARGV[8])
 local day, dayTtl = take(KEYS[6], ARGV[10])
-if org > tonumber(ARGV[7]) then return {epoch, 3, orgTtl} end
-if day > tonumber(ARGV[9]) then return {epoch, 4, dayTtl} end
-return {epoch, 0, 0}`;
+if org > tonumber(ARGV[7]) then return {epoch, 3, orgTtl, access} end
+if day > tonumber(ARGV[9]) then return {epoch, 4, dayTtl, access} end
+return {epoch, 0, 0, access}`;
 
 /** KEYS: failed authentications of an IP. ARGV: window seconds. Counts one. */
 const RECORD_FAILURE = `${TAKE}
@@ -57,7 +69,7 @@ return 1`;
 const FAILURES = `return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1])}`;
 
 interface RateLimitCommands {
-  scAdmit(...args: string[]): Promise<[number, number, number]>;
+  scAdmit(...args: string[]): Promise<[number, number, number, number]>;
   scRecordAuthFailure(key: string, seconds: string): Promise<number>;
   scAuthFailures(key: string): Promise<[number, number]>;
 }
@@ -66,6 +78,8 @@ interface RateLimitCommands {
 export interface LimitOutcome {
   /** The current authentication epoch (`AuthCache.observe`). */
   epoch: number;
+  /** The principal's organization's access epoch (`policy/access-epoch.ts`); 0 without a principal. */
+  accessEpoch: number;
   /** RATE_LIMITED or QUOTA_EXCEEDED with `retryAfter`, or null when admitted. */
   refusal: AppError | null;
 }
@@ -88,7 +102,7 @@ export class RateLimits implements AuthFailureCounter {
     private readonly prefix = "sc:rl",
   ) {
     if (!("scAdmit" in redis)) {
-      redis.defineCommand("scAdmit", { numberOfKeys: 6, lua: ADMIT });
+      redis.defineCommand("scAdmit", { numberOfKeys: 7, lua: ADMIT });
       redis.defineCommand("scRecordAuthFailure", { numberOfKeys: 1, lua: RECORD_FAILURE });
       redis.defineCommand("scAuthFailures", { numberOfKeys: 1, lua: FAILURES });
     }
@@ -125,7 +139,7 @@ export class RateLimits implements AuthFailureCounter {
         ? `key:${principal.apiKeyId}`
         : `user:${principal.userId}`;
     const day = new Date().toISOString().slice(0, 10);
-    const [epoch, outcome, ms] = await this.call(() =>
+    const [epoch, outcome, ms, accessEpoch] = await this.call(() =>
       this.redis.scAdmit(
         AUTH_EPOCH_KEY,
         this.failureKey(ip),
@@ -133,6 +147,7 @@ export class RateLimits implements AuthFailureCounter {
         `${prefix}:burst:${caller}`,
         principal ? `${prefix}:org:${principal.organizationId}` : "",
         principal ? `${prefix}:day:${principal.organizationId}:${day}` : "",
+        principal ? accessEpochKey(principal.organizationId) : "",
         checkFailures ? "1" : "0",
         String(env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE),
         String(env.RATE_LIMIT_REQUESTS_PER_MINUTE),
@@ -152,7 +167,7 @@ export class RateLimits implements AuthFailureCounter {
         : outcome === 2 || outcome === 3
           ? new AppError(ErrorCode.RATE_LIMITED, "Too many requests", { retryAfter: seconds(ms) })
           : null;
-    return { epoch, refusal };
+    return { epoch, accessEpoch, refusal };
   }
 
   private failureKey(ip: string): string {

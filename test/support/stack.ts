@@ -25,6 +25,7 @@ import {
   parseEnv,
   type Redis,
   type Role,
+  redisAccessChangeNotifier,
   redisAuthInvalidator,
   resolveKeys,
   subgraphEnvSchema,
@@ -168,6 +169,7 @@ export async function startStack(
       logger,
       maxServersPerOrganization: subgraphEnv.MAX_SERVERS_PER_ORGANIZATION,
       usage,
+      policyCacheTtlSeconds: subgraphEnv.POLICY_CACHE_TTL_SECONDS,
     }),
     chat: await buildChatSchema(db, {
       queues,
@@ -183,6 +185,7 @@ export async function startStack(
       apiKeyPepper: material.apiKeyPepper,
       keys,
       invalidate: redisAuthInvalidator(redis, logger),
+      accessChanged: redisAccessChangeNotifier(redis, logger),
       login: loginOptionsFromEnv(parseEnv(subgraphEnvSchema, baseEnv), logger),
       // webhooks (issue 10)
       webhooks: createWebhookDeps({ env: workerEnv, db, logger, secretStoreKey: material.secretStoreKey, queues }),

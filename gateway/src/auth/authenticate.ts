@@ -74,16 +74,16 @@ export class Authenticator {
     const cached = this.cached(authorization);
     if (!cached) {
       const principal = await this.authenticate(authorization, ip);
-      const { epoch, refusal } = await this.limits.check(principal, ip, false);
+      const { epoch, accessEpoch, refusal } = await this.limits.check(principal, ip, false);
       this.cache.observe(epoch);
       if (refusal) throw refusal;
-      return principal;
+      return withAccessEpoch(principal, accessEpoch);
     }
-    const { epoch, refusal } = await this.limits.check(cached, ip, true);
+    const { epoch, accessEpoch, refusal } = await this.limits.check(cached, ip, true);
     // An invalidation this gateway has not applied yet (in flight, or lost): read again.
     const principal = this.cache.observe(epoch) ? cached : await this.authenticate(authorization, ip, false);
     if (refusal) throw refusal;
-    return principal;
+    return withAccessEpoch(principal, accessEpoch);
   }
 
   /**
@@ -221,4 +221,13 @@ function earliest(a: Date | null, b: Date | null): Date | null {
   if (!a) return b;
   if (!b) return a;
   return a < b ? a : b;
+}
+
+/**
+ * The request's principal with the access epoch read in its rate-limit script, which the internal
+ * token carries to the subgraphs (their policy caches, `policy/access-epoch.ts`). A copy: the
+ * cached principal is shared by every request with the same credentials.
+ */
+function withAccessEpoch(principal: Principal | null, accessEpoch: number): Principal | null {
+  return principal && accessEpoch > 0 ? { ...principal, accessEpoch } : principal;
 }

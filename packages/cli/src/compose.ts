@@ -43,6 +43,7 @@ const builders: Record<SubgraphName, () => Promise<GraphQLSchema>> = {
       apiKeyPepper: "unused: no key is issued while composing",
       keys: {} as KeyRing, // and no audit anchor signed
       invalidate: async () => undefined, // nor any key revoked
+      accessChanged: async () => undefined, // nor any policy changed
       login: {} as LoginOptions, // nor anyone logged in
       webhooks: {} as AdminSchemaOptions["webhooks"], // webhooks (issue 10): nor any webhook created
     }),

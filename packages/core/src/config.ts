@@ -398,6 +398,14 @@ const subgraphShape = {
    * with `LIMIT_EXCEEDED`. Bounds what one tenant can make the workers discover and check.
    */
   MAX_SERVERS_PER_ORGANIZATION: positiveInt.default(500),
+  /**
+   * Seconds the registry keeps an organization's access policies read under one access epoch
+   * (`policy/access-epoch.ts`). Changes made through the API apply to the next request through
+   * the gateway on every instance whatever this is (the gateway hands over the new epoch); this
+   * bounds only what bypasses the epoch: a policy row changed behind the API's back, or a change
+   * whose announcement could not reach Redis. 0 turns the cache off (every request reads).
+   */
+  POLICY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   /** Port of this subgraph; each subgraph process has its own default (4001–4004). */
   PORT: port.optional(),
   SHUTDOWN_TIMEOUT_SECONDS: gatewayShape.SHUTDOWN_TIMEOUT_SECONDS,

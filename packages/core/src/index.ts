@@ -23,6 +23,7 @@ export * from "./logger";
 export * from "./outputs";
 export * from "./outputs-s3";
 // ---- access policies (issue 9) ----
+export * from "./policy/access-epoch";
 export * from "./policy/policy";
 // ---- end access policies ----
 export * from "./redis";

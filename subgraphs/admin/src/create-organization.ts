@@ -21,8 +21,15 @@ export function createOrganization(
   pepper: string,
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization> {
-  // Creating an organization revokes nothing: no gateway needs to hear of it.
-  const apiKeys = new ApiKeyService(db, new ApiKeyRepository(db), pepper, async () => undefined);
-  const service = new OrganizationService(db, new OrganizationRepository(db), new MemberRepository(db), apiKeys);
+  // Creating an organization revokes nothing and changes no access: nobody needs to hear of it.
+  const nobody = async () => undefined;
+  const apiKeys = new ApiKeyService(db, new ApiKeyRepository(db), pepper, nobody);
+  const service = new OrganizationService(
+    db,
+    new OrganizationRepository(db),
+    new MemberRepository(db),
+    apiKeys,
+    nobody,
+  );
   return service.create(input);
 }

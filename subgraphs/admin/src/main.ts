@@ -1,6 +1,6 @@
 import "./instrumentation"; // first: traces (issue 10), before anything it instruments loads
 import "reflect-metadata";
-import { createRedis, redisAuthInvalidator, resolveKeys } from "@sprintconnect/core";
+import { createRedis, redisAccessChangeNotifier, redisAuthInvalidator, resolveKeys } from "@sprintconnect/core";
 import { runSubgraph } from "@sprintconnect/subgraph-kit";
 import { loginOptionsFromEnv } from "./login-options";
 import { createWebhookDeps } from "./modules/webhooks/webhook.deps";
@@ -16,6 +16,7 @@ void runSubgraph({
       apiKeyPepper: resolveKeys(env).apiKeyPepper,
       keys,
       invalidate: redisAuthInvalidator(publisher, logger),
+      accessChanged: redisAccessChangeNotifier(publisher, logger),
       login: loginOptionsFromEnv(env, logger),
       // --- webhooks (issue 10) ---
       webhooks: createWebhookDeps({ env, db, logger, secretStoreKey }),

@@ -1,4 +1,4 @@
-import type { AuthInvalidator, KeyRing, Logger, PrismaClient } from "@sprintconnect/core";
+import type { AccessChangeNotifier, AuthInvalidator, KeyRing, Logger, PrismaClient } from "@sprintconnect/core";
 import type { EgressFetch } from "@sprintconnect/mcp";
 import { buildFederatedSchema } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
@@ -36,6 +36,8 @@ export interface AdminSchemaOptions {
   keys: KeyRing;
   /** Tells the gateways, after commit, of revoked keys, removed members and changed roles. */
   invalidate: AuthInvalidator;
+  /** Moves an organization's access epoch, after commit, when its policies or default access change. */
+  accessChanged: AccessChangeNotifier;
   // --- webhooks (issue 10) ---
   /** Egress check, secret store and delivery queue of the webhooks module. */
   webhooks: WebhookDeps;
@@ -61,7 +63,13 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
   const members = new MemberRepository(db);
   const apiKeyRepository = new ApiKeyRepository(db);
   const apiKeys = new ApiKeyService(db, apiKeyRepository, options.apiKeyPepper, options.invalidate);
-  const organizations = new OrganizationService(db, new OrganizationRepository(db), members, apiKeys);
+  const organizations = new OrganizationService(
+    db,
+    new OrganizationRepository(db),
+    members,
+    apiKeys,
+    options.accessChanged,
+  );
   const instances = new Map<unknown, unknown>([
     [OrganizationResolver, new OrganizationResolver(organizations)],
     [MemberResolver, new MemberResolver(new MemberService(db, members, apiKeyRepository, options.invalidate))],
@@ -70,7 +78,7 @@ export function buildAdminSchema(db: PrismaClient, options: AdminSchemaOptions):
     [SessionResolver, new SessionResolver(sessionService(db, options))],
     // webhooks (issue 10)
     [WebhookResolver, new WebhookResolver(new WebhookService(db, new WebhookRepository(db), options.webhooks))],
-    [PolicyResolver, new PolicyResolver(new PolicyService(db, new PolicyRepository(db)))],
+    [PolicyResolver, new PolicyResolver(new PolicyService(db, new PolicyRepository(db), options.accessChanged))],
   ]);
   return buildFederatedSchema({
     resolvers: [

@@ -17,6 +17,7 @@ void runSubgraph({
       logger,
       maxServersPerOrganization: env.MAX_SERVERS_PER_ORGANIZATION,
       usage,
+      policyCacheTtlSeconds: env.POLICY_CACHE_TTL_SECONDS,
     });
   },
 });

@@ -16,7 +16,7 @@ import { ServerQueries } from "./modules/servers/server.queries";
 import { ServerRepository } from "./modules/servers/server.repository";
 import { ServerResolver } from "./modules/servers/server.resolver";
 import { type RegistryDeps, ServerService } from "./modules/servers/server.service";
-import { CallerPolicies } from "./modules/shared/caller-policies";
+import { CallerPolicies, DEFAULT_POLICY_CACHE_TTL_SECONDS } from "./modules/shared/caller-policies";
 
 export type { RegistryDeps } from "./modules/servers/server.service";
 
@@ -28,7 +28,9 @@ export type { RegistryDeps } from "./modules/servers/server.service";
 export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promise<GraphQLSchema> {
   const reads = readsOf(db);
   const servers = new ServerQueries(reads);
-  const policies = new CallerPolicies(db);
+  const policies = new CallerPolicies(db, {
+    ttlSeconds: deps.policyCacheTtlSeconds ?? DEFAULT_POLICY_CACHE_TTL_SECONDS,
+  });
   const serverService = new ServerService(db, new ServerRepository(db), servers, deps, policies);
   const searchService = new SearchService(new SearchRepository(db), servers, policies, deps.usage ?? null);
   const capabilityService = new CapabilityService(

@@ -63,6 +63,13 @@ export interface Principal {
   /** Effective scopes: the role's, narrowed to the key's when an API key is used. */
   scopes: Scope[];
   authMethod: "jwt" | "api_key";
+  /**
+   * The organization's access epoch the gateway read for this request (`policy/access-epoch.ts`),
+   * carried in the internal token: subgraphs may reuse the organization's access policies read
+   * under the same epoch. Absent (a subscription, a caller that is not the gateway): policies
+   * are read fresh.
+   */
+  accessEpoch?: number;
 }
 
 export function isScope(value: string): value is Scope {

@@ -63,7 +63,7 @@ export class InternalTokenSigner {
   constructor(private readonly keys: KeyRing) {}
 
   async sign(principal: Principal): Promise<string> {
-    const cacheKey = `${principal.organizationId}|${principal.userId}|${principal.apiKeyId ?? ""}|${principal.role}|${principal.scopes.join(",")}`;
+    const cacheKey = `${principal.organizationId}|${principal.userId}|${principal.apiKeyId ?? ""}|${principal.role}|${principal.scopes.join(",")}|${principal.accessEpoch ?? ""}`;
     const hit = this.cache.get(cacheKey);
     const now = Date.now();
     if (hit && hit.refreshAt > now) return hit.token;
@@ -125,5 +125,6 @@ function parsePrincipal(value: unknown): Principal {
     role: p.role,
     scopes: p.scopes,
     authMethod: p.authMethod === "api_key" ? "api_key" : "jwt",
+    ...(Number.isSafeInteger(p.accessEpoch) && (p.accessEpoch as number) > 0 ? { accessEpoch: p.accessEpoch } : {}),
   };
 }

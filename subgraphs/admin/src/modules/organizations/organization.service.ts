@@ -1,4 +1,5 @@
 import {
+  type AccessChangeNotifier,
   AppError,
   checkInput,
   DEFAULT_ACCESS,
@@ -56,6 +57,7 @@ export class OrganizationService {
     private readonly organizations: OrganizationRepository,
     private readonly members: MemberRepository,
     private readonly apiKeys: ApiKeyService,
+    private readonly accessChanged: AccessChangeNotifier,
   ) {}
 
   async get(principal: Principal): Promise<Organization> {
@@ -100,6 +102,8 @@ export class OrganizationService {
       });
       return updated;
     });
+    // The default access is part of every access decision (the registry's policy cache).
+    if (data.defaultAccess) await this.accessChanged(organizationId);
     return toOrganization(row);
   }
 

@@ -1,4 +1,5 @@
 import {
+  type AccessChangeNotifier,
   AppError,
   CAPABILITY_KINDS,
   checkInput,
@@ -106,14 +107,15 @@ function resourceColumns(r: Resources | null | undefined) {
 
 /**
  * Access policy rules: validation with coded errors, the name unique per organization, subjects
- * that exist, at most {@link MAX_POLICIES_PER_ORGANIZATION}, an audit entry per change. No cache
- * anywhere: deciders read the policies per request (`loadPolicySet`), so a change applies to the
- * next request.
+ * that exist, at most {@link MAX_POLICIES_PER_ORGANIZATION}, an audit entry per change. Every
+ * change moves the organization's access epoch after it commits (`accessChanged`), which is what
+ * makes the registry's policy cache read again: the change applies to the next request.
  */
 export class PolicyService {
   constructor(
     private readonly db: PrismaClient,
     private readonly policies: PolicyRepository,
+    private readonly accessChanged: AccessChangeNotifier,
   ) {}
 
   async list(principal: Principal, limit?: number | null, cursor?: string | null): Promise<PolicyConnection> {
@@ -140,7 +142,7 @@ export class PolicyService {
   async create(actor: Actor, input: CreatePolicyInput): Promise<Policy> {
     const data = checkInput(createRules, input);
     const { organizationId, userId } = actor.principal;
-    const row = await this.write(async (tx) => {
+    const row = await this.write(organizationId, async (tx) => {
       await this.policies.lock(tx, organizationId);
       if ((await this.policies.count(tx, organizationId)) >= MAX_POLICIES_PER_ORGANIZATION) {
         throw new AppError(
@@ -175,7 +177,7 @@ export class PolicyService {
   async update(actor: Actor, id: string, input: UpdatePolicyInput): Promise<Policy> {
     const data = checkInput(updateRules, input);
     const { organizationId } = actor.principal;
-    const row = await this.write(async (tx) => {
+    const row = await this.write(organizationId, async (tx) => {
       await this.policies.lock(tx, organizationId);
       const before = isUuid(id) ? await this.policies.findById(organizationId, id, tx) : null;
       if (!before) throw notFound("Policy");
@@ -207,7 +209,7 @@ export class PolicyService {
 
   async delete(actor: Actor, id: string): Promise<Policy> {
     const { organizationId } = actor.principal;
-    const row = await this.write(async (tx) => {
+    const row = await this.write(organizationId, async (tx) => {
       await this.policies.lock(tx, organizationId);
       const before = isUuid(id) ? await this.policies.findById(organizationId, id, tx) : null;
       if (!before) throw notFound("Policy");
@@ -225,13 +227,17 @@ export class PolicyService {
     return toPolicy(row);
   }
 
-  private async write<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+  /** Runs a change in a transaction, then announces it (after the commit: a reader must see it). */
+  private async write<T>(organizationId: string, fn: (tx: Db) => Promise<T>): Promise<T> {
+    let result: T;
     try {
-      return await this.db.$transaction(fn);
+      result = await this.db.$transaction(fn);
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError(ErrorCode.CONFLICT, "A policy with this name already exists");
       throw err;
     }
+    await this.accessChanged(organizationId);
+    return result;
   }
 
   private async assertNameFree(tx: Db, organizationId: string, name: string, self: string | null): Promise<void> {

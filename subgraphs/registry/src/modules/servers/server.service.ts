@@ -47,6 +47,8 @@ export interface RegistryDeps {
   maxServersPerOrganization: number;
   /** Where discovery searches are metered; null when USAGE_RECORDING is off. */
   usage?: Pick<UsageRecorder, "record"> | null;
+  /** POLICY_CACHE_TTL_SECONDS (`CallerPolicies`); its default when absent. */
+  policyCacheTtlSeconds?: number;
 }
 
 export interface DiscoveryRequestInput {
