@@ -17,6 +17,7 @@ import {
   isDatabaseUnavailable,
   type Logger,
   normalizeErrorCode,
+  type Principal,
 } from "@sprintconnect/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
@@ -123,13 +124,13 @@ export async function createSubgraphApp(options: SubgraphAppOptions): Promise<Fa
       const token = request.headers[INTERNAL_TOKEN_HEADER];
       const principal = typeof token === "string" && token ? await options.verifier.verify(token) : null;
       const forwardedIp = request.headers["x-sprintconnect-client-ip"];
-      return {
+      return new RequestContext(
         principal,
         requestId,
-        ip: typeof forwardedIp === "string" ? forwardedIp : null,
-        logger: options.logger.child({ requestId }),
-        ...(options.events ? { events: options.events } : {}),
-      };
+        typeof forwardedIp === "string" ? forwardedIp : null,
+        options.logger,
+        options.events,
+      );
     },
   });
   serveSubscriptions(app, {
@@ -142,4 +143,30 @@ export async function createSubgraphApp(options: SubgraphAppOptions): Promise<Fa
     ...(options.events ? { events: options.events } : {}),
   });
   return app;
+}
+
+/**
+ * One HTTP request's context. Its child logger is made when something first logs: most requests
+ * log nothing, and pino's `child` (bindings serialized, redaction applied) was ~2% of the
+ * registry's CPU per list request. A getter on the prototype, so Apollo's copy of the context
+ * (`Object.assign` onto an object of the same prototype) keeps it lazy.
+ */
+class RequestContext implements SubgraphContext {
+  private child: Logger | undefined = undefined;
+  readonly events?: EventSource;
+
+  constructor(
+    readonly principal: Principal | null,
+    readonly requestId: string,
+    readonly ip: string | null,
+    private readonly root: Logger,
+    events: EventSource | undefined,
+  ) {
+    if (events) this.events = events;
+  }
+
+  get logger(): Logger {
+    this.child ??= this.root.child({ requestId: this.requestId });
+    return this.child;
+  }
 }

@@ -59,12 +59,36 @@ async function checkOut(pool: pg.Pool): Promise<Pick<pg.PoolClient, "query" | "r
   let broken = false;
   return {
     query: ((text: string, values?: unknown[]) =>
-      client.query(text, values).catch((err: unknown) => {
+      client.query(statement(text, values)).catch((err: unknown) => {
         if (isDatabaseUnavailable(err)) broken = true;
         throw err;
       })) as pg.PoolClient["query"],
     release: (destroy?: boolean | Error) => client.release(destroy || broken),
   };
+}
+
+/**
+ * Most distinct statements named per process (each connection prepares each name it runs once,
+ * and PostgreSQL keeps it for the session); statements past it run unnamed.
+ */
+const MAX_NAMED_STATEMENTS = 500;
+const statementNames = new Map<string, string>();
+
+/**
+ * The read as a named prepared statement: PostgreSQL parses and plans an unnamed statement on
+ * every execution; a named one once per connection (it may then keep a generic plan, which for
+ * these reads — one organization's rows by index, a page at a time — is the plan it would make
+ * anyway). The read models build a bounded set of texts (the selected columns, the filters
+ * present, the policies' shape), so a name per text; the cap keeps an unexpected variety from
+ * growing every connection's statements without end.
+ */
+function statement(text: string, values: unknown[] | undefined): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `sc_read_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return name === undefined ? { text, values: values ?? [] } : { name, text, values: values ?? [] };
 }
 
 /**
