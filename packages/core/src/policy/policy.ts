@@ -258,9 +258,10 @@ const POLICY_COLUMNS = Prisma.sql`id, name, effect::text AS effect, actions, "su
   "subjectApiKeyIds", "serverIds", "serverTags", environments, "capabilityPatterns", "capabilityKinds"`;
 
 /**
- * The organization's default and policies, read fresh (two indexed reads in one statement): a
- * change takes effect on the next request, with no cache to invalidate. Used by every process
- * that decides (registry reads and discovery, the chat worker); the admin subgraph owns the rows.
+ * The organization's default and policies, read fresh (two indexed reads in one statement). Used
+ * by every process that decides (registry reads and discovery, through its cache per access
+ * epoch, `access-epoch.ts`; the chat subgraph and worker per decision); the admin subgraph owns
+ * the rows and moves the access epoch when it changes them.
  */
 export async function loadPolicySet(db: Db, organizationId: string): Promise<PolicySet> {
   const rows = await db.$queryRaw<Array<{ defaultAccess: DefaultAccess; policies: PolicyRule[] | null }>>`
