@@ -15,6 +15,7 @@ import {
   resolveKeys,
   subgraphEnvSchema,
 } from "@sprintconnect/core";
+import { ROUTES } from "@sprintconnect/gateway";
 import { type LoadResult, type LoadSpec, runLoad } from "./support/load";
 import { type ProcessStack, postgresBackends, processCpuMs, startProcessStack } from "./support/process-stack";
 import { conditions, conditionsNote, printTable, writeResults } from "./support/report";
@@ -137,8 +138,8 @@ describe("the stack as npm start runs it", () => {
       await refreshToken();
       const gatewayHeaders = { authorization: `Bearer ${org.ownerKey}`, "content-type": "application/json" };
       const graphql = (query: string, variables?: Record<string, unknown>) => JSON.stringify({ query, variables });
-      const subgraph = (query: string, variables?: Record<string, unknown>): Path => ({
-        label: "registry subgraph",
+      const subgraph = (query: string, variables?: Record<string, unknown>, label = "registry subgraph"): Path => ({
+        label,
         prepare: refreshToken,
         spec: {
           url: stack.subgraphUrls.registry,
@@ -178,6 +179,13 @@ describe("the stack as npm start runs it", () => {
       const listDirect = subgraph(LIST);
       const listGateway = gateway(LIST);
       const listRest = rest(`/v1/mcp/servers?limit=${SERVERS}`);
+      // What the REST routes read (the route's own document, every server field), asked of the
+      // registry directly: the same read as the REST row, to tell the gateway's share from the fields'.
+      const routeDocument = (operationId: string) =>
+        ROUTES.find((r) => r.operationId === operationId)?.document as string;
+      const REST_READ = "registry subgraph, REST document";
+      const listRestDirect = subgraph(routeDocument("listMcpServers"), { limit: SERVERS }, REST_READ);
+      const oneRestDirect = subgraph(routeDocument("getMcpServer"), { id: serverId }, REST_READ);
       const oneDirect = subgraph(ONE, { id: serverId });
       const oneGateway = gateway(ONE, { id: serverId });
       const typenameDirect = subgraph(TYPENAME);
@@ -194,6 +202,7 @@ describe("the stack as npm start runs it", () => {
             ),
             listDirect,
             listGateway,
+            listRestDirect,
             listRest,
           ],
         },
@@ -208,6 +217,7 @@ describe("the stack as npm start runs it", () => {
             ),
             oneDirect,
             oneGateway,
+            oneRestDirect,
             rest(`/v1/mcp/servers/${serverId}`),
           ],
         },
@@ -229,7 +239,9 @@ describe("the stack as npm start runs it", () => {
       expect(list.errors).toBeUndefined();
       expect((list.data?.mcpServers as { items: unknown[] } | undefined)?.items).toHaveLength(SERVERS);
       expect((await answer(listGateway)).data).toEqual(list.data);
-      expect((await answer(listRest)).items).toHaveLength(SERVERS);
+      const listRestAnswer = await answer(listRest);
+      expect(listRestAnswer.items).toHaveLength(SERVERS);
+      expect((await answer(listRestDirect)).data?.mcpServers).toEqual(listRestAnswer);
       const one = await answer(oneDirect);
       expect((one.data?.mcpServer as { id: string } | undefined)?.id).toBe(serverId);
       expect((await answer(oneGateway)).data).toEqual(one.data);
@@ -293,6 +305,11 @@ describe("the stack as npm start runs it", () => {
       const ratio = (row: Row) => {
         const direct = rpsOf(row.request, "registry subgraph");
         if (row.path === "raw pg") return "-";
+        if (row.path === "gateway REST") {
+          const read = rpsOf(row.request, REST_READ);
+          const own = direct ? (row.rps / direct).toFixed(2) : "-";
+          return read ? `${own} (${(row.rps / read).toFixed(2)} of its read)` : own;
+        }
         if (row.path === "registry subgraph") {
           const floor = rpsOf(row.request, "raw pg");
           return floor ? `${(row.rps / floor).toFixed(2)} of pg` : "-";
@@ -334,7 +351,9 @@ describe("the stack as npm start runs it", () => {
           "prepared statement per request). `× subgraph`: req/s over the registry subgraph's in the same run (its own row:\n" +
           "over raw pg). CPU ms/req: each process's utime+stime (/proc) over the measured phase ÷ requests; postgres = the\n" +
           "bench database's backends; others = chat, metrics, admin, worker, scheduler together. REST answers the route's\n" +
-          "full fragment (every server field), GraphQL the 6 fields asked.\n" +
+          'full fragment (every server field), GraphQL the 6 fields asked; "registry subgraph, REST document" sends the\n' +
+          "route's own document to the registry directly (its ratio: over the 6-field direct read), and REST's \"of its\n" +
+          'read" is over that row.\n' +
           conditionsNote(),
       );
       const file = await writeResults("stack", {

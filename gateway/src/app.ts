@@ -1,3 +1,5 @@
+// First: patches how @apollo/gateway calls @apollo/federation-internals, before it loads.
+import "./federation-exports";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";

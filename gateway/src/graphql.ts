@@ -1,3 +1,5 @@
+// First: patches how @apollo/gateway calls @apollo/federation-internals, before it loads.
+import "./federation-exports";
 import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";

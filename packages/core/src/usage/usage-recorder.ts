@@ -125,7 +125,8 @@ export class UsageRecorder {
       folded.inputTokens += row.inputTokens ?? 0;
       folded.outputTokens += row.outputTokens ?? 0;
       folded.cachedTokens += row.cachedTokens ?? 0;
-      folded.cost = folded.cost.plus(String(row.costUsd ?? "0"));
+      // Most records (every API request) have no cost: no Decimal arithmetic for them.
+      if (row.costUsd !== "0") folded.cost = folded.cost.plus(String(row.costUsd ?? "0"));
       if (durationMs !== null) folded.durationSum += durationMs * quantity;
       return;
     }
