@@ -1,4 +1,4 @@
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { loadavg } from "node:os";
@@ -17,7 +17,7 @@ import {
 } from "@sprintconnect/core";
 import { ensureDatabase } from "../packages/core/src/db/migrate";
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL } from "./support/env";
-import { freePort, stackPorts } from "./support/process-stack";
+import { freePort, processCpuMs, stackPorts } from "./support/process-stack";
 import { conditionsNote, printTable, writeResults } from "./support/report";
 import { progress, sleep } from "./support/stack";
 import { epochMs, type Summary, summarize } from "./support/stats";
@@ -32,6 +32,11 @@ import { epochMs, type Summary, summarize } from "./support/stats";
  * EVENTS_BASELINE_ROOT=<a built checkout of another commit> runs the same bench against that
  * checkout's processes first (on the database BENCH_DATABASE_URL + "_base"), so the table has a
  * before and after measured in one run.
+ *
+ * EVENTS_SUBSCRIBER_PROCESSES=<n> spreads the connections over n subscriber processes.
+ * CPU_PROF_DIR set: every process of the stack (through a preloaded profiler,
+ * `support/cpu-profile.cjs`) and the subscriber process (`--cpu-prof`) write a CPU profile there
+ * when they exit.
  */
 const CONNECTIONS = 100;
 const PER_CONNECTION = 10;
@@ -42,6 +47,13 @@ const ROUNDS = 10;
 const PAUSE_MS = 1_000;
 const ROUND_TIMEOUT_MS = 10_000;
 const REPO_ROOT = resolve(__dirname, "..");
+const PROFILE_DIR = process.env.CPU_PROF_DIR ? resolve(process.env.CPU_PROF_DIR) : undefined;
+/**
+ * Processes the subscribers are spread over (EVENTS_SUBSCRIBER_PROCESSES, default 1): parsing
+ * 26,000 frames per discovery in real graphql-ws clients costs more CPU than the gateway's
+ * fan-out, so with one process the load generator, not the gateway, can set the last arrival.
+ */
+const SUBSCRIBER_PROCESSES = Number(process.env.EVENTS_SUBSCRIBER_PROCESSES ?? 1);
 
 const SUBSCRIPTION = `subscription($filter: CapabilityChangeFilter) {
   capabilityChanges(filter: $filter) { eventId serverId name kind changeType occurredAt }
@@ -69,6 +81,8 @@ interface Outcome {
   occurredToCommit: Summary;
   errors: number;
   firstError?: string;
+  /** CPU ms per discovery over the rounds (pauses included): the gateway, the registry, the subscriber processes. */
+  cpuPerDiscovery: Record<"gateway" | "registry" | "subscribers", number>;
   loadBefore: number[];
   loadAfter: number[];
 }
@@ -77,7 +91,13 @@ interface Outcome {
 async function startStack(variant: Variant, env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(variant.root, "packages/cli/dist/main.js"), "start"], {
     cwd: variant.root,
-    env: { ...process.env, ...env },
+    env: {
+      ...process.env,
+      ...env,
+      ...(PROFILE_DIR
+        ? { CPU_PROF_DIR: PROFILE_DIR, NODE_OPTIONS: `--require ${join(__dirname, "support/cpu-profile.cjs")}` }
+        : {}),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -100,6 +120,15 @@ async function startStack(variant: Variant, env: Record<string, string>): Promis
     }
     await sleep(500);
   }
+}
+
+/** The pid of `parent`'s child process running `script` (a path relative to the checkout). */
+function childPid(parent: number, script: string): number {
+  for (const line of execFileSync("ps", ["-eo", "pid=,ppid=,args="]).toString().split("\n")) {
+    const [pid, ppid, ...args] = line.trim().split(/\s+/);
+    if (Number(ppid) === parent && args.some((a) => a.endsWith(script))) return Number(pid);
+  }
+  throw new Error(`no child of ${parent} runs ${script}`);
 }
 
 async function stopStack(child: ChildProcess): Promise<void> {
@@ -132,6 +161,55 @@ interface Status {
   errors: number;
   firstError?: string;
   closed: number;
+}
+
+interface Report {
+  arrivals: Record<string, number[]>;
+  occurred: Record<string, number>;
+  errors: number;
+  firstError?: string;
+}
+
+/** The subscriber processes, asked together; their answers summed or merged. */
+class SubscriberPool {
+  constructor(readonly children: ChildProcess[]) {}
+
+  async status(): Promise<Status> {
+    const all = await Promise.all(this.children.map((c) => ask<Status>(c, { type: "status" }, "status")));
+    return {
+      live: all.reduce((n, s) => n + s.live, 0),
+      received: all.reduce((n, s) => n + s.received, 0),
+      errors: all.reduce((n, s) => n + s.errors, 0),
+      closed: all.reduce((n, s) => n + s.closed, 0),
+      ...(all.find((s) => s.firstError) ? { firstError: all.find((s) => s.firstError)?.firstError } : {}),
+    };
+  }
+
+  async report(): Promise<Report> {
+    const all = await Promise.all(this.children.map((c) => ask<Report>(c, { type: "report" }, "report")));
+    const merged: Report = { arrivals: {}, occurred: {}, errors: 0 };
+    for (const r of all) {
+      for (const [round, at] of Object.entries(r.arrivals))
+        merged.arrivals[round] = [...(merged.arrivals[round] ?? []), ...at];
+      for (const [round, at] of Object.entries(r.occurred)) {
+        merged.occurred[round] = Math.min(merged.occurred[round] ?? Number.POSITIVE_INFINITY, at);
+      }
+      merged.errors += r.errors;
+      if (!merged.firstError && r.firstError) merged.firstError = r.firstError;
+    }
+    return merged;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.children
+        .filter((c) => c.connected)
+        .map((c) => {
+          c.send({ type: "stop" });
+          return once(c, "exit");
+        }),
+    );
+  }
 }
 
 function probe(organizationId: string, serverId: string): string {
@@ -220,43 +298,61 @@ async function measure(variant: Variant): Promise<Outcome> {
   }
   const db = createPrisma({ DATABASE_URL: variant.databaseUrl, DATABASE_POOL_SIZE: 2, DATABASE_MAX_OVERFLOW: 0 });
   const redis = createRedis(BENCH_REDIS_URL, "bench-events");
-  let subscribers: ChildProcess | undefined;
+  let pool: SubscriberPool | undefined;
   try {
     const org = await createOrganization(db, apiKeyPepper, {
       name: `Bench events ${randomUUID().slice(0, 8)}`,
       ownerEmail: `owner-${randomUUID()}@example.test`,
     });
     const serverId = randomUUID();
-    subscribers = fork(join(__dirname, "support/subscribers.mjs"), [], {
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    const child = subscribers;
-    await ask(
-      child,
-      {
-        type: "start",
-        url: `ws://127.0.0.1:${ports.GATEWAY_PORT}/graphql`,
-        auth: org.apiKey,
-        connections: CONNECTIONS,
-        perConnection: PER_CONNECTION,
-        query: SUBSCRIPTION,
-        filters: FILTERS,
-      },
-      "started",
+    pool = new SubscriberPool(
+      Array.from({ length: SUBSCRIBER_PROCESSES }, () =>
+        fork(join(__dirname, "support/subscribers.mjs"), [], {
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+          execArgv: PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+        }),
+      ),
+    );
+    const subscribers = pool;
+    await Promise.all(
+      subscribers.children.map((child, i) =>
+        ask(
+          child,
+          {
+            type: "start",
+            url: `ws://127.0.0.1:${ports.GATEWAY_PORT}/graphql`,
+            auth: org.apiKey,
+            // Each process its share of the connections; every filter in each.
+            connections:
+              Math.floor(CONNECTIONS / SUBSCRIBER_PROCESSES) + (i < CONNECTIONS % SUBSCRIBER_PROCESSES ? 1 : 0),
+            perConnection: PER_CONNECTION,
+            query: SUBSCRIPTION,
+            filters: FILTERS,
+          },
+          "started",
+        ),
+      ),
     );
     // Pub/sub keeps nothing and graphql-ws acknowledges no subscription: probes until every
     // subscriber has seen one.
     const liveDeadline = Date.now() + 120_000;
-    let status = await ask<Status>(child, { type: "status" }, "status");
+    let status = await subscribers.status();
     while (status.live < SUBSCRIBERS && Date.now() < liveDeadline && status.closed === 0) {
       await redis.publish(redisChannel(redis, EVENTS_CHANNEL), probe(org.organizationId, serverId));
       await sleep(500);
-      status = await ask<Status>(child, { type: "status" }, "status");
+      status = await subscribers.status();
     }
     progress(`${variant.name}: ${status.live}/${SUBSCRIBERS} subscriptions live`);
     await sleep(2_000); // the last probes drain
 
     const loadBefore = loadavg();
+    const pids = {
+      gateway: [childPid(stack.pid as number, "gateway/dist/main.js")],
+      registry: [childPid(stack.pid as number, "subgraphs/registry/dist/main.js")],
+      subscribers: subscribers.children.map((c) => c.pid as number),
+    };
+    const cpuMs = (of: number[]) => of.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+    const cpuBefore = Object.fromEntries(Object.entries(pids).map(([name, of]) => [name, cpuMs(of)]));
     const commits: number[] = [];
     let expectedSoFar = 0;
     const received0 = status.received;
@@ -264,20 +360,18 @@ async function measure(variant: Variant): Promise<Outcome> {
       commits.push(await discover(db, org.organizationId, serverId, round));
       expectedSoFar += CAPABILITIES * status.live;
       const deadline = Date.now() + ROUND_TIMEOUT_MS;
-      let now = await ask<Status>(child, { type: "status" }, "status");
+      let now = await subscribers.status();
       while (now.received - received0 < expectedSoFar && Date.now() < deadline) {
         await sleep(50);
-        now = await ask<Status>(child, { type: "status" }, "status");
+        now = await subscribers.status();
       }
       await sleep(PAUSE_MS);
     }
     const loadAfter = loadavg();
-    const report = await ask<{
-      arrivals: Record<string, number[]>;
-      occurred: Record<string, number>;
-      errors: number;
-      firstError?: string;
-    }>(child, { type: "report" }, "report");
+    const cpuPerDiscovery = Object.fromEntries(
+      Object.entries(pids).map(([name, of]) => [name, Math.round((cpuMs(of) - (cpuBefore[name] as number)) / ROUNDS)]),
+    ) as Outcome["cpuPerDiscovery"];
+    const report = await subscribers.report();
     const firsts: number[] = [];
     const lasts: number[] = [];
     const every: number[] = [];
@@ -303,15 +397,13 @@ async function measure(variant: Variant): Promise<Outcome> {
       every: summarize(every),
       occurredToCommit: summarize(occurredToCommit),
       errors: report.errors,
+      cpuPerDiscovery,
       ...(report.firstError ? { firstError: report.firstError } : {}),
       loadBefore: loadBefore.map((l) => Math.round(l * 10) / 10),
       loadAfter: loadAfter.map((l) => Math.round(l * 10) / 10),
     };
   } finally {
-    if (subscribers?.connected) {
-      subscribers.send({ type: "stop" });
-      await once(subscribers, "exit");
-    }
+    await pool?.stop();
     await redis.quit();
     await db.$disconnect();
     await stopStack(stack);
@@ -363,10 +455,12 @@ describe("events through the multi-process stack", () => {
         .map(
           (o) =>
             `${o.variant}: live ${o.live}/${SUBSCRIBERS}; delivered ${o.delivered.toLocaleString("en-US")} / expected ${o.expected.toLocaleString("en-US")}; ` +
-            `subscriber errors ${o.errors}${o.firstError ? ` (${o.firstError})` : ""}; load average before ${o.loadBefore.join(", ")}, after ${o.loadAfter.join(", ")}`,
+            `subscriber errors ${o.errors}${o.firstError ? ` (${o.firstError})` : ""}; ` +
+            `CPU ms per discovery: gateway ${o.cpuPerDiscovery.gateway}, registry ${o.cpuPerDiscovery.registry}, ` +
+            `subscribers ${o.cpuPerDiscovery.subscribers}; load average before ${o.loadBefore.join(", ")}, after ${o.loadAfter.join(", ")}`,
         )
         .join("\n") +
-        `\n${ratio}Subscribers run in their own process; clocks: performance.timeOrigin + now() in every process.\n${conditionsNote()}`,
+        `\n${ratio}Subscribers run in ${SUBSCRIBER_PROCESSES} process(es) of their own; clocks: performance.timeOrigin + now() in every process.\n${conditionsNote()}`,
     );
     await writeResults("events", { subscribers: SUBSCRIBERS, capabilities: CAPABILITIES, rounds: ROUNDS, outcomes });
     for (const outcome of outcomes) expect(outcome.errors).toBe(0);

@@ -640,6 +640,81 @@ describe("subscriptions across instances", () => {
     await waitFor(() => events2.size === before, "the upstream subscriptions to end");
   });
 
+  // The gateway writes shared results to the sockets itself (gateway/src/subscriptions/delivery.ts):
+  // a plain WebSocket client sees the exact frames, and which subscription each is for.
+  it("sends each subscriber on one connection its own selection under its own id, shared or not", async () => {
+    const serverId = randomUUID();
+    const before = events2.size;
+    const socket = new WebSocket(`${url2.replace(/^http/, "ws")}/graphql`, "graphql-transport-ws");
+    const frames: Array<{ id?: string; type: string; payload?: any }> = [];
+    socket.on("message", (data) => frames.push(JSON.parse(String(data))));
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { Authorization: `Bearer ${org.ownerKey}` } }));
+    await waitFor(() => frames.some((f) => f.type === "connection_ack"), "connection_ack");
+    const byName = `subscription($filter: CapabilityChangeFilter) { capabilityChanges(filter: $filter) { eventId name } }`;
+    const byKind = `subscription($filter: CapabilityChangeFilter) { capabilityChanges(filter: $filter) { kind eventId serverName } }`;
+    const subscribe = (id: string, query: string) =>
+      socket.send(JSON.stringify({ id, type: "subscribe", payload: { query, variables: { filter: { serverId } } } }));
+    subscribe("name-1", byName);
+    subscribe("name-2", byName);
+    subscribe("kind-1", byKind);
+    const nextOf = (id: string) => frames.filter((f) => f.id === id && f.type === "next");
+    const ids = ["name-1", "name-2", "kind-1"];
+    // Live once each has seen a probe.
+    await waitFor(() => {
+      if (ids.every((id) => nextOf(id).length > 0)) return true;
+      void publish(capabilityEvent(org.organizationId, { serverId, name: "probe" }));
+      return false;
+    }, "the three subscriptions to be live");
+    // One upstream subscription for the two identical ones, one for the other selection.
+    expect(events2.size).toBe(before + 2);
+    const counts = Object.fromEntries(ids.map((id) => [id, nextOf(id).length]));
+    const event = capabilityEvent(org.organizationId, { serverId, name: "get_tides", kind: "tool" });
+    await publish(event);
+    await waitFor(() => ids.every((id) => nextOf(id).length > (counts[id] as number)), "the event");
+    const last = (id: string) => nextOf(id).at(-1);
+    for (const id of ["name-1", "name-2"]) {
+      expect(last(id)).toEqual({
+        id,
+        type: "next",
+        payload: { data: { capabilityChanges: { eventId: event.id, name: "get_tides" } } },
+      });
+    }
+    expect(last("kind-1")).toEqual({
+      id: "kind-1",
+      type: "next",
+      payload: { data: { capabilityChanges: { kind: "tool", eventId: event.id, serverName: "weather" } } },
+    });
+
+    // One sharer completes: the other still gets events, the completed one nothing more. The
+    // gateway handles a connection's messages in order: once a subscription sent after the
+    // complete is live, the complete was handled.
+    socket.send(JSON.stringify({ id: "name-1", type: "complete" }));
+    const markerServer = randomUUID();
+    socket.send(
+      JSON.stringify({
+        id: "marker",
+        type: "subscribe",
+        payload: { query: byName, variables: { filter: { serverId: markerServer } } },
+      }),
+    );
+    await waitFor(() => {
+      if (nextOf("marker").length > 0) return true;
+      void publish(capabilityEvent(org.organizationId, { serverId: markerServer }));
+      return false;
+    }, "a subscription sent after the complete to be live");
+    const after = capabilityEvent(org.organizationId, { serverId, name: "get_currents" });
+    await publish(after);
+    await waitFor(
+      () => nextOf("name-2").at(-1)?.payload?.data?.capabilityChanges?.eventId === after.id,
+      "the event after the complete",
+    );
+    expect(nextOf("name-1").map((f) => f.payload.data.capabilityChanges.eventId)).not.toContain(after.id);
+    expect(frames.filter((f) => f.type === "error")).toEqual([]);
+    socket.close(1000);
+    await waitFor(() => events2.size === before, "the upstream subscriptions to end");
+  });
+
   it("keeps feeding the others when one sharer leaves or its key is revoked", async () => {
     const serverId = randomUUID();
     const variables = { filter: { serverId } };

@@ -3,7 +3,6 @@ import { AppError, ErrorCode, type InternalTokenSigner, type Logger, normalizeEr
 import { routeUpgrades } from "@sprintconnect/subgraph-kit/websocket";
 import type { FastifyInstance } from "fastify";
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema, ValidationRule } from "graphql";
-import type { FormattedExecutionResult } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticate";
@@ -11,6 +10,7 @@ import type { AuthInvalidations } from "../auth/invalidations";
 import type { GatewayMetrics } from "../metrics";
 import type { RateLimits } from "../rate-limit";
 import { type AuthenticatedConnection, ConnectionAuth } from "./connection-auth";
+import { SocketWriter } from "./delivery";
 import { clientErrors } from "./forwarding";
 import { type RoutedSubscription, SubscriptionRouter } from "./routing";
 import { SharedSubscriptions } from "./sharing";
@@ -42,6 +42,8 @@ export interface SubscriptionServerOptions {
 /** What the gateway keeps for each acknowledged connection. */
 interface Connection extends AuthenticatedConnection {
   socket: WebSocket;
+  /** Where its subscriptions' results are written, past graphql-ws (see `SharedSubscriptions`). */
+  writer: SocketWriter;
   timer: NodeJS.Timeout;
 }
 
@@ -96,6 +98,7 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
         const connection: Connection = {
           ...authenticated,
           socket,
+          writer: new SocketWriter(socket, request.socket),
           timer: setInterval(() => void auth.reauthenticate(connection, socket), REAUTHENTICATE_EVERY_MS),
         };
         connection.timer.unref();
@@ -104,7 +107,7 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
         metrics.wsConnections.inc();
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const connection = ctx.extra.connection as Connection;
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [
@@ -125,23 +128,32 @@ export function serveSubscriptions(app: FastifyInstance, options: SubscriptionSe
           document: routed.document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: { routed, connection },
+          contextValue: { routed, connection, id },
         };
       },
       subscribe: (args) => {
-        const { routed, connection } = args.contextValue as { routed: RoutedSubscription; connection: Connection };
+        const { routed, connection, id } = args.contextValue as {
+          routed: RoutedSubscription;
+          connection: Connection;
+          id: string;
+        };
         metrics.activeSubscriptions.inc({ subgraph: routed.subgraph });
-        // graphql-ws types results as graphql-js's; these are already formatted (see onNext).
-        return upstreams.join(routed, connection.principal, connection, upstreamErrors(routed.subgraph), () =>
-          metrics.activeSubscriptions.dec({ subgraph: routed.subgraph }),
-        ) as unknown as AsyncIterableIterator<ExecutionResult>;
+        // Results are written to the socket by `upstreams` (serialized once per event, whatever
+        // the number of subscribers); graphql-ws holds an iterator that yields nothing and ends
+        // with the subscription (it then sends `complete`, or `error` for a subscriber too slow).
+        return upstreams.join(
+          routed,
+          connection.principal,
+          connection,
+          { id, writer: connection.writer },
+          upstreamErrors(routed.subgraph),
+          () => metrics.activeSubscriptions.dec({ subgraph: routed.subgraph }),
+        ) as AsyncIterableIterator<ExecutionResult>;
       },
       // onSubscribe lets only subscriptions through; this never runs.
       execute: () => ({
         errors: [new AppError(ErrorCode.BAD_REQUEST, "Only subscriptions are served over WebSocket")],
       }),
-      // Results are already formatted (subgraph errors folded by `clientErrors`).
-      onNext: (_ctx, _id, _payload, _args, result) => result as unknown as FormattedExecutionResult,
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((e) => {
           const code = normalizeErrorCode(e.extensions?.code);

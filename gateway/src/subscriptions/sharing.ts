@@ -1,7 +1,7 @@
 import type { InternalTokenSigner, Principal } from "@sprintconnect/core";
-import { SubscriberQueue } from "@sprintconnect/subgraph-kit";
 import type { GraphQLFormattedError } from "graphql";
 import type { Client } from "graphql-ws";
+import { type Delivery, Member } from "./delivery";
 import { type ForwardedResult, upstreamClient } from "./forwarding";
 import type { RoutedSubscription } from "./routing";
 
@@ -15,9 +15,6 @@ import type { RoutedSubscription } from "./routing";
  * `shareKey` add the subject.
  */
 export const SHARED_FEEDS: ReadonlySet<string> = new Set(["capabilityChanges", "serverHealthChanges"]);
-
-/** Results a subscriber may leave waiting (its socket slower than the events) before it is ended. */
-export const SUBSCRIBER_QUEUE_LIMIT = 1_000;
 
 /** JSON with object keys sorted, so equal values compare equal whatever their key order. */
 function canonical(value: unknown): string {
@@ -48,7 +45,7 @@ export function shareKey(routed: RoutedSubscription, principal: Principal): stri
 
 /** One upstream subscription and the gateway subscribers it feeds. */
 class Upstream {
-  readonly members = new Set<SubscriberQueue<ForwardedResult>>();
+  readonly members = new Set<Member>();
   private readonly client: Client;
   private readonly cancel: () => void;
 
@@ -63,7 +60,7 @@ class Upstream {
   ) {
     this.client = upstreamClient(subgraphUrls[routed.subgraph] as string, signer, principal, connection);
     this.cancel = this.client.subscribe<Record<string, unknown>>(routed.payload, {
-      // Once per event, whatever the number of subscribers: errors folded, the same object to each.
+      // Once per event, whatever the number of subscribers: errors folded and serialized once.
       next: (value) => {
         const result = value as ForwardedResult;
         this.broadcast(result.errors ? { ...result, errors: toErrors(result.errors) } : result);
@@ -78,12 +75,13 @@ class Upstream {
   }
 
   private broadcast(result: ForwardedResult): void {
-    for (const member of this.members) member.push(result);
+    const payload = JSON.stringify(result);
+    for (const member of this.members) member.deliver(payload);
   }
 
-  /** The upstream ended: every subscriber gets what was queued, then completes. */
+  /** The upstream ended: every subscriber completes (after what was already written to it). */
   private close(): void {
-    for (const member of [...this.members]) member.end();
+    for (const member of [...this.members]) member.done.end();
   }
 
   /** Called when the last member left (or the upstream ended and they all did). */
@@ -97,10 +95,12 @@ class Upstream {
 
 /**
  * The gateway's upstream subscriptions, shared: subscribers whose results are identical (same
- * {@link shareKey}) are fed by ONE subscription to the subgraph, fanned out in the gateway.
- * Each subscriber has its own bounded queue (`SUBSCRIBER_QUEUE_LIMIT`): a client that reads
- * slower than the events arrive holds only its own queue, and past the limit its subscription
- * ends with SERVICE_UNAVAILABLE ("too slow") while the others go on. When the last subscriber
+ * {@link shareKey}) are fed by ONE subscription to the subgraph, fanned out in the gateway:
+ * each result is serialized once and written as a graphql-ws `next` frame to every
+ * subscriber's socket (`Member`, `SocketWriter`), not through graphql-ws's per-subscriber
+ * iteration and serialization. A client that reads slower than the events arrive holds only
+ * its own socket's buffer, and past `MAX_UNSENT_BYTES` its subscriptions end with
+ * SERVICE_UNAVAILABLE ("too slow") while the others go on. When the last subscriber
  * of an upstream subscription leaves, that subscription is cancelled and its socket closed.
  * Subscriptions that must not be shared get an upstream of their own, through the same path.
  * The upstream socket is authenticated as the subscriber who opened it; everything it
@@ -113,7 +113,6 @@ export class SharedSubscriptions {
   constructor(
     private readonly subgraphUrls: Record<string, string>,
     private readonly signer: InternalTokenSigner,
-    private readonly options: { queueLimit?: number } = {},
   ) {}
 
   /** Upstream subscriptions open (shared or not). */
@@ -122,16 +121,18 @@ export class SharedSubscriptions {
   }
 
   /**
-   * A subscriber's results: its own queue on the (possibly shared) upstream subscription.
-   * `return()` leaves it; `onEnd` runs once when the subscriber ends, however it ends.
+   * Joins a subscriber to the (possibly shared) upstream subscription: its results are written
+   * to `delivery`. The iterator returned settles when the subscription ends (see `Member`);
+   * `return()` leaves; `onEnd` runs once when the subscriber ends, however it ends.
    */
   join(
     routed: RoutedSubscription,
     principal: Principal,
     connection: { id: string; ip: string },
+    delivery: Delivery,
     toErrors: (err: unknown) => GraphQLFormattedError[],
     onEnd: () => void,
-  ): AsyncIterableIterator<ForwardedResult> {
+  ): AsyncIterableIterator<never> {
     const key = shareKey(routed, principal);
     let upstream = key === null ? undefined : this.shared.get(key);
     if (!upstream) {
@@ -152,23 +153,19 @@ export class SharedSubscriptions {
       if (key !== null) this.shared.set(key, created);
     }
     const owner = upstream;
-    const member: SubscriberQueue<ForwardedResult> = new SubscriberQueue<ForwardedResult>(
-      this.options.queueLimit ?? SUBSCRIBER_QUEUE_LIMIT,
-      "Subscriber too slow: events were dropped; subscribe again",
-      () => {
-        owner.members.delete(member);
-        if (owner.members.size === 0) owner.dispose();
-        onEnd();
-      },
-    );
+    const member: Member = new Member(delivery, () => {
+      owner.members.delete(member);
+      if (owner.members.size === 0) owner.dispose();
+      onEnd();
+    });
     owner.members.add(member);
-    return member;
+    return member.done;
   }
 
   /** Cancels every upstream subscription (the gateway is closing). */
   close(): void {
     for (const upstream of [...this.all]) {
-      for (const member of [...upstream.members]) void member.return();
+      for (const member of [...upstream.members]) void member.done.return();
     }
   }
 }
