@@ -12,7 +12,7 @@ import {
 } from "@sprintconnect/core";
 import type { McpConnection } from "@sprintconnect/mcp";
 import { credentialHeaders } from "../credentials";
-import type { SessionServer } from "./chat.repository";
+import type { ChatRepository } from "./chat.repository";
 import type { ConnectionLease, McpConnectionPool } from "./connection-pool";
 
 /** One MCP tool the agent may call, with where it lives and whether a person must approve it. */
@@ -57,17 +57,18 @@ export function safeName(text: string): string {
  */
 export async function loadSessionTools(options: {
   db: PrismaClient;
+  repo: ChatRepository;
   secrets: SecretStore;
   pool: McpConnectionPool;
   logger: Logger;
-  /** The session's live servers with their tools' stored definitions (`ChatRepository.sessionServers`). */
-  servers: readonly SessionServer[];
+  organizationId: string;
+  serverIds: readonly string[];
   timeoutMs: number;
   approvalRules: ReadonlySet<string>;
   /** The caller's `call_tool` policies. */
   policies: CompiledPolicies;
 }): Promise<SessionTools> {
-  const { servers } = options;
+  const servers = await options.repo.servers(options.organizationId, options.serverIds);
   const nameCount = new Map<string, number>();
   for (const server of servers) {
     for (const c of server.capabilities) nameCount.set(c.name, (nameCount.get(c.name) ?? 0) + 1);

@@ -19,14 +19,13 @@ import {
   type Logger,
   loadPolicySet,
   type PolicyDecision,
-  type PolicySet,
   type PrismaClient,
   type SecretStore,
   type WorkerEnv,
 } from "@sprintconnect/core";
 import type { FetchLike } from "@sprintconnect/mcp";
 import { type AgentConfig, costOf } from "./agent-config";
-import type { ChatRepository, SessionServer, TurnContext } from "./chat.repository";
+import type { ChatRepository } from "./chat.repository";
 import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool, type SessionTools } from "./chat-tools";
 import type { McpConnectionPool } from "./connection-pool";
 import type { ChatControlHub } from "./control-hub";
@@ -49,11 +48,7 @@ export interface ChatTurnRunnerDeps {
   logger: Logger;
 }
 
-type TurnRow = TurnContext;
-/** What the job says about its turn (the claim checks it against the row). */
-type TurnJob = { turnId: string; sessionId: string; organizationId: string };
-/** What the turn reads beside its claim. */
-type TurnReads = { servers: SessionServer[]; policies: PolicySet; messages: BaseMessage[] };
+type TurnRow = NonNullable<Awaited<ReturnType<ChatRepository["findTurn"]>>>;
 type EventBody = Omit<ChatEventRecord, "seq" | "occurredAt" | "sessionId" | "organizationId" | "turnId">;
 
 /** Why a turn stopped before the model finished. */
@@ -105,11 +100,6 @@ class TurnState {
   }
 }
 
-/** Whom a turn's `call_tool` policies are decided for: its caller with their current role. */
-function policySubject(turn: TurnRow, role: string | null) {
-  return { role: role ?? "", userId: turn.userId ?? "", apiKeyId: turn.apiKeyId };
-}
-
 /**
  * Runs chat turns: connects to the session's servers, runs the LangGraph agent (model →
  * approval → tools → model … until it answers), stores messages and tool calls as they
@@ -119,7 +109,7 @@ function policySubject(turn: TurnRow, role: string | null) {
 export class ChatTurnRunner {
   constructor(private readonly deps: ChatTurnRunnerDeps) {}
 
-  async run(payload: TurnJob): Promise<void> {
+  async run(payload: { turnId: string }): Promise<void> {
     const { repo } = this.deps;
     // Listening before the turn is read: a cancel published from now on is heard, one stored
     // before is in the row (the API stores it, then publishes), so no second read is needed.
@@ -130,22 +120,15 @@ export class ChatTurnRunner {
       else if (control.type === "cancel") cancelledEarly = true;
     });
     try {
-      // The session's servers, the policies and the history are read while the turn is claimed
-      // (keyed by the job's session and organization): one round trip before the model starts.
-      // The claim is queued first: when the pool is short of connections, it goes ahead of the reads.
-      const claim = repo.claimTurn(payload);
-      const reads = this.read(payload);
-      reads.catch(() => undefined); // awaited (and reported) by execute
-      const turn = await claim;
-      if (!turn) {
-        // Not queued: a stalled job's turn (the worker running it died), or one cancelled before it started.
-        const found = await repo.findTurn(payload.turnId);
-        if (found?.status === "running") await this.interrupted(found);
-        return;
-      }
-      const prepared = reads.then((r) => this.prepare(turn, r));
-      prepared.catch(() => undefined);
-      const model = turn.model ?? turn.sessionModel ?? defaultModel(this.deps.env);
+      const turn = await repo.findTurn(payload.turnId);
+      if (!turn) return;
+      if (turn.status === "running") return await this.interrupted(turn);
+      if (turn.status !== "queued") return; // cancelled before it started
+      // The tools and the history are read while the turn is claimed: independent reads.
+      const prepared = this.prepare(turn);
+      prepared.catch(() => undefined); // awaited (and reported) by execute
+      if (!(await repo.transition(turn.id, ["queued"], { status: "running", startedAt: new Date() }))) return;
+      const model = turn.model ?? turn.session.model ?? defaultModel(this.deps.env);
       const state = new TurnState(turn, model, (e) => this.deps.events.publish(e), this.deps.logger);
       deliver = (control) => this.onControl(state, control);
       if (cancelledEarly || turn.cancelRequestedAt) state.stop("cancelled");
@@ -183,31 +166,27 @@ export class ChatTurnRunner {
     else state.approvalWaiters.get(control.toolCallId)?.();
   }
 
-  /** What a turn reads before the model starts, from the job alone: independent reads, in parallel. */
-  private async read(job: TurnJob): Promise<TurnReads> {
-    const { repo, db } = this.deps;
-    const [servers, policies, messages] = await Promise.all([
-      repo.sessionServers(job.organizationId, job.sessionId),
-      loadPolicySet(db, job.organizationId),
-      this.initialMessages(job),
-    ]);
-    return { servers, policies, messages };
-  }
-
   /** The session's tools (stored definitions, no connection yet) and the model's first messages. */
-  private async prepare(turn: TurnRow, reads: TurnReads): Promise<{ tools: SessionTools; messages: BaseMessage[] }> {
-    const { env, logger } = this.deps;
-    const tools = await loadSessionTools({
-      db: this.deps.db,
-      secrets: this.deps.secrets,
-      pool: this.deps.pool,
-      logger,
-      servers: reads.servers,
-      timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
-      approvalRules: this.deps.config.approvalTools,
-      policies: compilePolicies(reads.policies, policySubject(turn, turn.memberRole), "call_tool"),
-    });
-    return { tools, messages: reads.messages };
+  private async prepare(turn: TurnRow): Promise<{ tools: SessionTools; messages: BaseMessage[] }> {
+    const { repo, env, logger } = this.deps;
+    const [tools, messages] = await Promise.all([
+      this.callToolPolicies(turn).then((policies) =>
+        loadSessionTools({
+          db: this.deps.db,
+          repo,
+          secrets: this.deps.secrets,
+          pool: this.deps.pool,
+          logger,
+          organizationId: turn.organizationId,
+          serverIds: turn.session.serverIds,
+          timeoutMs: env.CHAT_TOOL_TIMEOUT_SECONDS * 1000,
+          approvalRules: this.deps.config.approvalTools,
+          policies,
+        }),
+      ),
+      this.initialMessages(turn),
+    ]);
+    return { tools, messages };
   }
 
   private async execute(
@@ -253,13 +232,14 @@ export class ChatTurnRunner {
       loadPolicySet(this.deps.db, turn.organizationId),
       turn.userId ? this.deps.repo.memberRole(turn.organizationId, turn.userId) : null,
     ]);
-    return compilePolicies(set, policySubject(turn, role), "call_tool");
+    const subject = { role: role ?? "", userId: turn.userId ?? "", apiKeyId: turn.apiKeyId };
+    return compilePolicies(set, subject, "call_tool");
   }
 
   /** The system prompt, the session's earlier messages and this turn's user message. */
-  private async initialMessages(job: TurnJob): Promise<BaseMessage[]> {
+  private async initialMessages(turn: TurnRow): Promise<BaseMessage[]> {
     const { repo } = this.deps;
-    const [earlier, user] = await Promise.all([repo.history(job.sessionId, job.turnId), repo.userMessage(job.turnId)]);
+    const [earlier, user] = await Promise.all([repo.history(turn.sessionId, turn.id), repo.userMessage(turn.id)]);
     return [
       new SystemMessage({ id: randomUUID(), content: this.deps.config.systemPrompt }),
       ...historyMessages(earlier),
@@ -619,7 +599,11 @@ export class ChatTurnRunner {
   }
 
   private async finish(state: TurnState, status: "completed" | "cancelled" | "failed", error?: string) {
-    await this.deps.repo.finishTurn(state.turn, status, error);
+    await this.deps.repo.transition(state.turn.id, ["running"], {
+      status,
+      finishedAt: new Date(),
+      ...(error ? { error } : {}),
+    });
     state.emit({ type: "done", status });
   }
 

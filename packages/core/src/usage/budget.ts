@@ -108,17 +108,16 @@ export async function checkBudgets(db: PrismaClient, now = new Date()): Promise<
  * the last budget check recorded: refusals follow usage within the check interval), else null.
  */
 export async function budgetRefusal(
-  db: Pick<PrismaClient, "$queryRaw">,
+  db: Pick<PrismaClient, "usageBudget" | "usageBudgetAlert">,
   organizationId: string,
   now = new Date(),
 ): Promise<AppError | null> {
-  // One raw statement: every chat message asks this first, and Prisma's two model calls spent
-  // 2–4 ms of CPU each compiling them (docs/ARCHITECTURE.md, Chat).
-  const [exhausted] = await db.$queryRaw<Array<{ metric: string; budget: Prisma.Decimal }>>`
-    SELECT a.metric, a.budget FROM "UsageBudget" b
-      JOIN "UsageBudgetAlert" a ON a."organizationId" = b."organizationId" AND a.month = ${utcMonth(now).key} AND a.threshold = 100
-     WHERE b."organizationId" = ${organizationId}::uuid AND b."hardLimit"
-     LIMIT 1`;
+  const budget = await db.usageBudget.findUnique({ where: { organizationId }, select: { hardLimit: true } });
+  if (!budget?.hardLimit) return null;
+  const exhausted = await db.usageBudgetAlert.findFirst({
+    where: { organizationId, month: utcMonth(now).key, threshold: 100 },
+    select: { metric: true, used: true, budget: true },
+  });
   if (!exhausted) return null;
   return new AppError(ErrorCode.BUDGET_EXCEEDED, `The organization's monthly ${exhausted.metric} budget is used up`, {
     metric: exhausted.metric,
