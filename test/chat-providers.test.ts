@@ -7,9 +7,9 @@ import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import { createChatModel, historyMessages, usageOf } from "@sprintconnect/worker";
 
 /**
- * OpenAI and Anthropic are outside this machine: a local HTTP server speaks their streaming
- * wire formats (server-sent events), and the providers' own SDKs talk to it through our
- * egress guard.
+ * OpenAI, Azure OpenAI and Anthropic are outside this machine: a local HTTP server speaks their
+ * streaming wire formats (server-sent events), and the providers' own SDKs talk to it through
+ * our egress guard.
  */
 let server: Server;
 let baseUrl: string;
@@ -49,6 +49,66 @@ function openAi(res: ServerResponse): void {
           completion_tokens: 3,
           total_tokens: 15,
           prompt_tokens_details: { cached_tokens: 4 },
+        },
+      },
+    ],
+    [null, "[DONE]"],
+  ]);
+}
+
+/** Azure's content filter verdicts, which it adds to the prompt and to every choice. */
+const azureFilters = {
+  hate: { filtered: false, severity: "safe" },
+  self_harm: { filtered: false, severity: "safe" },
+  sexual: { filtered: false, severity: "safe" },
+  violence: { filtered: false, severity: "safe" },
+};
+
+const azureChunk = (delta: object, finish: string | null = null) => ({
+  id: "chatcmpl-azure",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "gpt-4o-mini-2024-07-18",
+  system_fingerprint: "fp_azure",
+  choices: [{ index: 0, delta, finish_reason: finish, logprobs: null, content_filter_results: azureFilters }],
+});
+
+/**
+ * Azure OpenAI's stream: OpenAI's chunks, but first a chunk without choices carrying the
+ * prompt's filter results (empty id, model and object), filter results on every choice, and
+ * the usage in a last chunk without choices.
+ */
+function azure(res: ServerResponse): void {
+  sse(res, [
+    [
+      null,
+      {
+        id: "",
+        object: "",
+        created: 0,
+        model: "",
+        choices: [],
+        prompt_filter_results: [{ prompt_index: 0, content_filter_results: azureFilters }],
+      },
+    ],
+    [null, azureChunk({ role: "assistant", content: "", refusal: null })],
+    [null, azureChunk({ content: "Hello" })],
+    [null, azureChunk({ content: " from" })],
+    [null, azureChunk({ content: " Azure" })],
+    [null, { ...azureChunk({}, "stop"), choices: [{ index: 0, delta: {}, finish_reason: "stop", logprobs: null }] }],
+    [
+      null,
+      {
+        id: "chatcmpl-azure",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "gpt-4o-mini-2024-07-18",
+        choices: [],
+        usage: {
+          prompt_tokens: 21,
+          completion_tokens: 3,
+          total_tokens: 24,
+          prompt_tokens_details: { cached_tokens: 8 },
         },
       },
     ],
@@ -97,6 +157,7 @@ beforeAll(async () => {
     req.on("end", () => {
       const body = raw ? JSON.parse(raw) : null;
       seen.push({ path: req.url ?? "", headers: req.headers, body });
+      if (req.url?.startsWith("/openai/deployments/")) return azure(res);
       if (req.url?.endsWith("/chat/completions")) return openAi(res);
       if (req.url?.endsWith("/v1/messages")) return anthropic(res);
       res.writeHead(404).end();
@@ -111,17 +172,24 @@ afterAll(async () => {
 });
 
 async function streamWith(
-  provider: "openai" | "anthropic",
+  provider: "openai" | "anthropic" | "azure",
   model: string,
   messages: BaseMessage[] = [new HumanMessage("hi")],
+  egress: EgressGuard = guard,
 ) {
   const env = parseEnv(workerEnvSchema, {
     LLM_PROVIDER: provider,
     LLM_API_KEY: `test-key-${provider}`,
-    LLM_BASE_URL: provider === "openai" ? `${baseUrl}/v1` : baseUrl,
+    ...(provider === "azure"
+      ? {
+          AZURE_OPENAI_ENDPOINT: baseUrl,
+          AZURE_OPENAI_DEPLOYMENT: "chat-deployment",
+          AZURE_OPENAI_API_VERSION: "2024-10-21",
+        }
+      : { LLM_BASE_URL: provider === "openai" ? `${baseUrl}/v1` : baseUrl }),
     ALLOWED_EGRESS_HOSTS: "127.0.0.1",
   });
-  const chat = createChatModel(env, model, guard.fetch);
+  const chat = createChatModel(env, model, egress.fetch);
   const chunks: AIMessageChunk[] = [];
   for await (const chunk of await chat.stream(messages)) chunks.push(chunk as AIMessageChunk);
   return { chunks, text: chunks.map((c) => (typeof c.content === "string" ? c.content : "")).join("") };
@@ -136,6 +204,33 @@ describe("LLM providers over their wire formats", () => {
     const call = seen.find((s) => s.path.endsWith("/chat/completions"));
     expect(call?.headers.authorization).toBe("Bearer test-key-openai");
     expect(call?.body).toMatchObject({ model: "gpt-test", stream: true, stream_options: { include_usage: true } });
+  });
+
+  it("streams an Azure OpenAI answer from the deployment's path with the api-key header, and reads its usage", async () => {
+    seen.length = 0;
+    const { chunks, text } = await streamWith("azure", "gpt-4o-mini");
+    expect(text).toBe("Hello from Azure");
+    expect(chunks.filter((c) => c.content !== "").length).toBe(3);
+    expect(usageOf("azure", chunks)).toEqual({ inputTokens: 21, outputTokens: 3, cachedTokens: 8 });
+    expect(seen).toHaveLength(1);
+    const call = seen[0];
+    const url = new URL(call?.path ?? "", baseUrl);
+    expect(url.pathname).toBe("/openai/deployments/chat-deployment/chat/completions");
+    expect(url.searchParams.get("api-version")).toBe("2024-10-21");
+    expect(call?.headers["api-key"]).toBe("test-key-azure");
+    expect(call?.headers.authorization).toBeUndefined();
+    expect(call?.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it("sends Azure OpenAI requests through the egress guard, which refuses an endpoint it does not allow", async () => {
+    const closed = new EgressGuard(parseEgressPolicy(["models.example.com"]));
+    seen.length = 0;
+    try {
+      await expect(streamWith("azure", "gpt-4o-mini", [new HumanMessage("hi")], closed)).rejects.toThrow();
+    } finally {
+      await closed.close();
+    }
+    expect(seen).toHaveLength(0);
   });
 
   it("counts Anthropic's output tokens once, though its stream reports them twice", async () => {
