@@ -2,8 +2,10 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "graphql-ws";
+import { Client as PgClient } from "pg";
 import WebSocket from "ws";
 import { type ChangingFixture, type FixtureHandle, startFixture } from "./fixtures/mcp";
+import { TEST_DATABASE_URL } from "./support/env";
 import { request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 import { waitFor } from "./support/wait";
@@ -157,11 +159,85 @@ describe("a chat turn", () => {
     expect(second.status).toBe(409);
     expect(second.body.error.code).toBe("CONFLICT");
     await untilDone(feed);
-    await waitFor("the session to be free", async () => {
-      const s = await stack.db.chatSession.findUniqueOrThrow({ where: { id: sessionId } });
-      return s.activeTurnId === null;
-    });
+    // The session is freed before `done` is published: a message sent on `done` is taken.
     expect((await send(sessionId, "hello again")).status).toBe(202);
+    await untilDone(feed, 2);
+  });
+
+  /**
+   * Makes the database refuse the worker's claim of this session's turns (queued → running)
+   * `times` times: a real error from PostgreSQL in the middle of the job, as a lost connection
+   * or a pool timeout would raise. A sequence counts the refusals (it is not rolled back).
+   */
+  let refusedClaims = 0;
+
+  async function refuseClaims(sessionId: string, times: number): Promise<() => Promise<void>> {
+    const name = `test_refuse_claim_${sessionId.replaceAll("-", "")}`;
+    // As the database's owner: the application role may not create triggers.
+    const owner = new PgClient({ connectionString: TEST_DATABASE_URL });
+    await owner.connect();
+    await owner.query(`CREATE SEQUENCE ${name}`);
+    await owner.query(`GRANT USAGE ON SEQUENCE ${name} TO PUBLIC`);
+    await owner.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."sessionId" = '${sessionId}' AND OLD.status = 'queued' AND NEW.status = 'running'
+           AND nextval('${name}') <= ${times} THEN
+          RAISE EXCEPTION 'claim refused by the test';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await owner.query(`CREATE TRIGGER ${name} BEFORE UPDATE ON "ChatTurn" FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    return async () => {
+      const { rows } = await owner.query(`SELECT is_called, last_value FROM ${name}`);
+      // Each claim the trigger saw (the refused ones among them) took a number.
+      refusedClaims = rows[0].is_called ? Math.min(Number(rows[0].last_value), times) : 0;
+      await owner.query(`DROP TRIGGER IF EXISTS ${name} ON "ChatTurn"`);
+      await owner.query(`DROP FUNCTION IF EXISTS ${name}()`);
+      await owner.query(`DROP SEQUENCE IF EXISTS ${name}`);
+      await owner.end();
+    };
+  }
+
+  it("retries a turn whose claim failed in the database, and runs it once", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const restore = await refuseClaims(sessionId, 1);
+    try {
+      const feed = watch(sessionId);
+      const sent = await send(sessionId, 'echo {"text": "once"}');
+      expect(sent.status).toBe(202);
+      const events = (await untilDone(feed)).filter((e) => e.turnId === sent.body.id);
+      expect(events[events.length - 1]).toMatchObject({ type: "done", status: "completed" });
+      expect(events.filter((e) => e.type === "tool_call_started")).toHaveLength(1);
+      expect(events.some((e) => e.type === "error")).toBe(false);
+      const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
+      expect(turn.status).toBe("completed");
+    } finally {
+      await restore();
+    }
+    expect(refusedClaims).toBe(1);
+  });
+
+  it("fails a turn that could not be claimed on any attempt, tells the subscriber and frees the session", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const restore = await refuseClaims(sessionId, 1_000);
+    let sent: Awaited<ReturnType<typeof send>>;
+    const feed = watch(sessionId);
+    try {
+      sent = await send(sessionId, "hello");
+      expect(sent.status).toBe(202);
+      await untilDone(feed);
+    } finally {
+      await restore();
+    }
+    expect(refusedClaims).toBe(3); // the first attempt and both retries
+    const events = feed.items.filter((e) => e.turnId === sent.body.id);
+    expect(events.slice(-2)).toMatchObject([
+      { type: "error", code: "SERVICE_UNAVAILABLE" },
+      { type: "done", status: "failed" },
+    ]);
+    const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
+    expect(turn).toMatchObject({ status: "failed", error: "The turn could not be started; try again" });
+    expect((await send(sessionId, "and now?")).status).toBe(202);
     await untilDone(feed, 2);
   });
 

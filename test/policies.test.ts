@@ -548,6 +548,25 @@ describe("the policy matrix", () => {
     expect(restored.body.items).toHaveLength(2);
   });
 
+  it("reads a policy row written without its lists (NULL columns) as empty lists, and still decides", async () => {
+    const rows = await stack.db.$queryRaw<Array<{ id: string }>>`
+      INSERT INTO "Policy" (id, "organizationId", name, effect, actions, "subjectRoles", "updatedAt")
+      VALUES (gen_random_uuid(), ${org.organizationId}::uuid, 'written by hand', 'deny', '{read}', '{viewer}', now())
+      RETURNING id`;
+    try {
+      const set = await loadPolicySet(stack.db, org.organizationId);
+      const row = set.policies.find((p) => p.id === rows[0]?.id);
+      expect(row).toMatchObject({ serverIds: [], serverTags: [], environments: [], subjectUserIds: [] });
+      // A deny with no resource condition matches every server, for its subjects only.
+      const viewer = compilePolicies(set, { role: "viewer", userId: callers.viewer.userId, apiKeyId: null }, "read");
+      expect(viewer.server(servers.A).allowed).toBe(false);
+      const admin = compilePolicies(set, { role: "admin", userId: callers.admin.userId, apiKeyId: null }, "read");
+      expect(admin.server(servers.A).allowed).toBe(true);
+    } finally {
+      await stack.db.$executeRaw`DELETE FROM "Policy" WHERE id = ${rows[0]?.id}::uuid`;
+    }
+  });
+
   it("lists the policies that apply to the caller and the default at /v1/discovery/policies", async () => {
     const mine = await createPolicy({
       name: "mine",

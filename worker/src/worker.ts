@@ -156,7 +156,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   queues.process(
     chatTurnJob,
     env.WORKER_CHAT_CONCURRENCY,
-    metrics.timed(chatTurnJob.name, (payload) => chatRunner().run(payload)),
+    metrics.timed(chatTurnJob.name, (payload, job) =>
+      chatRunner().run(payload, { finalAttempt: job.attempt > chatTurnJob.retries }),
+    ),
   );
   queues.process(
     pingJob,

@@ -28,13 +28,17 @@ export const healthCheckJob = defineJob({
 
 /**
  * Run one chat turn: the agent answers the turn's user message. The job id is the turn id. A
- * turn is never retried: a worker that dies mid-turn leaves it `running`, and the worker that
- * picks the stalled job up marks it `interrupted` instead of running tools a second time.
+ * turn is never run twice: each attempt acts on the turn's stored status — `queued` is claimed
+ * and run, `running` (a worker died mid-turn, or an attempt failed after the claim) is marked
+ * `interrupted` instead of running tools a second time, anything else only frees the session.
+ * So retries are safe, and they are what carries a turn over a failure before its claim (a
+ * database or Redis error): without them the turn stayed queued and held its session.
  */
 export const chatTurnJob = defineJob({
   name: "chat-turn",
   schema: z.object({ turnId: z.uuid(), sessionId: z.uuid(), organizationId: z.uuid() }).strict(),
-  retries: 0,
+  retries: 2,
+  backoffMs: 500,
   // Above CHAT_TURN_TIMEOUT_SECONDS' maximum sensible value; the worker enforces the real limit.
   timeoutMs: 60 * 60_000,
 });

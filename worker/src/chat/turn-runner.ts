@@ -109,7 +109,22 @@ class TurnState {
 export class ChatTurnRunner {
   constructor(private readonly deps: ChatTurnRunnerDeps) {}
 
-  async run(payload: { turnId: string }): Promise<void> {
+  /**
+   * `finalAttempt`: no retry follows this attempt. The job is retried when an attempt fails
+   * (packages/jobs, `chatTurnJob`); what a retry does is decided by the turn's stored status, so
+   * a retry never runs a turn or a tool call twice. A last attempt that fails before the turn
+   * could be claimed fails the turn instead of leaving it queued with its session held.
+   */
+  async run(payload: { turnId: string }, options: { finalAttempt?: boolean } = {}): Promise<void> {
+    try {
+      await this.attempt(payload);
+    } catch (err) {
+      if (options.finalAttempt) await this.failUnclaimed(payload.turnId, err);
+      throw err;
+    }
+  }
+
+  private async attempt(payload: { turnId: string }): Promise<void> {
     const { repo } = this.deps;
     // Listening before the turn is read: a cancel published from now on is heard, one stored
     // before is in the row (the API stores it, then publishes), so no second read is needed.
@@ -123,7 +138,9 @@ export class ChatTurnRunner {
       const turn = await repo.findTurn(payload.turnId);
       if (!turn) return;
       if (turn.status === "running") return await this.interrupted(turn);
-      if (turn.status !== "queued") return; // cancelled before it started
+      // Cancelled before it started, or ended by an attempt that failed after the turn's end
+      // (its session is freed here if that attempt could not).
+      if (turn.status !== "queued") return await repo.releaseSession(turn.sessionId, turn.id);
       // The tools and the history are read while the turn is claimed: independent reads.
       const prepared = this.prepare(turn);
       prepared.catch(() => undefined); // awaited (and reported) by execute
@@ -155,10 +172,34 @@ export class ChatTurnRunner {
       await repo.failUnfinishedToolCalls(turn.id, message);
       const state = new TurnState(turn, turn.model ?? "", (e) => this.deps.events.publish(e), this.deps.logger);
       state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
+      await repo.releaseSession(turn.sessionId, turn.id); // before `done`: a client may send at once
       state.emit({ type: "done", status: "interrupted" });
       await state.flush();
     }
     await repo.releaseSession(turn.sessionId, turn.id);
+  }
+
+  /**
+   * The last attempt failed (a database or Redis error) before it could claim the turn: the turn
+   * fails, subscribers are told, and the session is freed for the next message. Best effort: if
+   * the database is still unreachable the turn stays queued (logged).
+   */
+  private async failUnclaimed(turnId: string, cause: unknown): Promise<void> {
+    const { repo, logger } = this.deps;
+    const message = "The turn could not be started; try again";
+    try {
+      const turn = await repo.findTurn(turnId);
+      if (!turn) return;
+      if (await repo.transition(turn.id, ["queued"], { status: "failed", error: message, finishedAt: new Date() })) {
+        const state = new TurnState(turn, turn.model ?? "", (e) => this.deps.events.publish(e), logger);
+        state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
+        await repo.releaseSession(turn.sessionId, turn.id);
+        state.emit({ type: "done", status: "failed" });
+        await state.flush();
+      }
+    } catch (err) {
+      logger.error({ err, cause, turnId }, "chat turn could not be started nor failed; it stays queued");
+    }
   }
 
   private onControl(state: TurnState, control: ChatControl): void {
@@ -604,6 +645,9 @@ export class ChatTurnRunner {
       finishedAt: new Date(),
       ...(error ? { error } : {}),
     });
+    // The session is free before `done` is published: a client that sends its next message on
+    // `done` must not be refused with CONFLICT. (`run` frees it again, idempotently, after the flush.)
+    await this.deps.repo.releaseSession(state.turn.sessionId, state.turn.id);
     state.emit({ type: "done", status });
   }
 

@@ -254,8 +254,15 @@ export function compilePolicies(set: PolicySet, subject: PolicySubject, action: 
 }
 
 /** Columns of a Policy row the evaluator reads. */
-const POLICY_COLUMNS = Prisma.sql`id, name, effect::text AS effect, actions, "subjectRoles", "subjectUserIds",
-  "subjectApiKeyIds", "serverIds", "serverTags", environments, "capabilityPatterns", "capabilityKinds"`;
+/**
+ * The list columns are nullable in the table (Prisma's scalar lists): a row written without one
+ * (not through the API, which always writes them) reads as an empty list, as Prisma reads it.
+ */
+const POLICY_COLUMNS = Prisma.sql`id, name, effect::text AS effect, COALESCE(actions, '{}') AS actions,
+  COALESCE("subjectRoles", '{}') AS "subjectRoles", COALESCE("subjectUserIds", '{}') AS "subjectUserIds",
+  COALESCE("subjectApiKeyIds", '{}') AS "subjectApiKeyIds", COALESCE("serverIds", '{}') AS "serverIds",
+  COALESCE("serverTags", '{}') AS "serverTags", COALESCE(environments, '{}') AS environments,
+  COALESCE("capabilityPatterns", '{}') AS "capabilityPatterns", COALESCE("capabilityKinds", '{}') AS "capabilityKinds"`;
 
 /**
  * The organization's default and policies, read fresh (two indexed reads in one statement). Used
