@@ -16,22 +16,30 @@ function routed(field: string, variables: Record<string, unknown>, query = "subs
 }
 
 describe("shareKey", () => {
-  it("is the same for the same organization, scopes and operation, whoever the subject and whatever the key order", () => {
+  it("is the same for the same caller and operation, whatever the order of scopes and variables", () => {
     const a = shareKey(routed("capabilityChanges", { filter: { kind: "tool", tag: "x" } }), principal);
     const b = shareKey(routed("capabilityChanges", { filter: { tag: "x", kind: "tool" } }), {
       ...principal,
-      userId: "00000000-0000-4000-8000-000000000003",
       scopes: ["chat:read", "servers:read"] as Principal["scopes"],
     });
     expect(a).not.toBeNull();
     expect(a).toBe(b);
   });
 
-  it("differs by organization, role, scopes, variables and document", () => {
+  it("differs by organization, role, user, API key, scopes, variables and document", () => {
     const base = shareKey(routed("capabilityChanges", { filter: {} }), principal);
     const others = [
       shareKey(routed("capabilityChanges", { filter: {} }), { ...principal, organizationId: "other" }),
       shareKey(routed("capabilityChanges", { filter: {} }), { ...principal, role: "owner" }),
+      // Access policies may name users and API keys: two callers never share.
+      shareKey(routed("capabilityChanges", { filter: {} }), {
+        ...principal,
+        userId: "00000000-0000-4000-8000-000000000003",
+      }),
+      shareKey(routed("capabilityChanges", { filter: {} }), {
+        ...principal,
+        apiKeyId: "00000000-0000-4000-8000-000000000004",
+      }),
       shareKey(routed("capabilityChanges", { filter: {} }), {
         ...principal,
         scopes: ["servers:read"] as Principal["scopes"],

@@ -6,13 +6,13 @@ import { type ForwardedResult, upstreamClient } from "./forwarding";
 import type { RoutedSubscription } from "./routing";
 
 /**
- * Root Subscription fields whose results depend on nothing but the caller's organization, its
- * effective scopes (which decide whether it may subscribe) and the operation with its
- * variables, and which only stream live events (no replay on subscribe). Subscribers of these
- * with the same key share one upstream subscription. Any other field (chatEvents: a session is
- * read as its user, and `after` replays the log to each subscriber) is forwarded on its own.
- * A field that starts to depend on the user (a per-user policy) must leave this list or make
- * `shareKey` add the subject.
+ * Root Subscription fields whose results depend on nothing but the caller (its organization,
+ * its role, user and API key, which access policies name; its effective scopes, which decide
+ * whether it may subscribe) and the operation with its variables, and which only stream live
+ * events (no replay on subscribe). Subscribers of these with the same key share one upstream
+ * subscription: the connections of one caller (an agent's key on many sockets), never two
+ * callers, since policies may tell them apart. Any other field (chatEvents: `after` replays the
+ * log to each subscriber) is forwarded on its own.
  */
 export const SHARED_FEEDS: ReadonlySet<string> = new Set(["capabilityChanges", "serverHealthChanges"]);
 
@@ -27,8 +27,9 @@ function canonical(value: unknown): string {
 
 /**
  * What a subscription's upstream results depend on, or null when it must not be shared: the
- * subgraph, the organization, the role and sorted effective scopes, the normalized document
- * (printed by the router), the operation name and the coerced variables in canonical JSON.
+ * subgraph, the organization, the role, the user and API key (the subjects access policies
+ * name), the sorted effective scopes, the normalized document (printed by the router), the
+ * operation name and the coerced variables in canonical JSON.
  */
 export function shareKey(routed: RoutedSubscription, principal: Principal): string | null {
   if (!SHARED_FEEDS.has(routed.field)) return null;
@@ -36,6 +37,8 @@ export function shareKey(routed: RoutedSubscription, principal: Principal): stri
     routed.subgraph,
     principal.organizationId,
     principal.role,
+    principal.userId,
+    principal.apiKeyId ?? null,
     [...principal.scopes].sort(),
     routed.payload.query,
     routed.payload.operationName ?? null,

@@ -6,6 +6,7 @@ import { CapabilityRepository } from "./modules/capabilities/capability.reposito
 import { CapabilityResolver } from "./modules/capabilities/capability.resolver";
 import { CapabilityService } from "./modules/capabilities/capability.service";
 import { ChangesResolver } from "./modules/changes/change.resolver";
+import { attachLivePolicies, LivePolicies } from "./modules/changes/live-policies";
 import { SearchRepository } from "./modules/discovery/search.repository";
 import { SearchResolver } from "./modules/discovery/search.resolver";
 import { SearchService } from "./modules/discovery/search.service";
@@ -25,7 +26,7 @@ export type { RegistryDeps } from "./modules/servers/server.service";
  * through the `*.queries.ts` read models (Kysely on `db`'s pool); mutations write, and read
  * inside their transactions, through the `*.repository.ts` (Prisma).
  */
-export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promise<GraphQLSchema> {
+export async function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promise<GraphQLSchema> {
   const reads = readsOf(db);
   const servers = new ServerQueries(reads);
   const policies = new CallerPolicies(db, {
@@ -48,7 +49,7 @@ export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promi
     // Subscriptions read live events from the context (`context.events`), not from the database.
     [ChangesResolver, new ChangesResolver()],
   ]);
-  return buildFederatedSchema({
+  const schema = await buildFederatedSchema({
     resolvers: [ServerResolver, CapabilityResolver, SearchResolver, HistoryResolver, ChangesResolver],
     container: { get: (cls) => instances.get(cls) },
     referenceResolvers: {
@@ -70,4 +71,7 @@ export function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps): Promi
       },
     },
   });
+  // Subscriptions decide each event with the policies kept current for their organizations.
+  attachLivePolicies(schema.getSubscriptionType()?.getFields() ?? {}, new LivePolicies(db, deps.logger));
+  return schema;
 }
