@@ -126,7 +126,13 @@ describe("a chat turn", () => {
     expect(stored.map((m) => m.role)).toEqual(["user", "assistant", "tool", "tool", "assistant"]);
     const [user, asking, , , answer] = stored;
     expect(user.content).toContain("echo");
-    expect(asking.toolCalls).toHaveLength(2);
+    // In the model's order (the message names echo, then alpha), though both run at once.
+    expect(asking.toolCalls.map((c: any) => c.toolName)).toEqual(["echo", "alpha"]);
+    const rows = await stack.db.chatToolCall.findMany({ where: { turnId }, orderBy: { position: "asc" } });
+    expect(rows.map((r) => [r.toolName, r.position])).toEqual([
+      ["echo", 0],
+      ["alpha", 1],
+    ]);
     for (const call of asking.toolCalls) {
       const event = finished.find((e) => e.toolCallId === call.id);
       expect(call).toMatchObject({ status: "succeeded", result: event.result, toolName: event.toolName });

@@ -37,7 +37,7 @@ export class ChatRepository {
       include: {
         toolCalls: {
           select: { callId: true, toolName: true, arguments: true, status: true, result: true, error: true },
-          orderBy: { createdAt: "asc" },
+          orderBy: [{ position: "asc" }, { createdAt: "asc" }],
         },
       },
     });

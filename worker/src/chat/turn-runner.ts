@@ -61,6 +61,20 @@ class TurnState {
   toolCallsUsed = 0;
   /** The assistant message the running tool calls belong to. */
   assistantMessageId: string | null = null;
+  /** The place of each tool call (by the model's call id) in the assistant message that asked for it. */
+  callPositions = new Map<string, number>();
+
+  /** What every stored tool call of this turn's current assistant message carries. */
+  toolCallRow(callId: string) {
+    return {
+      organizationId: this.turn.organizationId,
+      sessionId: this.turn.sessionId,
+      turnId: this.turn.id,
+      messageId: this.assistantMessageId as string,
+      callId,
+      position: this.callPositions.get(callId) ?? 0,
+    };
+  }
   /** Text streamed by the model call in progress (kept when the turn is stopped). */
   partialText = "";
   /** Approval decisions arriving from the control channel, by tool call id. */
@@ -367,6 +381,7 @@ export class ChatTurnRunner {
     ]);
     state.partialText = "";
     state.assistantMessageId = stored.id;
+    state.callPositions = new Map(toolCalls.map((c, i) => [c.id, i]));
     state.emit({ type: "message", messageId: stored.id });
     return new AIMessage({ id: stored.id, content, tool_calls: toolCalls, usage_metadata: full?.usage_metadata });
   }
@@ -407,11 +422,7 @@ export class ChatTurnRunner {
         let row = await this.deps.repo.findToolCall(state.turn.id, callId);
         if (!row) {
           row = await this.deps.repo.createToolCall({
-            organizationId: state.turn.organizationId,
-            sessionId: state.turn.sessionId,
-            turnId: state.turn.id,
-            messageId: state.assistantMessageId as string,
-            callId,
+            ...state.toolCallRow(callId),
             serverId: tool.serverId,
             toolName: tool.toolName,
             arguments: call.args as object,
@@ -496,11 +507,7 @@ export class ChatTurnRunner {
     if (!decision.allowed) return this.refuseToolCall(state, tool, args, callId, row, decision);
     state.toolCallsUsed += 1;
     row ??= await repo.createToolCall({
-      organizationId: state.turn.organizationId,
-      sessionId: state.turn.sessionId,
-      turnId: state.turn.id,
-      messageId: state.assistantMessageId as string,
-      callId,
+      ...state.toolCallRow(callId),
       ...base,
       arguments: args as object,
       status: "running",
@@ -617,11 +624,7 @@ export class ChatTurnRunner {
     const row = existing
       ? await repo.updateToolCall(existing.id, failed)
       : await repo.createToolCall({
-          organizationId: state.turn.organizationId,
-          sessionId: state.turn.sessionId,
-          turnId: state.turn.id,
-          messageId: state.assistantMessageId as string,
-          callId,
+          ...state.toolCallRow(callId),
           ...base,
           arguments: args as object,
           ...failed,

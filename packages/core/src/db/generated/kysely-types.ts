@@ -219,6 +219,10 @@ export type ChatToolCall = {
      * The model's id of the call (unique within the turn).
      */
     callId: string;
+    /**
+     * Its place among the calls of its assistant message (the model's order; calls run at once).
+     */
+    position: Generated<number>;
     serverId: string | null;
     toolName: string;
     arguments: Generated<unknown>;

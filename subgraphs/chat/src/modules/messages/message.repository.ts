@@ -1,7 +1,9 @@
 import { badRequest, type Db, type Prisma } from "@sprintconnect/core";
 import { z } from "zod";
 
-const include = { toolCalls: { orderBy: { createdAt: "asc" } } } satisfies Prisma.ChatMessageInclude;
+const include = {
+  toolCalls: { orderBy: [{ position: "asc" }, { createdAt: "asc" }] },
+} satisfies Prisma.ChatMessageInclude;
 export type ChatMessageRow = Prisma.ChatMessageGetPayload<{ include: typeof include }>;
 
 const cursorSchema = z.object({ p: z.number().int().min(0) }).strict();
