@@ -126,14 +126,14 @@ export class ChatTurnRunner {
   /**
    * `finalAttempt`: no retry follows this attempt. The job is retried when an attempt fails
    * (packages/jobs, `chatTurnJob`); what a retry does is decided by the turn's stored status, so
-   * a retry never runs a turn or a tool call twice. A last attempt that fails before the turn
-   * could be claimed fails the turn instead of leaving it queued with its session held.
+   * a retry never runs a turn or a tool call twice. When the last attempt fails, the turn is
+   * ended (`abandon`) instead of staying queued or running with its session held.
    */
   async run(payload: { turnId: string }, options: { finalAttempt?: boolean } = {}): Promise<void> {
     try {
       await this.attempt(payload);
     } catch (err) {
-      if (options.finalAttempt) await this.failUnclaimed(payload.turnId, err);
+      if (options.finalAttempt) await this.abandon(payload.turnId, err);
       throw err;
     }
   }
@@ -169,6 +169,7 @@ export class ChatTurnRunner {
       } finally {
         clearTimeout(timer);
         await state.flush();
+        // Freed before `done` when the turn ended normally; this covers a run that threw.
         await repo.releaseSession(turn.sessionId, turn.id);
       }
     } finally {
@@ -177,43 +178,49 @@ export class ChatTurnRunner {
   }
 
   /** The worker that ran this turn died: it is not resumed (no tool call runs twice). */
-  private async interrupted(turn: TurnRow): Promise<void> {
-    const { repo } = this.deps;
-    const message = "The worker running this turn stopped; the turn was interrupted";
-    if (
-      await repo.transition(turn.id, ["running"], { status: "interrupted", error: message, finishedAt: new Date() })
-    ) {
-      await repo.failUnfinishedToolCalls(turn.id, message);
-      const state = new TurnState(turn, turn.model ?? "", (e) => this.deps.events.publish(e), this.deps.logger);
-      state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
-      await repo.releaseSession(turn.sessionId, turn.id); // before `done`: a client may send at once
-      state.emit({ type: "done", status: "interrupted" });
-      await state.flush();
-    }
-    await repo.releaseSession(turn.sessionId, turn.id);
+  private interrupted(turn: TurnRow): Promise<void> {
+    return this.end(turn, "running", "interrupted", "The worker running this turn stopped; the turn was interrupted");
   }
 
   /**
-   * The last attempt failed (a database or Redis error) before it could claim the turn: the turn
-   * fails, subscribers are told, and the session is freed for the next message. Best effort: if
-   * the database is still unreachable the turn stays queued (logged).
+   * The last attempt failed (a database or Redis error) and no retry follows: a turn it could not
+   * claim fails, one it claimed (its run ended with the error) is interrupted. Best effort: if the
+   * database is still unreachable the turn stays as it is (logged).
    */
-  private async failUnclaimed(turnId: string, cause: unknown): Promise<void> {
-    const { repo, logger } = this.deps;
-    const message = "The turn could not be started; try again";
+  private async abandon(turnId: string, cause: unknown): Promise<void> {
     try {
-      const turn = await repo.findTurn(turnId);
-      if (!turn) return;
-      if (await repo.transition(turn.id, ["queued"], { status: "failed", error: message, finishedAt: new Date() })) {
-        const state = new TurnState(turn, turn.model ?? "", (e) => this.deps.events.publish(e), logger);
-        state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
-        await repo.releaseSession(turn.sessionId, turn.id);
-        state.emit({ type: "done", status: "failed" });
-        await state.flush();
-      }
+      const turn = await this.deps.repo.findTurn(turnId);
+      if (turn?.status === "queued")
+        await this.end(turn, "queued", "failed", "The turn could not be started; try again");
+      else if (turn?.status === "running") await this.interrupted(turn);
     } catch (err) {
-      logger.error({ err, cause, turnId }, "chat turn could not be started nor failed; it stays queued");
+      this.deps.logger.error({ err, cause, turnId }, "chat turn failed and could not be ended");
     }
+  }
+
+  /**
+   * Ends a turn that will not run (further) as `status` with `message`: its unfinished tool calls
+   * failed, `error` and `done` published, the session freed — also when another attempt ended it.
+   */
+  private async end(turn: TurnRow, from: "queued" | "running", status: "failed" | "interrupted", message: string) {
+    const { repo } = this.deps;
+    if (!(await repo.transition(turn.id, [from], { status, error: message, finishedAt: new Date() }))) {
+      return repo.releaseSession(turn.sessionId, turn.id);
+    }
+    if (from === "running") await repo.failUnfinishedToolCalls(turn.id, message);
+    const state = new TurnState(turn, turn.model ?? "", (e) => this.deps.events.publish(e), this.deps.logger);
+    state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
+    await this.done(state, status);
+    await state.flush();
+  }
+
+  /**
+   * Frees the session, then publishes `done`: a client that sends its next message on `done`
+   * must not be refused with CONFLICT.
+   */
+  private async done(state: TurnState, status: "completed" | "cancelled" | "failed" | "interrupted") {
+    await this.deps.repo.releaseSession(state.turn.sessionId, state.turn.id);
+    state.emit({ type: "done", status });
   }
 
   private onControl(state: TurnState, control: ChatControl): void {
@@ -648,10 +655,7 @@ export class ChatTurnRunner {
       finishedAt: new Date(),
       ...(error ? { error } : {}),
     });
-    // The session is free before `done` is published: a client that sends its next message on
-    // `done` must not be refused with CONFLICT. (`run` frees it again, idempotently, after the flush.)
-    await this.deps.repo.releaseSession(state.turn.sessionId, state.turn.id);
-    state.emit({ type: "done", status });
+    await this.done(state, status);
   }
 
   /** The turn stopped early: keep the partial answer (marked), then report why. */

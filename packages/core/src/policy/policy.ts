@@ -253,9 +253,8 @@ export function compilePolicies(set: PolicySet, subject: PolicySubject, action: 
   };
 }
 
-/** Columns of a Policy row the evaluator reads. */
 /**
- * The list columns are nullable in the table (Prisma's scalar lists): a row written without one
+ * Columns of a Policy row the evaluator reads. The list columns are nullable in the table (Prisma's scalar lists): a row written without one
  * (not through the API, which always writes them) reads as an empty list, as Prisma reads it.
  */
 const POLICY_COLUMNS = Prisma.sql`id, name, effect::text AS effect, COALESCE(actions, '{}') AS actions,
