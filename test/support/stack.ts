@@ -25,6 +25,7 @@ import {
   parseEnv,
   type Redis,
   type Role,
+  readAccessEpoch,
   redisAccessChangeNotifier,
   redisAuthInvalidator,
   resolveKeys,
@@ -170,6 +171,7 @@ export async function startStack(
       maxServersPerOrganization: subgraphEnv.MAX_SERVERS_PER_ORGANIZATION,
       usage,
       policyCacheTtlSeconds: subgraphEnv.POLICY_CACHE_TTL_SECONDS,
+      accessEpoch: (organizationId) => readAccessEpoch(redis, organizationId),
     }),
     chat: await buildChatSchema(db, {
       queues,

@@ -9,6 +9,7 @@ import {
   type Logger,
   type PrismaClient,
   parseEnv,
+  type Redis,
   resolveAppDatabaseUrl,
   resolveKeys,
   type SubgraphEnv,
@@ -30,6 +31,8 @@ export interface SubgraphDeps {
   events: EventSource;
   /** The process's usage meter (null when USAGE_RECORDING is off); written before the process exits. */
   usage: UsageRecorder | null;
+  /** The process's Redis connection for commands (readiness, access epochs); closed at exit. */
+  redis: Redis;
 }
 
 /**
@@ -83,6 +86,7 @@ async function serve(options: SubgraphProcessOptions): Promise<void> {
     secretStoreKey: keyMaterial.secretStoreKey,
     events,
     usage,
+    redis,
   });
   const app = await createSubgraphApp({
     name: options.name,

@@ -72,6 +72,9 @@ export async function buildRegistrySchema(db: PrismaClient, deps: RegistryDeps):
     },
   });
   // Subscriptions decide each event with the policies kept current for their organizations.
-  attachLivePolicies(schema.getSubscriptionType()?.getFields() ?? {}, new LivePolicies(db, deps.logger));
+  attachLivePolicies(
+    schema.getSubscriptionType()?.getFields() ?? {},
+    new LivePolicies(policies, deps.accessEpoch ?? null, deps.logger),
+  );
   return schema;
 }

@@ -1,9 +1,8 @@
-import type { Db, Logger, PolicySet, Principal } from "@sprintconnect/core";
-import { loadPolicySet } from "@sprintconnect/core";
+import type { Logger, PolicySet, Principal } from "@sprintconnect/core";
 import type { GraphQLResolveInfo } from "graphql";
-import { compileFor } from "../shared/caller-policies";
+import { type CallerPolicies, compileFor } from "../shared/caller-policies";
 
-/** How often the policies of organizations with live subscribers are read again. */
+/** How often the policies of organizations with live subscribers are looked at again. */
 export const LIVE_POLICY_REFRESH_MS = 2_000;
 
 interface Held {
@@ -13,30 +12,33 @@ interface Held {
 
 /**
  * The access policies of the organizations that have live subscribers in this process, kept in
- * memory and read again every `refreshMs` while anyone holds them: a subscription decides each
- * event synchronously (the event hub's `select`), so it cannot read the database per event, and
- * it lives far longer than a request, so the request cache keyed by access epoch
- * (`CallerPolicies`) does not apply. One read per organization per period, whatever the number
- * of subscribers. Bound: a policy change applies to live subscriptions within `refreshMs` plus
- * one read (docs/SECURITY.md).
+ * memory: a subscription decides each event synchronously (the event hub's `select`), so it
+ * cannot read per event, and it lives far longer than a request. Every `refreshMs` while anyone
+ * holds them, each organization's access epoch is read and its policies taken through
+ * `CallerPolicies` under that epoch — the registry's one policy cache, so an unchanged epoch costs
+ * one Redis read and no database read, and a changed one one read shared with the requests.
+ * Bound: a change through the API reaches live subscriptions within `refreshMs` plus one read;
+ * one behind the API's back within the cache's TTL (docs/SECURITY.md). Without `accessEpoch`
+ * (a schema built without Redis) every look reads the database.
  */
 export class LivePolicies {
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly db: Db,
+    private readonly policies: CallerPolicies,
+    private readonly accessEpoch: ((organizationId: string) => Promise<number>) | null,
     private readonly logger: Logger,
     private readonly refreshMs = LIVE_POLICY_REFRESH_MS,
   ) {}
 
   /**
-   * Reads the caller's organization's policies (fresh) and keeps them current until `release`.
+   * Reads the caller's organization's policies (current) and keeps them current until `release`.
    * `allows(server)` decides `read` of a server for the caller with the latest policies read.
    */
   async hold(principal: Principal): Promise<LiveDecision> {
     const organizationId = principal.organizationId;
-    const set = await loadPolicySet(this.db, organizationId);
+    const set = await this.current(organizationId);
     let entry = this.held.get(organizationId);
     if (entry) entry.set = set;
     else {
@@ -46,7 +48,7 @@ export class LivePolicies {
     entry.holders += 1;
     this.schedule();
     const held = entry;
-    let compiledFrom: PolicySet | null = null;
+    let compiledFrom = set;
     let compiled = compileFor(set, principal, "read");
     let released = false;
     return {
@@ -67,6 +69,12 @@ export class LivePolicies {
     };
   }
 
+  /** The organization's policies under its current access epoch. */
+  private async current(organizationId: string): Promise<PolicySet> {
+    const epoch = this.accessEpoch ? await this.accessEpoch(organizationId) : undefined;
+    return this.policies.policySet(organizationId, epoch);
+  }
+
   private schedule(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.refresh(), this.refreshMs);
@@ -78,20 +86,15 @@ export class LivePolicies {
     this.timer = null;
   }
 
-  /** Reads every held organization's policies again; a failed read keeps the last set (logged). */
+  /** Looks at every held organization's policies again; a failed look keeps the last set (logged). */
   private async refresh(): Promise<void> {
     for (const [organizationId, entry] of this.held) {
       try {
-        entry.set = await loadPolicySet(this.db, organizationId);
+        entry.set = await this.current(organizationId);
       } catch (err) {
         this.logger.warn({ err, organizationId }, "could not read the access policies of live subscriptions again");
       }
     }
-  }
-
-  close(): void {
-    this.stop();
-    this.held.clear();
   }
 }
 

@@ -49,6 +49,11 @@ export interface RegistryDeps {
   usage?: Pick<UsageRecorder, "record"> | null;
   /** POLICY_CACHE_TTL_SECONDS (`CallerPolicies`); its default when absent. */
   policyCacheTtlSeconds?: number;
+  /**
+   * Reads an organization's access epoch (`readAccessEpoch` on Redis), for live subscriptions'
+   * policies (`LivePolicies`); without it they read the database at every look.
+   */
+  accessEpoch?: (organizationId: string) => Promise<number>;
 }
 
 export interface DiscoveryRequestInput {

@@ -46,11 +46,19 @@ export class CallerPolicies {
   }
 
   load(principal: Principal): Promise<PolicySet> {
-    return this.entry(principal)?.set ?? loadPolicySet(this.db, principal.organizationId);
+    return this.policySet(principal.organizationId, principal.accessEpoch);
+  }
+
+  /**
+   * The organization's policies as of `epoch` (its access epoch, read by the caller): the entry
+   * read under it, or fresh without one. Live subscriptions (`LivePolicies`) read through here too.
+   */
+  policySet(organizationId: string, epoch: number | undefined): Promise<PolicySet> {
+    return this.entry(organizationId, epoch)?.set ?? loadPolicySet(this.db, organizationId);
   }
 
   async compile(principal: Principal, action: PolicyAction): Promise<CompiledPolicies> {
-    const entry = this.entry(principal);
+    const entry = this.entry(principal.organizationId, principal.accessEpoch);
     if (!entry) return compileFor(await loadPolicySet(this.db, principal.organizationId), principal, action);
     const key = `${action}|${principal.role}|${principal.userId}|${principal.apiKeyId ?? ""}`;
     const hit = entry.compiled.get(key);
@@ -60,11 +68,9 @@ export class CallerPolicies {
     return compiled;
   }
 
-  /** The entry for the principal's organization and epoch (reading it when absent); null: read fresh. */
-  private entry(principal: Principal): Entry | null {
-    const epoch = principal.accessEpoch;
+  /** The entry for the organization and epoch (reading it when absent); null: read fresh. */
+  private entry(organizationId: string, epoch: number | undefined): Entry | null {
     if (epoch === undefined || this.ttlMs === 0) return null;
-    const organizationId = principal.organizationId;
     const now = Date.now();
     const held = this.entries.get(organizationId);
     if (held && held.epoch === epoch && now - held.readAt < this.ttlMs) return held;
