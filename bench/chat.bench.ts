@@ -1,30 +1,106 @@
+import { createOrganization } from "@sprintconnect/admin-subgraph";
+import {
+  createPrisma,
+  type PrismaClient,
+  parseEnv,
+  resolveAppDatabaseUrl,
+  resolveKeys,
+  subgraphEnvSchema,
+} from "@sprintconnect/core";
 import { connectMcp, EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import type { Client } from "graphql-ws";
 import { type FixtureHandle, startFixture } from "../test/fixtures/mcp";
 import { graphql, request } from "../test/support/http";
-import { createTestOrg, type Stack, type TestOrg } from "../test/support/stack";
+import { createTestOrg } from "../test/support/stack";
 import { waitFor } from "../test/support/wait";
 import { type Collected, collect, connectWs } from "../test/support/ws";
+import { processCpuMs, startProcessStack } from "./support/process-stack";
 import { conditionsNote, printTable, writeResults } from "./support/report";
 import { progress, startBenchStack } from "./support/stack";
 import { epochMs, summarize } from "./support/stats";
 
+/**
+ * Chat through the stack as `npm start` runs it (every service its own process: the gateway, the
+ * chat subgraph and the worker run the turn on their own cores, as in production), driven from
+ * this process over HTTP and graphql-ws. CHAT_BENCH_IN_PROCESS=1 runs the test harness's
+ * one-process stack instead (gateway, subgraphs and worker on one event loop: for profiling).
+ */
+const IN_PROCESS = process.env.CHAT_BENCH_IN_PROCESS === "1";
 const FIRST_TOKEN_TURNS = 40;
 const TOOL_TURNS = 20;
 const CONCURRENT_SESSIONS = 100;
 /** Words of each answer in the concurrent run (the local model streams one token per word). */
 const WORDS = 100;
+const SHAPE = IN_PROCESS
+  ? "Gateway, subgraphs, worker and subscriber in one process (CHAT_BENCH_IN_PROCESS=1)."
+  : "Gateway, subgraphs and worker each their own process, as `npm start` runs them; clients in the bench process.";
 
 const EVENTS = `subscription($sessionId: ID!, $after: Int) {
   chatEvents(sessionId: $sessionId, after: $after) { turnId seq type text occurredAt }
 }`;
 const SEND = `mutation($id: ID!, $content: String!) { sendChatMessage(sessionId: $id, input: { content: $content }) { id } }`;
 
-let stack: Stack;
-let org: TestOrg;
+/** What the bench needs of either stack. */
+interface Target {
+  url: string;
+  db: PrismaClient;
+  ownerKey: string;
+  /** Process ids to read CPU time from, by service (empty in process: one process does all). */
+  pids: Record<string, number>;
+  close(): Promise<void>;
+}
+
+let target: Target;
 let tools: FixtureHandle;
 let serverId: string;
 const clients: Client[] = [];
+
+const STACK_ENV = {
+  WORKER_CHAT_CONCURRENCY: String(CONCURRENT_SESSIONS),
+  CHAT_MAX_CONCURRENT_TURNS_PER_ORG: String(CONCURRENT_SESSIONS * 2),
+  ALLOWED_EGRESS_HOSTS: "*,127.0.0.1",
+};
+
+async function startTarget(): Promise<Target> {
+  if (IN_PROCESS) {
+    const stack = await startBenchStack({ worker: true }, STACK_ENV);
+    const org = await createTestOrg(stack, "Bench chat");
+    return { url: stack.url, db: stack.db, ownerKey: org.ownerKey, pids: {}, close: () => stack.close() };
+  }
+  const stack = await startProcessStack(STACK_ENV);
+  // The same pepper and application role as the children (the dev keys in .sprintconnect/).
+  const env = parseEnv(subgraphEnvSchema, { ...process.env, ...stack.env });
+  const db = createPrisma({
+    DATABASE_URL: resolveAppDatabaseUrl(env),
+    DATABASE_POOL_SIZE: 2,
+    DATABASE_MAX_OVERFLOW: 0,
+  });
+  const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const org = await createOrganization(db, resolveKeys(env).apiKeyPepper, {
+    name: `Bench chat ${unique}`,
+    ownerEmail: `owner-${unique}@example.test`,
+  });
+  return {
+    url: stack.url,
+    db,
+    ownerKey: org.apiKey,
+    pids: { gateway: stack.pids.gateway, chat: stack.pids.chat, worker: stack.pids.worker } as Record<string, number>,
+    async close() {
+      await db.$disconnect();
+      await stack.stop();
+    },
+  };
+}
+
+/** CPU ms each process used while `work` ran (nothing in process: the figure would be the bench's own). */
+async function cpuDuring<T>(work: () => Promise<T>): Promise<{ result: T; cpuMs: Record<string, number> }> {
+  const before = Object.fromEntries(Object.entries(target.pids).map(([name, pid]) => [name, processCpuMs(pid)]));
+  const result = await work();
+  const cpuMs = Object.fromEntries(
+    Object.entries(target.pids).map(([name, pid]) => [name, processCpuMs(pid) - (before[name] as number)]),
+  );
+  return { result, cpuMs };
+}
 
 /** Each received item with the time it arrived. */
 type Timed = Collected & { at: number[] };
@@ -41,15 +117,15 @@ function watch(client: Client, sessionId: string): Timed {
 }
 
 async function session(): Promise<string> {
-  const res = await request(stack.url, "POST", "/v1/chat/sessions", {
-    auth: org.ownerKey,
+  const res = await request(target.url, "POST", "/v1/chat/sessions", {
+    auth: target.ownerKey,
     body: { serverIds: [serverId] },
   });
   return res.body.id;
 }
 
 async function send(sessionId: string, content: string): Promise<string> {
-  const res = await graphql(stack.url, org.ownerKey, SEND, { id: sessionId, content });
+  const res = await graphql(target.url, target.ownerKey, SEND, { id: sessionId, content });
   if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
   return res.body.data.sendChatMessage.id;
 }
@@ -57,38 +133,31 @@ async function send(sessionId: string, content: string): Promise<string> {
 const doneCount = (feed: Timed) => feed.items.filter((e) => e.type === "done").length;
 
 beforeAll(async () => {
-  stack = await startBenchStack(
-    { worker: true },
-    {
-      WORKER_CHAT_CONCURRENCY: String(CONCURRENT_SESSIONS),
-      CHAT_MAX_CONCURRENT_TURNS_PER_ORG: String(CONCURRENT_SESSIONS * 2),
-      ALLOWED_EGRESS_HOSTS: "*,127.0.0.1",
-    },
-  );
-  org = await createTestOrg(stack, "Bench chat");
+  target = await startTarget();
   tools = await startFixture("tools");
-  const res = await request(stack.url, "POST", "/v1/mcp/servers", {
-    auth: org.ownerKey,
+  const res = await request(target.url, "POST", "/v1/mcp/servers", {
+    auth: target.ownerKey,
     body: { name: "bench-tools", baseUrl: tools.url },
   });
   serverId = res.body.id;
   await waitFor(
     "discovery",
     async () =>
-      (await stack.db.mcpServer.findUniqueOrThrow({ where: { id: serverId } })).discoveryStatus === "succeeded",
+      (await target.db.mcpServer.findUniqueOrThrow({ where: { id: serverId } })).discoveryStatus === "succeeded",
+    60_000,
   );
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const client of clients) await Promise.resolve(client.dispose()).catch(() => undefined);
-  await stack?.close();
+  await target?.close();
   await tools?.close();
 });
 
 describe("chat", () => {
   it("first token from sendChatMessage to the subscriber, through the whole path (local model)", async () => {
     const sessionId = await session();
-    const client = connectWs(stack.url, org.ownerKey);
+    const client = connectWs(target.url, target.ownerKey);
     clients.push(client);
     const feed = watch(client, sessionId);
     // A warm-up turn proves the subscription live and loads every lazy path.
@@ -102,30 +171,41 @@ describe("chat", () => {
       "written" | "claimed" | "published" | "delivered" | "answered",
       number[]
     >;
-    for (let i = 0; i < FIRST_TOKEN_TURNS; i++) {
-      const sent = epochMs();
-      const turnId = await send(sessionId, `hello number ${i}`);
-      segments.answered.push(epochMs() - sent);
-      await waitFor("the turn", async () => doneCount(feed) === i + 2, 30_000, 2);
-      const index = feed.items.findIndex((e) => e.turnId === turnId && e.type === "token");
-      const arrived = feed.at[index] as number;
-      latencies.push(arrived - sent);
-      const row = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: turnId } });
-      const written = row.createdAt.getTime();
-      const claimed = (row.startedAt as Date).getTime();
-      const published = Date.parse(feed.items[index].occurredAt);
-      segments.written.push(written - sent);
-      segments.claimed.push(claimed - written);
-      segments.published.push(published - claimed);
-      segments.delivered.push(arrived - published);
-    }
+    const { cpuMs } = await cpuDuring(async () => {
+      for (let i = 0; i < FIRST_TOKEN_TURNS; i++) {
+        const sent = epochMs();
+        const turnId = await send(sessionId, `hello number ${i}`);
+        segments.answered.push(epochMs() - sent);
+        await waitFor("the turn", async () => doneCount(feed) === i + 2, 30_000, 2);
+        const index = feed.items.findIndex((e) => e.turnId === turnId && e.type === "token");
+        const arrived = feed.at[index] as number;
+        latencies.push(arrived - sent);
+        const row = await target.db.chatTurn.findUniqueOrThrow({ where: { id: turnId } });
+        const written = row.createdAt.getTime();
+        const claimed = (row.startedAt as Date).getTime();
+        const published = Date.parse(feed.items[index].occurredAt);
+        segments.written.push(written - sent);
+        segments.claimed.push(claimed - written);
+        segments.published.push(published - claimed);
+        segments.delivered.push(arrived - published);
+      }
+    });
     const s = summarize(latencies);
     printTable(
       "Chat: first token, sendChatMessage (HTTP) → graphql-ws subscriber at the gateway",
       ["turns", "p50 ms", "p95 ms", "p99 ms", "max ms", "goal p95"],
       [[s.count, s.p50, s.p95, s.p99, s.max, "≤ 50 ms"]],
-      `Gateway, subgraphs, worker and subscriber in one process. ${conditionsNote()}`,
+      `${SHAPE} ${conditionsNote()}`,
     );
+    const cpuPerTurn = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, ms / FIRST_TOKEN_TURNS]));
+    if (!IN_PROCESS) {
+      printTable(
+        "Chat: CPU per turn of a one-line answer, by process (send → done, from /proc)",
+        Object.keys(cpuPerTurn).map((name) => `${name} ms`),
+        [Object.values(cpuPerTurn)],
+        `Includes the bench's own reads of each turn's row (chat subgraph: none; the worker's outbox relay polls meanwhile). ${conditionsNote()}`,
+      );
+    }
     const parts = Object.fromEntries(Object.entries(segments).map(([k, v]) => [k, summarize(v)]));
     printTable(
       "Chat: where the first token's time goes (per turn, from stored timestamps; ms precision)",
@@ -155,7 +235,7 @@ describe("chat", () => {
       ],
       `Segments' percentiles do not add up to the total's. ${conditionsNote()}`,
     );
-    await writeResults("chat-first-token", { summary: s, segments: parts });
+    await writeResults("chat-first-token", { shape: SHAPE, summary: s, segments: parts, cpuPerTurn });
   }, 300_000);
 
   it("agent overhead per tool call over a direct callTool", async () => {
@@ -188,7 +268,7 @@ describe("chat", () => {
     await guard.close();
 
     const sessionId = await session();
-    const client = connectWs(stack.url, org.ownerKey);
+    const client = connectWs(target.url, target.ownerKey);
     clients.push(client);
     const feed = watch(client, sessionId);
     await send(sessionId, "warm up");
@@ -208,7 +288,7 @@ describe("chat", () => {
         into.push(epochMs() - t);
       }
     }
-    const calls = await stack.db.chatToolCall.findMany({ where: { sessionId }, select: { durationMs: true } });
+    const calls = await target.db.chatToolCall.findMany({ where: { sessionId }, select: { durationMs: true } });
     for (const c of calls) stepped.push(c.durationMs ?? Number.NaN);
     const d = summarize(direct);
     const w = summarize(withTool);
@@ -228,7 +308,7 @@ describe("chat", () => {
         ["turn without tools (send → done)", n.p50, n.p95],
         ["overhead per tool call (turn diff − direct)", w.p50 - n.p50 - d.p50, null],
       ],
-      `The turn difference includes the second model round (an assistant message and a usage event) that a tool call causes; goal ≤ 5 ms. ${conditionsNote()}`,
+      `The turn difference includes the second model round (an assistant message and a usage event) that a tool call causes; goal ≤ 5 ms. ${SHAPE} ${conditionsNote()}`,
     );
     await writeResults("chat-tool-overhead", { direct: d, freshPerTurn: f, step: s, withTool: w, without: n });
   }, 300_000);
@@ -236,7 +316,7 @@ describe("chat", () => {
   it(`${CONCURRENT_SESSIONS} sessions streaming at once`, async () => {
     const ids: string[] = [];
     for (let i = 0; i < CONCURRENT_SESSIONS; i++) ids.push(await session());
-    const connections = Array.from({ length: 10 }, () => connectWs(stack.url, org.ownerKey));
+    const connections = Array.from({ length: 10 }, () => connectWs(target.url, target.ownerKey));
     clients.push(...connections);
     const feeds = ids.map((id, i) => watch(connections[i % connections.length] as Client, id));
     progress("warming up every session");
@@ -266,7 +346,7 @@ describe("chat", () => {
       `Chat: ${CONCURRENT_SESSIONS} sessions streaming at once (${WORDS}-word answers, local model)`,
       ["sessions", "tokens", "seconds", "tokens/s", "event p50 ms", "event p99 ms"],
       [[CONCURRENT_SESSIONS, tokens, seconds, tokens / seconds, s.p50, s.p99]],
-      `Event latency: from the worker's publish (occurredAt, ms precision) to the subscriber. ${conditionsNote()}`,
+      `Event latency: from the worker's publish (occurredAt, ms precision) to the subscriber. ${SHAPE} ${conditionsNote()}`,
     );
     await writeResults("chat-concurrent", { sessions: CONCURRENT_SESSIONS, tokens, seconds, latency: s });
   }, 600_000);
