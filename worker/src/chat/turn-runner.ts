@@ -25,7 +25,7 @@ import {
 } from "@sprintconnect/core";
 import type { FetchLike } from "@sprintconnect/mcp";
 import { type AgentConfig, costOf } from "./agent-config";
-import type { ChatRepository } from "./chat.repository";
+import type { ChatRepository, TurnRow } from "./chat.repository";
 import { classifyToolFailure, graphTool, loadSessionTools, type SessionTool, type SessionTools } from "./chat-tools";
 import type { McpConnectionPool } from "./connection-pool";
 import type { ChatControlHub } from "./control-hub";
@@ -48,7 +48,6 @@ export interface ChatTurnRunnerDeps {
   logger: Logger;
 }
 
-type TurnRow = NonNullable<Awaited<ReturnType<ChatRepository["findTurn"]>>>;
 type EventBody = Omit<ChatEventRecord, "seq" | "occurredAt" | "sessionId" | "organizationId" | "turnId">;
 
 /** Why a turn stopped before the model finished. */

@@ -3,6 +3,7 @@ import type pg from "pg";
 import type { DB } from "./generated/kysely-types";
 import { DatabaseConnectionLost, isDatabaseUnavailable } from "./unavailable";
 
+export { jsonArrayFrom } from "kysely/helpers/postgres";
 export type { DB as ReadTables } from "./generated/kysely-types";
 
 /**

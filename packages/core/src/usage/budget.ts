@@ -108,20 +108,24 @@ export async function checkBudgets(db: PrismaClient, now = new Date()): Promise<
  * the last budget check recorded: refusals follow usage within the check interval), else null.
  */
 export async function budgetRefusal(
-  db: Pick<PrismaClient, "usageBudget" | "usageBudgetAlert">,
+  db: Pick<PrismaClient, "$queryRaw">,
   organizationId: string,
   now = new Date(),
 ): Promise<AppError | null> {
-  const budget = await db.usageBudget.findUnique({ where: { organizationId }, select: { hardLimit: true } });
-  if (!budget?.hardLimit) return null;
-  const exhausted = await db.usageBudgetAlert.findFirst({
-    where: { organizationId, month: utcMonth(now).key, threshold: 100 },
-    select: { metric: true, used: true, budget: true },
-  });
+  // One statement (every chat message and every budget read asks): the hard limit and a budget
+  // used up this month, by the last check's alert at 100 %.
+  const month = utcMonth(now).key;
+  const [exhausted] = await db.$queryRaw<Array<{ metric: string; budget: string }>>`
+    SELECT a.metric, a.budget::text AS budget
+      FROM "UsageBudget" b
+      JOIN "UsageBudgetAlert" a ON a."organizationId" = b."organizationId" AND a.month = ${month} AND a.threshold = 100
+     WHERE b."organizationId" = ${organizationId}::uuid AND b."hardLimit"
+     ORDER BY a.metric
+     LIMIT 1`;
   if (!exhausted) return null;
   return new AppError(ErrorCode.BUDGET_EXCEEDED, `The organization's monthly ${exhausted.metric} budget is used up`, {
     metric: exhausted.metric,
-    budget: exhausted.budget.toFixed(),
-    month: utcMonth(now).key,
+    budget: new Prisma.Decimal(exhausted.budget).toFixed(),
+    month,
   });
 }
