@@ -159,6 +159,14 @@ class JitThingResolver {
     throw new AppError(code as ErrorCode, "refused", { why: code });
   }
 
+  @Query((_returns) => String)
+  jitEcho(
+    @Arg("text", (_type) => String) text: string,
+    @Arg("meta", (_type) => JSONObjectScalar, { nullable: true }) meta?: Record<string, unknown>,
+  ): string {
+    return meta ? `${text} ${JSON.stringify(meta)}` : text;
+  }
+
   @Mutation((_returns) => JitThing)
   jitRename(@Arg("id", (_type) => ID) id: string, @Arg("name", (_type) => String) name: string): JitThing {
     const thing = THINGS.find((t) => t.id === id);
@@ -366,7 +374,26 @@ describe("the compiled executor, against graphql-js through Apollo Server", () =
     });
   });
 
-  it("compiled every query it answered (graphql-js ran none of them as a fallback)", () => {
+  it("never runs a literal of the document as code: one with graphql-jit's markers goes to graphql-js", async () => {
+    const marker = "__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d";
+    const run = `(globalThis.jitLiteralRan = true, 0)`;
+    const literals = [
+      `"${marker}${run}"`,
+      `"""${marker}${run}"""`,
+      `"\\u005F_MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d${run}"`,
+      `"x", meta: { a: ["${marker}${run}"] }`,
+      `"x", meta: { ${marker}_key: 1, b: "__MAGIC_NAN__57f286b9_4c20_487f_b409_79804ddcb4f8" }`,
+    ];
+    for (const literal of literals) {
+      const answer = await expectSame({ query: `{ jitEcho(text: ${literal}) }` });
+      expect(answer.body.errors).toBeUndefined();
+    }
+    expect((globalThis as Record<string, unknown>).jitLiteralRan).toBeUndefined();
+    const refused = debugLines.filter((line) => line.msg.includes("graphql-jit's code marker"));
+    expect(refused).toHaveLength(literals.length);
+  });
+
+  it("compiled every other query it answered (graphql-js ran none of them as a fallback)", () => {
     expect(debugLines.filter((line) => line.msg.includes("graphql-jit cannot compile"))).toEqual([]);
   });
 });

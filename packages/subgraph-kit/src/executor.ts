@@ -1,6 +1,14 @@
 import type { ApolloServerOptionsWithGateway } from "@apollo/server";
 import type { Logger } from "@sprintconnect/core";
-import { type DocumentNode, type ExecutionResult, execute, GraphQLError, type GraphQLSchema } from "graphql";
+import {
+  BREAK,
+  type DocumentNode,
+  type ExecutionResult,
+  execute,
+  GraphQLError,
+  type GraphQLSchema,
+  visit,
+} from "graphql";
 import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import type { SubgraphContext } from "./context";
 import { subgraphSdl } from "./schema";
@@ -56,6 +64,11 @@ export function compiledExecutor(schema: GraphQLSchema, logger: Logger): Executo
     const key = operationName ?? "";
     let query = byName.get(key);
     if (query === undefined) {
+      if (carriesJitMarker(request.document)) {
+        logger.warn({ operationName }, "a string literal carries graphql-jit's code marker; graphql-js runs it");
+        byName.set(key, NOT_COMPILED);
+        return NOT_COMPILED;
+      }
       const result = compileQuery(schema, request.document, operationName);
       if (isCompiledQuery(result)) {
         query = result;
@@ -84,6 +97,28 @@ export function compiledExecutor(schema: GraphQLSchema, logger: Logger): Executo
     // graphql-js's key order, so the answer is the same text.
     return { errors: result.errors.map(asGraphqlJsError), data: result.data };
   };
+}
+
+/**
+ * graphql-jit (0.8.9) writes the literal arguments of a document into the code it generates as
+ * JSON, then turns strings that start with its markers (`__MAGIC_DATE__<uuid>`, and NaN and
+ * ±Infinity) back into code: the rest of a string literal that starts with the date marker runs
+ * as JavaScript in the subgraph (`new Date(<the rest>)`). Variables are passed as data and are
+ * safe; literals are the client's text (the gateway passes them on in its fetches), so a
+ * document with a marker in any string literal, or in a name (the keys of an object literal of
+ * a JSON scalar), is left to graphql-js.
+ */
+const JIT_MARKER = "__MAGIC_";
+
+function carriesJitMarker(document: DocumentNode): boolean {
+  let found = false;
+  const check = (text: string) => {
+    if (!text.includes(JIT_MARKER)) return undefined;
+    found = true;
+    return BREAK;
+  };
+  visit(document, { StringValue: (node) => check(node.value), Name: (node) => check(node.value) });
+  return found;
 }
 
 /** What Apollo Server runs without a gateway (`execute` from graphql-js, no root value). */
