@@ -64,8 +64,8 @@ export function compiledExecutor(schema: GraphQLSchema, logger: Logger): Executo
     const key = operationName ?? "";
     let query = byName.get(key);
     if (query === undefined) {
-      if (carriesJitMarker(request.document)) {
-        logger.warn({ operationName }, "a string literal carries graphql-jit's code marker; graphql-js runs it");
+      if (unsafeToCompile(request.document)) {
+        logger.warn({ operationName }, "a literal or name graphql-jit would turn into code; graphql-js runs it");
         byName.set(key, NOT_COMPILED);
         return NOT_COMPILED;
       }
@@ -110,14 +110,19 @@ export function compiledExecutor(schema: GraphQLSchema, logger: Logger): Executo
  */
 const JIT_MARKER = "__MAGIC_";
 
-function carriesJitMarker(document: DocumentNode): boolean {
+/**
+ * Whether graphql-jit must not compile `document`: a marker in a string literal or a name (see
+ * above), or an alias `__proto__`, which its generated object literals set as the prototype
+ * before the field's value arrives (the key then moves in the answer).
+ */
+function unsafeToCompile(document: DocumentNode): boolean {
   let found = false;
-  const check = (text: string) => {
-    if (!text.includes(JIT_MARKER)) return undefined;
+  const check = (text: string, name: boolean) => {
+    if (!text.includes(JIT_MARKER) && !(name && text === "__proto__")) return undefined;
     found = true;
     return BREAK;
   };
-  visit(document, { StringValue: (node) => check(node.value), Name: (node) => check(node.value) });
+  visit(document, { StringValue: (node) => check(node.value, false), Name: (node) => check(node.value, true) });
   return found;
 }
 
