@@ -33,13 +33,16 @@ const NOT_COMPILED = null;
  * execution is where two engines are likeliest to differ; subscriptions are served by
  * graphql-ws with graphql-js, `subscriptions.ts`), as does anything graphql-jit cannot compile.
  * Results keep graphql-js's shape: errors are graphql-js `GraphQLError`s, so Apollo Server and
- * `formatSubgraphError` see what they saw before.
+ * `formatSubgraphError` see what they saw before (one difference: with errors of both kinds,
+ * those of nullable fields come before those that bubbled from non-null fields). Documents whose
+ * literals graphql-jit would turn into code are never compiled (`unsafeToCompile`).
  */
 export function compiledSchemaGateway(schema: GraphQLSchema, logger: Logger): SchemaGateway {
   const executor = compiledExecutor(schema, logger);
   return {
     // Apollo Server subscribes first and expects the schema announced before `load` resolves.
     onSchemaLoadOrUpdate(callback) {
+      // No supergraph here: the SDL this subgraph contributes to one (no plugin of ours reads it).
       callback({ apiSchema: schema, coreSupergraphSdl: subgraphSdl(schema) });
       return () => {};
     },
@@ -48,8 +51,8 @@ export function compiledSchemaGateway(schema: GraphQLSchema, logger: Logger): Sc
   };
 }
 
-/** The executor of `compiledSchemaGateway`, exported for its tests. */
-export function compiledExecutor(schema: GraphQLSchema, logger: Logger): Executor {
+/** The executor of `compiledSchemaGateway`. */
+function compiledExecutor(schema: GraphQLSchema, logger: Logger): Executor {
   // Weakly keyed by the document: an entry lives as long as Apollo's document cache keeps the
   // parsed document, so the compiled queries are bounded by that cache.
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | typeof NOT_COMPILED>>();
