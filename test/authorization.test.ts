@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { INTERNAL_TOKEN_HEADER, InternalTokenSigner, ROLE_SCOPES, type Role, type Scope } from "@sprintconnect/core";
+import { Kind, parse } from "graphql";
 import { graphql, request } from "./support/http";
 import { createTestOrg, type Stack, startStack, type TestOrg } from "./support/stack";
 
@@ -418,6 +419,26 @@ describe("the authorization matrix", () => {
         const allowed = await entities(subgraph, type, [required!]);
         expect(allowed.errors).toBeUndefined();
         expect(allowed.data?._entities[0]).toEqual({ id: ids[type]!() });
+      });
+    }
+
+    for (const subgraph of ["registry", "chat", "metrics", "admin"]) {
+      it(`serves _service from the ${subgraph} subgraph, with the @key of every entity it resolves`, async () => {
+        const res = await fetch(stack.subgraphUrls[subgraph]!, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ _service { sdl } }" }),
+        });
+        const body = (await res.json()) as { data?: { _service: { sdl: string } }; errors?: unknown[] };
+        expect(body.errors).toBeUndefined();
+        // The gateway's composition reads each entity's @key from it.
+        const keyed = parse(body.data?._service.sdl ?? "")
+          .definitions.filter((d) => d.kind === Kind.OBJECT_TYPE_DEFINITION)
+          .filter((d) => d.directives?.some((directive) => directive.name.value === "key"))
+          .map((d) => d.name.value);
+        const owned = supergraphEntities().filter((e) => e.subgraph === subgraph);
+        expect(owned.length).toBeGreaterThan(0);
+        for (const { type } of owned) expect(keyed).toContain(type);
       });
     }
 

@@ -417,6 +417,20 @@ describe("bad input", () => {
     expect(res.body).toEqual({ data: { registerMcpServer: { tags: ["alpha"] } } });
   });
 
+  it("never runs a string literal of a query as code in a subgraph (graphql-jit's date marker)", async () => {
+    // graphql-jit 0.8.9 turns a literal that starts with this marker into `new Date(<the rest>)`
+    // in the code it generates; the gateway passes literals on to the subgraph that owns the field.
+    const flag = "__sprintconnectLiteralRan";
+    const literal = `__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d(globalThis.${flag} = true, 0)`;
+    const res = await request(stack.url, "POST", "/graphql", {
+      auth: org.ownerKey,
+      body: { query: `{ mcpServers(q: ${JSON.stringify(literal)}) { items { id } } }` },
+    });
+    expect((globalThis as Record<string, unknown>)[flag]).toBeUndefined();
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ data: { mcpServers: { items: [] } } });
+  });
+
   it("accepts a surrogate pair (an emoji) and other non-ASCII text", async () => {
     const res = await request(stack.url, "GET", `/v1/mcp/servers?q=${encodeURIComponent("héllo 🌦️")}`, {
       auth: org.ownerKey,

@@ -11,7 +11,7 @@ import {
   specifiedDirectives,
 } from "graphql";
 import gql from "graphql-tag";
-import { buildSchema, createResolversMap, type NonEmptyArray } from "type-graphql";
+import { buildSchema, createResolversMap, getMetadataStorage, type NonEmptyArray } from "type-graphql";
 import { authChecker, authorize } from "./auth";
 import type { SubgraphContext } from "./context";
 
@@ -76,6 +76,7 @@ export async function buildFederatedSchema(options: SubgraphSchemaOptions): Prom
     pubSub: NO_PUB_SUB,
   });
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
+  withoutPlainFieldResolvers(resolvers);
   const references = options.referenceResolvers ?? {};
   for (const [typeName, reference] of Object.entries(references)) {
     const __resolveReference = (ref: Record<string, unknown>, context: SubgraphContext) =>
@@ -97,6 +98,52 @@ export async function buildFederatedSchema(options: SubgraphSchemaOptions): Prom
     throw new Error(`Entity types without a reference resolver (and its scopes): ${unresolved.join(", ")}`);
   }
   return federated;
+}
+
+/**
+ * Removes the resolvers type-graphql gives every plain field (`root[name]` behind its middleware
+ * runner), where the field has no middleware, no `@Authorized` and no name of its own: the
+ * default resolver reads the same property. graphql-jit (executor.ts) reads such a field inline
+ * in its generated code but has to call a resolver through its generic path, which cost the
+ * registry's list half of what graphql-jit saves. A type-graphql type may be declared more than
+ * once in a process (the chat subgraph's `McpServer` reference): a field loses its resolver only
+ * if every declaration of its type declares it plainly, and types that inherit fields (a base
+ * class or interfaces) keep theirs.
+ */
+function withoutPlainFieldResolvers(resolvers: GraphQLResolverMap<unknown>): void {
+  const storage = getMetadataStorage();
+  const computed = new Set<string>();
+  for (const resolver of storage.fieldResolvers) {
+    // Unknown owner (or an interface): the field keeps its resolver in every type.
+    const owner = resolver.getObjectType?.();
+    const ownerNames = storage.objectTypes.filter((t) => owner && t.target === owner).map((t) => t.name);
+    for (const name of ownerNames.length > 0 ? ownerNames : ["*"]) computed.add(`${name}.${resolver.schemaName}`);
+  }
+  const plain = new Map<string, boolean>();
+  const inherits = new Set<string>();
+  for (const type of storage.objectTypes) {
+    if ((type.interfaceClasses?.length ?? 0) > 0 || Object.getPrototypeOf(type.target) !== Function.prototype) {
+      inherits.add(type.name);
+    }
+    for (const field of type.fields ?? []) {
+      const key = `${type.name}.${field.schemaName}`;
+      const isPlain =
+        field.name === field.schemaName &&
+        field.roles === undefined &&
+        (field.middlewares?.length ?? 0) === 0 &&
+        !computed.has(key) &&
+        !computed.has(`*.${field.schemaName}`);
+      plain.set(key, (plain.get(key) ?? true) && isPlain);
+    }
+  }
+  for (const [typeName, fields] of Object.entries(resolvers)) {
+    if (inherits.has(typeName) || typeof fields !== "object" || fields === null) continue;
+    for (const fieldName of Object.keys(fields)) {
+      if (!fieldName.startsWith("__") && plain.get(`${typeName}.${fieldName}`) === true) {
+        delete (fields as Record<string, unknown>)[fieldName];
+      }
+    }
+  }
 }
 
 /** Whether a type has a `@key` this subgraph resolves (not only `resolvable: false` references). */

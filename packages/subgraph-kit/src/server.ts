@@ -23,6 +23,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { SubgraphContext } from "./context";
 import type { EventSource } from "./events";
+import { compiledSchemaGateway } from "./executor";
 import { serveSubscriptions } from "./subscriptions";
 
 /** Largest request body (HTTP) or message (WebSocket) a subgraph accepts. */
@@ -83,7 +84,8 @@ export function formatSubgraphError(logger: Logger) {
 export async function createSubgraphApp(options: SubgraphAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES });
   const apollo = new ApolloServer<SubgraphContext>({
-    schema: options.schema,
+    // The schema, with queries executed by graphql-jit (see executor.ts).
+    gateway: compiledSchemaGateway(options.schema, options.logger),
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     // The process's own SIGTERM/SIGINT handler drains and stops everything (usage, spans) before
