@@ -247,6 +247,51 @@ describe("a chat turn", () => {
     await untilDone(feed, 2);
   });
 
+  it("answers SERVICE_UNAVAILABLE with retryAfter, never INTERNAL, when the database is too busy to start a turn, and writes nothing of it", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    // The user message is the turn-starting transaction's third write (after the turn and the
+    // session's claim): the database refuses it as an overloaded server would. 55P03: a
+    // lock_timeout; 57014: a statement_timeout; 40P01: a deadlock; 53200: out of memory.
+    const name = `test_busy_${sessionId.replaceAll("-", "")}`;
+    const owner = new PgClient({ connectionString: TEST_DATABASE_URL });
+    await owner.connect();
+    try {
+      for (const sqlState of ["55P03", "57014", "40P01", "53200"]) {
+        await owner.query(`CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW."sessionId" = '${sessionId}' THEN
+              RAISE EXCEPTION 'the database is busy (test)' USING ERRCODE = '${sqlState}';
+            END IF;
+            RETURN NEW;
+          END $$`);
+        await owner.query(`DROP TRIGGER IF EXISTS ${name} ON "ChatMessage"`);
+        await owner.query(
+          `CREATE TRIGGER ${name} BEFORE INSERT ON "ChatMessage" FOR EACH ROW EXECUTE FUNCTION ${name}()`,
+        );
+        const res = await send(sessionId, "hello");
+        expect([sqlState, res.status, res.body.error]).toMatchObject([
+          sqlState,
+          503,
+          { code: "SERVICE_UNAVAILABLE", details: { retryAfter: 1 } },
+        ]);
+        expect(res.headers.get("retry-after")).toBe("1");
+      }
+    } finally {
+      await owner.query(`DROP TRIGGER IF EXISTS ${name} ON "ChatMessage"`);
+      await owner.query(`DROP FUNCTION IF EXISTS ${name}()`);
+      await owner.end();
+    }
+    // Nothing half-written: no turn, no message, the session not held.
+    expect(await stack.db.chatTurn.count({ where: { sessionId } })).toBe(0);
+    expect(await stack.db.chatMessage.count({ where: { sessionId } })).toBe(0);
+    expect(await stack.db.chatSession.findUniqueOrThrow({ where: { id: sessionId } })).toMatchObject({
+      activeTurnId: null,
+    });
+    const feed = watch(sessionId);
+    expect((await send(sessionId, "and now?")).status).toBe(202);
+    await untilDone(feed);
+  });
+
   it("refuses an empty or too long message with VALIDATION_FAILED", async () => {
     const sessionId = await newSession([toolsServerId]);
     for (const content of ["   ", "x".repeat(stack.workerEnv.CHAT_MAX_MESSAGE_CHARS + 1)]) {

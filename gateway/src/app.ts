@@ -9,6 +9,7 @@ import cors from "@fastify/cors";
 import {
   AppError,
   createOutputs,
+  DATABASE_RETRY_AFTER_SECONDS,
   ErrorCode,
   type GatewayEnv,
   HTTP_STATUS,
@@ -163,6 +164,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     if (code === ErrorCode.RATE_LIMITED || code === ErrorCode.QUOTA_EXCEEDED) {
       metrics.rateLimited.inc({ code });
       reply.header("retry-after", String(details?.retryAfter ?? 1));
+    } else if (code === ErrorCode.SERVICE_UNAVAILABLE && typeof details?.retryAfter === "number") {
+      reply.header("retry-after", String(details.retryAfter));
     }
     const status = HTTP_STATUS[code];
     if (request.url.startsWith("/graphql")) {
@@ -180,9 +183,10 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
       message = err.message;
       details = err.extensions.details as Record<string, unknown> | undefined;
     } else if (isDatabaseUnavailable(err)) {
-      // Authentication reads PostgreSQL on every request; a restart there is worth a retry.
+      // Authentication reads PostgreSQL on every request; a restart or an overload there is worth a retry.
       code = ErrorCode.SERVICE_UNAVAILABLE;
       message = "The database is unavailable; retry later";
+      details = { retryAfter: DATABASE_RETRY_AFTER_SECONDS };
       logger.warn({ err, requestId: request.id }, "the database is unavailable");
     } else {
       code = fastifyErrorCode(err);

@@ -11,6 +11,7 @@ import fastifyApollo from "@as-integrations/fastify";
 import {
   AppError,
   checkDependencies,
+  DATABASE_RETRY_AFTER_SECONDS,
   ErrorCode,
   INTERNAL_TOKEN_HEADER,
   type InternalTokenVerifier,
@@ -49,8 +50,9 @@ export interface SubgraphAppOptions {
 
 /**
  * Formats every error a subgraph returns: our codes pass through, Apollo's and graphql-js's
- * are folded into the closed list, a database that is unreachable or dropped the connection is
- * SERVICE_UNAVAILABLE (retry later), and anything unexpected becomes INTERNAL with a generic
+ * are folded into the closed list, a database that could not serve the request (unreachable, a
+ * lost connection, no free connection, a statement, lock or transaction timeout, a deadlock:
+ * `isDatabaseUnavailable`) is SERVICE_UNAVAILABLE with `retryAfter`, and anything unexpected becomes INTERNAL with a generic
  * message (the original is logged). No stack traces ever leave the process.
  */
 export function formatSubgraphError(logger: Logger) {
@@ -64,7 +66,7 @@ export function formatSubgraphError(logger: Logger) {
       return {
         message: "The database is unavailable; retry later",
         path: formatted.path,
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, details: { retryAfter: DATABASE_RETRY_AFTER_SECONDS } },
       };
     }
     const code = normalizeErrorCode(formatted.extensions?.code);
