@@ -351,6 +351,43 @@ describe("a chat turn", () => {
     await untilDone(feed);
   });
 
+  it("fails a running turn whose writes the database is too busy for with SERVICE_UNAVAILABLE (not the model's failure), and frees the session", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const name = `test_busy_answer_${sessionId.replaceAll("-", "")}`;
+    const owner = new PgClient({ connectionString: TEST_DATABASE_URL });
+    await owner.connect();
+    // The worker's store of the model's answer meets a lock_timeout (what was streamed is kept
+    // as a partial answer).
+    await owner.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."sessionId" = '${sessionId}' AND NEW.role = 'assistant' AND NEW.status = 'complete' THEN
+          RAISE EXCEPTION 'the database is busy (test)' USING ERRCODE = '55P03';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await owner.query(`CREATE TRIGGER ${name} BEFORE INSERT ON "ChatMessage" FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    const feed = watch(sessionId);
+    let sent: Awaited<ReturnType<typeof send>>;
+    try {
+      sent = await send(sessionId, "hello");
+      expect(sent.status).toBe(202);
+      await untilDone(feed);
+    } finally {
+      await owner.query(`DROP TRIGGER IF EXISTS ${name} ON "ChatMessage"`);
+      await owner.query(`DROP FUNCTION IF EXISTS ${name}()`);
+      await owner.end();
+    }
+    const events = feed.items.filter((e) => e.turnId === sent.body.id);
+    expect(events.slice(-2)).toMatchObject([
+      { type: "error", code: "SERVICE_UNAVAILABLE", errorMessage: expect.stringContaining("database was too busy") },
+      { type: "done", status: "failed" },
+    ]);
+    const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
+    expect(turn).toMatchObject({ status: "failed", error: "The database was too busy to run the turn; try again" });
+    expect((await send(sessionId, "and now?")).status).toBe(202);
+    await untilDone(feed, 2);
+  });
+
   it("refuses an empty or too long message with VALIDATION_FAILED", async () => {
     const sessionId = await newSession([toolsServerId]);
     for (const content of ["   ", "x".repeat(stack.workerEnv.CHAT_MAX_MESSAGE_CHARS + 1)]) {
