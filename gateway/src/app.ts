@@ -9,17 +9,18 @@ import cors from "@fastify/cors";
 import {
   AppError,
   createOutputs,
-  DATABASE_RETRY_AFTER_SECONDS,
   ErrorCode,
   type GatewayEnv,
   HTTP_STATUS,
   InternalTokenSigner,
   isDatabaseUnavailable,
+  isRedisUnavailable,
   type KeyRing,
   type Logger,
   type Principal,
   type PrismaClient,
   type Redis,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
   UsageRecorder,
 } from "@sprintconnect/core";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
@@ -182,12 +183,13 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
       code = err.code;
       message = err.message;
       details = err.extensions.details as Record<string, unknown> | undefined;
-    } else if (isDatabaseUnavailable(err)) {
+    } else if (isDatabaseUnavailable(err) || isRedisUnavailable(err)) {
       // Authentication reads PostgreSQL on every request; a restart or an overload there is worth a retry.
+      const dependency = isRedisUnavailable(err) ? "Redis" : "The database";
       code = ErrorCode.SERVICE_UNAVAILABLE;
-      message = "The database is unavailable; retry later";
-      details = { retryAfter: DATABASE_RETRY_AFTER_SECONDS };
-      logger.warn({ err, requestId: request.id }, "the database is unavailable");
+      message = `${dependency} is unavailable; retry later`;
+      details = { retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS };
+      logger.warn({ err, requestId: request.id }, `${dependency} is unavailable`);
     } else {
       code = fastifyErrorCode(err);
       message = code === ErrorCode.INTERNAL ? "Internal error" : err.message;

@@ -14,6 +14,19 @@ export function createRedis(url: string, connectionName: string): Redis {
 }
 
 /**
+ * Whether `err` is ioredis giving up on a command because Redis could not be reached in time
+ * (`MaxRetriesPerRequestError` after `maxRetriesPerRequest` reconnections, or a command aborted
+ * when its connection closed): Redis is down or restarting, not the request wrong. The API
+ * answers it with SERVICE_UNAVAILABLE and `retryAfter`, never INTERNAL.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  // By name (ioredis does not export its error classes); an aborted command carries `command`,
+  // which tells ioredis's AbortError from the DOM's.
+  return err.name === "MaxRetriesPerRequestError" || (err.name === "AbortError" && "command" in err);
+}
+
+/**
  * Resolves once `redis` is ready (connected, past ioredis's handshake and ready check); rejects
  * when the connection is closed for good or not ready within `timeoutMs`. A subscriber
  * connection must wait for it before each (P)SUBSCRIBE and UNSUBSCRIBE: ioredis 5 writes those

@@ -86,8 +86,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return isConnectionFailure(err) || matches(err, BUSY_PRISMA_CODES, BUSY_KINDS, isBusySqlState);
 }
 
-/** Seconds a caller is told to wait (`retryAfter`) before sending again a request the database could not serve. */
-export const DATABASE_RETRY_AFTER_SECONDS = 1;
+/** Seconds a caller is told to wait (`retryAfter`) before sending again a request the database (or Redis) could not serve. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 
 /**
  * A query failed because its connection had already been lost, or no connection could be had

@@ -1,8 +1,10 @@
 import {
   createLogger,
   createPrisma,
+  createRedis,
   ErrorCode,
   isDatabaseUnavailable,
+  isRedisUnavailable,
   type PrismaClient,
   readsOf,
 } from "@sprintconnect/core";
@@ -124,4 +126,21 @@ describe("a database too busy to answer", () => {
     expect(answered(own)).toEqual({ code: ErrorCode.INTERNAL });
     await expect(db.$queryRaw`SELECT 1 AS one`).resolves.toEqual([{ one: 1 }]);
   }, 30_000);
+});
+
+describe("a Redis that cannot be reached", () => {
+  it("fails a command, after ioredis's retries, as SERVICE_UNAVAILABLE with retryAfter", async () => {
+    // Nothing listens on port 1: ioredis reconnects maxRetriesPerRequest times, then gives up.
+    const redis = createRedis("redis://127.0.0.1:1", "test-unreachable");
+    redis.on("error", () => undefined);
+    try {
+      const err = await failure(redis.get("key"));
+      expect(isRedisUnavailable(err)).toBe(true);
+      expect(answered(err)).toEqual(UNAVAILABLE);
+    } finally {
+      redis.disconnect();
+    }
+    // An error of another kind (a DOM abort, a command Redis refused) is not.
+    expect(isRedisUnavailable(new DOMException("aborted", "AbortError"))).toBe(false);
+  });
 });
