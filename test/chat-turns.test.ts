@@ -178,7 +178,21 @@ describe("a chat turn", () => {
   let refusedClaims = 0;
 
   async function refuseClaims(sessionId: string, times: number): Promise<() => Promise<void>> {
-    const name = `test_refuse_claim_${sessionId.replaceAll("-", "")}`;
+    return refuseTransitions(sessionId, { from: "queued", to: ["running"], times }, (refused) => {
+      refusedClaims = refused;
+    });
+  }
+
+  /**
+   * Makes the database refuse `times` updates of this session's turns from status `from` to
+   * one of `to`, then reports how many it refused to `counted` when restored.
+   */
+  async function refuseTransitions(
+    sessionId: string,
+    { from, to, times }: { from: string; to: string[]; times: number },
+    counted: (refused: number) => void = () => undefined,
+  ): Promise<() => Promise<void>> {
+    const name = `test_refuse_${from}_${sessionId.replaceAll("-", "")}`;
     // As the database's owner: the application role may not create triggers.
     const owner = new PgClient({ connectionString: TEST_DATABASE_URL });
     await owner.connect();
@@ -186,17 +200,18 @@ describe("a chat turn", () => {
     await owner.query(`GRANT USAGE ON SEQUENCE ${name} TO PUBLIC`);
     await owner.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF NEW."sessionId" = '${sessionId}' AND OLD.status = 'queued' AND NEW.status = 'running'
+        IF NEW."sessionId" = '${sessionId}' AND OLD.status = '${from}'
+           AND NEW.status IN (${to.map((t) => `'${t}'`).join(", ")})
            AND nextval('${name}') <= ${times} THEN
-          RAISE EXCEPTION 'claim refused by the test';
+          RAISE EXCEPTION '${from} → ${to.join("/")} refused by the test';
         END IF;
         RETURN NEW;
       END $$`);
     await owner.query(`CREATE TRIGGER ${name} BEFORE UPDATE ON "ChatTurn" FOR EACH ROW EXECUTE FUNCTION ${name}()`);
     return async () => {
       const { rows } = await owner.query(`SELECT is_called, last_value FROM ${name}`);
-      // Each claim the trigger saw (the refused ones among them) took a number.
-      refusedClaims = rows[0].is_called ? Math.min(Number(rows[0].last_value), times) : 0;
+      // Each update the trigger saw (the refused ones among them) took a number.
+      counted(rows[0].is_called ? Math.min(Number(rows[0].last_value), times) : 0);
       await owner.query(`DROP TRIGGER IF EXISTS ${name} ON "ChatTurn"`);
       await owner.query(`DROP FUNCTION IF EXISTS ${name}()`);
       await owner.query(`DROP SEQUENCE IF EXISTS ${name}`);
@@ -243,6 +258,132 @@ describe("a chat turn", () => {
     ]);
     const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
     expect(turn).toMatchObject({ status: "failed", error: "The turn could not be started; try again" });
+    expect((await send(sessionId, "and now?")).status).toBe(202);
+    await untilDone(feed, 2);
+  });
+
+  it("interrupts a turn whose last attempt failed after its claim: error and done, no tool call run twice, the session freed", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    // The first two attempts fail before the claim (the turn stays queued); the last one claims
+    // the turn, runs it (one tool call, the answer) and fails when it stores the turn's end:
+    // `completed`, then `failed` (a run whose end could not be stored fails the turn).
+    const restoreClaims = await refuseClaims(sessionId, 2);
+    let refusedEnds = 0;
+    const restoreEnds = await refuseTransitions(
+      sessionId,
+      { from: "running", to: ["completed", "failed"], times: 2 },
+      (refused) => {
+        refusedEnds = refused;
+      },
+    );
+    const feed = watch(sessionId);
+    let sent: Awaited<ReturnType<typeof send>>;
+    try {
+      sent = await send(sessionId, 'echo {"text": "once"}');
+      expect(sent.status).toBe(202);
+      await untilDone(feed);
+    } finally {
+      await restoreEnds();
+      await restoreClaims();
+    }
+    expect([refusedClaims, refusedEnds]).toEqual([2, 2]);
+    const events = feed.items.filter((e) => e.turnId === sent.body.id);
+    expect(events.filter((e) => e.type === "tool_call_started")).toHaveLength(1);
+    expect(events.filter((e) => e.type === "tool_call_finished")).toHaveLength(1);
+    expect(events.slice(-2)).toMatchObject([
+      { type: "error", code: "SERVICE_UNAVAILABLE" },
+      { type: "done", status: "interrupted" },
+    ]);
+    expect(events.filter((e) => e.type === "done")).toHaveLength(1);
+    const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
+    expect(turn).toMatchObject({ status: "interrupted", error: expect.stringContaining("interrupted") });
+    expect(turn.finishedAt).not.toBeNull();
+    const calls = await stack.db.chatToolCall.findMany({ where: { turnId: sent.body.id } });
+    expect(calls.map((c) => [c.toolName, c.status])).toEqual([["echo", "succeeded"]]);
+    // The session is free: the next message is taken and runs.
+    expect((await send(sessionId, "and now?")).status).toBe(202);
+    await untilDone(feed, 2);
+    expect(await stack.db.chatToolCall.count({ where: { sessionId } })).toBe(1);
+  });
+
+  it("answers SERVICE_UNAVAILABLE with retryAfter, never INTERNAL, when the database is too busy to start a turn, and writes nothing of it", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    // The user message is the turn-starting transaction's third write (after the turn and the
+    // session's claim): the database refuses it as an overloaded server would. 55P03: a
+    // lock_timeout; 57014: a statement_timeout; 40P01: a deadlock; 53200: out of memory.
+    const name = `test_busy_${sessionId.replaceAll("-", "")}`;
+    const owner = new PgClient({ connectionString: TEST_DATABASE_URL });
+    await owner.connect();
+    try {
+      for (const sqlState of ["55P03", "57014", "40P01", "53200"]) {
+        await owner.query(`CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW."sessionId" = '${sessionId}' THEN
+              RAISE EXCEPTION 'the database is busy (test)' USING ERRCODE = '${sqlState}';
+            END IF;
+            RETURN NEW;
+          END $$`);
+        await owner.query(`DROP TRIGGER IF EXISTS ${name} ON "ChatMessage"`);
+        await owner.query(
+          `CREATE TRIGGER ${name} BEFORE INSERT ON "ChatMessage" FOR EACH ROW EXECUTE FUNCTION ${name}()`,
+        );
+        const res = await send(sessionId, "hello");
+        expect([sqlState, res.status, res.body.error]).toMatchObject([
+          sqlState,
+          503,
+          { code: "SERVICE_UNAVAILABLE", details: { retryAfter: 1 } },
+        ]);
+        expect(res.headers.get("retry-after")).toBe("1");
+      }
+    } finally {
+      await owner.query(`DROP TRIGGER IF EXISTS ${name} ON "ChatMessage"`);
+      await owner.query(`DROP FUNCTION IF EXISTS ${name}()`);
+      await owner.end();
+    }
+    // Nothing half-written: no turn, no message, the session not held.
+    expect(await stack.db.chatTurn.count({ where: { sessionId } })).toBe(0);
+    expect(await stack.db.chatMessage.count({ where: { sessionId } })).toBe(0);
+    expect(await stack.db.chatSession.findUniqueOrThrow({ where: { id: sessionId } })).toMatchObject({
+      activeTurnId: null,
+    });
+    const feed = watch(sessionId);
+    expect((await send(sessionId, "and now?")).status).toBe(202);
+    await untilDone(feed);
+  });
+
+  it("fails a running turn whose writes the database is too busy for with SERVICE_UNAVAILABLE (not the model's failure), and frees the session", async () => {
+    const sessionId = await newSession([toolsServerId]);
+    const name = `test_busy_answer_${sessionId.replaceAll("-", "")}`;
+    const owner = new PgClient({ connectionString: TEST_DATABASE_URL });
+    await owner.connect();
+    // The worker's store of the model's answer meets a lock_timeout (what was streamed is kept
+    // as a partial answer).
+    await owner.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."sessionId" = '${sessionId}' AND NEW.role = 'assistant' AND NEW.status = 'complete' THEN
+          RAISE EXCEPTION 'the database is busy (test)' USING ERRCODE = '55P03';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await owner.query(`CREATE TRIGGER ${name} BEFORE INSERT ON "ChatMessage" FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    const feed = watch(sessionId);
+    let sent: Awaited<ReturnType<typeof send>>;
+    try {
+      sent = await send(sessionId, "hello");
+      expect(sent.status).toBe(202);
+      await untilDone(feed);
+    } finally {
+      await owner.query(`DROP TRIGGER IF EXISTS ${name} ON "ChatMessage"`);
+      await owner.query(`DROP FUNCTION IF EXISTS ${name}()`);
+      await owner.end();
+    }
+    const events = feed.items.filter((e) => e.turnId === sent.body.id);
+    expect(events.slice(-2)).toMatchObject([
+      { type: "error", code: "SERVICE_UNAVAILABLE", errorMessage: expect.stringContaining("database was too busy") },
+      { type: "done", status: "failed" },
+    ]);
+    const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
+    expect(turn).toMatchObject({ status: "failed", error: "The database was too busy to run the turn; try again" });
     expect((await send(sessionId, "and now?")).status).toBe(202);
     await untilDone(feed, 2);
   });

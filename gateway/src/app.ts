@@ -14,11 +14,13 @@ import {
   HTTP_STATUS,
   InternalTokenSigner,
   isDatabaseUnavailable,
+  isRedisUnavailable,
   type KeyRing,
   type Logger,
   type Principal,
   type PrismaClient,
   type Redis,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
   UsageRecorder,
 } from "@sprintconnect/core";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
@@ -163,6 +165,8 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     if (code === ErrorCode.RATE_LIMITED || code === ErrorCode.QUOTA_EXCEEDED) {
       metrics.rateLimited.inc({ code });
       reply.header("retry-after", String(details?.retryAfter ?? 1));
+    } else if (code === ErrorCode.SERVICE_UNAVAILABLE && typeof details?.retryAfter === "number") {
+      reply.header("retry-after", String(details.retryAfter));
     }
     const status = HTTP_STATUS[code];
     if (request.url.startsWith("/graphql")) {
@@ -179,11 +183,13 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
       code = err.code;
       message = err.message;
       details = err.extensions.details as Record<string, unknown> | undefined;
-    } else if (isDatabaseUnavailable(err)) {
-      // Authentication reads PostgreSQL on every request; a restart there is worth a retry.
+    } else if (isDatabaseUnavailable(err) || isRedisUnavailable(err)) {
+      // Authentication reads PostgreSQL on every request; a restart or an overload there is worth a retry.
+      const dependency = isRedisUnavailable(err) ? "Redis" : "The database";
       code = ErrorCode.SERVICE_UNAVAILABLE;
-      message = "The database is unavailable; retry later";
-      logger.warn({ err, requestId: request.id }, "the database is unavailable");
+      message = `${dependency} is unavailable; retry later`;
+      details = { retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS };
+      logger.warn({ err, requestId: request.id }, `${dependency} is unavailable`);
     } else {
       code = fastifyErrorCode(err);
       message = code === ErrorCode.INTERNAL ? "Internal error" : err.message;

@@ -14,6 +14,48 @@ export function createRedis(url: string, connectionName: string): Redis {
 }
 
 /**
+ * Whether `err` is ioredis giving up on a command because Redis could not be reached in time
+ * (`MaxRetriesPerRequestError` after `maxRetriesPerRequest` reconnections, or a command aborted
+ * when its connection closed): Redis is down or restarting, not the request wrong. The API
+ * answers it with SERVICE_UNAVAILABLE and `retryAfter`, never INTERNAL.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  // By name (ioredis does not export its error classes); an aborted command carries `command`,
+  // which tells ioredis's AbortError from the DOM's.
+  return err.name === "MaxRetriesPerRequestError" || (err.name === "AbortError" && "command" in err);
+}
+
+/**
+ * Resolves once `redis` is ready (connected, past ioredis's handshake and ready check); rejects
+ * when the connection is closed for good or not ready within `timeoutMs`. A subscriber
+ * connection must wait for it before each (P)SUBSCRIBE and UNSUBSCRIBE: ioredis 5 writes those
+ * at once while its handshake is still running (status `connect`), the connection enters
+ * subscriber mode, the handshake's own ready check (INFO) is then refused, and ioredis drops
+ * the connection and connects again, failing every command queued meanwhile (ioredis issue
+ * #2037, fixed in ioredis 6). A burst of subscriptions on a new or reconnecting connection
+ * kept hitting that window.
+ */
+export function whenReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  if (redis.status === "end") return Promise.reject(new Error("The Redis connection is closed"));
+  return new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error) => {
+      clearTimeout(timer);
+      redis.off("ready", onReady);
+      redis.off("end", onEnd);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => settle();
+    const onEnd = () => settle(new Error("The Redis connection is closed"));
+    const timer = setTimeout(() => settle(new Error(`Redis was not ready within ${timeoutMs} ms`)), timeoutMs);
+    redis.on("ready", onReady);
+    redis.on("end", onEnd);
+  });
+}
+
+/**
  * The name under which `redis` publishes or subscribes to channel `name`. Keys live in one of
  * Redis's numbered databases, but pub/sub channels are server-wide: two deployments on one Redis
  * server (say, databases 1 and 2) would hear each other's messages. A channel whose messages

@@ -15,9 +15,11 @@ import {
   INTERNAL_TOKEN_HEADER,
   type InternalTokenVerifier,
   isDatabaseUnavailable,
+  isRedisUnavailable,
   type Logger,
   normalizeErrorCode,
   type Principal,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from "@sprintconnect/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
@@ -50,8 +52,10 @@ export interface SubgraphAppOptions {
 
 /**
  * Formats every error a subgraph returns: our codes pass through, Apollo's and graphql-js's
- * are folded into the closed list, a database that is unreachable or dropped the connection is
- * SERVICE_UNAVAILABLE (retry later), and anything unexpected becomes INTERNAL with a generic
+ * are folded into the closed list, a database that could not serve the request (unreachable, a
+ * lost connection, no free connection, a statement, lock or transaction timeout, a deadlock:
+ * `isDatabaseUnavailable`) or a Redis that could not be reached (`isRedisUnavailable`) is
+ * SERVICE_UNAVAILABLE with `retryAfter`, and anything unexpected becomes INTERNAL with a generic
  * message (the original is logged). No stack traces ever leave the process.
  */
 export function formatSubgraphError(logger: Logger) {
@@ -60,12 +64,17 @@ export function formatSubgraphError(logger: Logger) {
     if (original instanceof AppError) {
       return { message: original.message, path: formatted.path, extensions: { ...original.extensions } };
     }
-    if (isDatabaseUnavailable(original)) {
-      logger.warn({ err: original, path: formatted.path }, "the database is unavailable");
+    const unavailable = isDatabaseUnavailable(original)
+      ? "The database"
+      : isRedisUnavailable(original)
+        ? "Redis"
+        : null;
+    if (unavailable) {
+      logger.warn({ err: original, path: formatted.path }, `${unavailable} is unavailable`);
       return {
-        message: "The database is unavailable; retry later",
+        message: `${unavailable} is unavailable; retry later`,
         path: formatted.path,
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, details: { retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS } },
       };
     }
     const code = normalizeErrorCode(formatted.extensions?.code);

@@ -1,4 +1,4 @@
-import type { Logger, PrismaClient } from "@sprintconnect/core";
+import type { PrismaClient } from "@sprintconnect/core";
 import { buildFederatedSchema } from "@sprintconnect/subgraph-kit";
 import type { GraphQLSchema } from "graphql";
 import type { ChatEventHub } from "./modules/events/chat-event.hub";
@@ -16,7 +16,6 @@ import { type ChatRuntime, TurnService } from "./modules/turns/turn.service";
 export interface ChatSchemaDeps extends ChatRuntime {
   /** Live chat events for `chatEvents` (the caller owns it and closes it after the app). */
   hub: ChatEventHub;
-  logger: Logger;
 }
 
 /** The chat subgraph's schema, with its services wired to `db`, the turn queue and the event log. */

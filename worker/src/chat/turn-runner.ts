@@ -16,6 +16,7 @@ import {
   type CompiledPolicies,
   compilePolicies,
   ErrorCode,
+  isDatabaseUnavailable,
   type Logger,
   loadPolicySet,
   type PolicyDecision,
@@ -176,9 +177,17 @@ export class ChatTurnRunner {
     }
   }
 
-  /** The worker that ran this turn died: it is not resumed (no tool call runs twice). */
+  /**
+   * The attempt that ran this turn stopped (its worker died) or failed after its claim (a database
+   * or Redis error): it is not resumed (no tool call runs twice).
+   */
   private interrupted(turn: TurnRow): Promise<void> {
-    return this.end(turn, "running", "interrupted", "The worker running this turn stopped; the turn was interrupted");
+    return this.end(
+      turn,
+      "running",
+      "interrupted",
+      "The turn was interrupted: the worker running it stopped or failed; try again",
+    );
   }
 
   /**
@@ -675,10 +684,16 @@ export class ChatTurnRunner {
     }
     if (state.stopReason === "cancelled") return this.finish(state, "cancelled");
     const timeout = state.stopReason === "timeout";
+    // A database too busy for the turn's reads and writes (no free connection, a timeout) is not
+    // the model's failure: said so, and logged as the overload it is.
+    const busy = !timeout && isDatabaseUnavailable(err);
     const message = timeout
       ? `The turn ran longer than CHAT_TURN_TIMEOUT_SECONDS (${this.deps.env.CHAT_TURN_TIMEOUT_SECONDS} s)`
-      : "The model failed to answer; try again";
-    if (!timeout) this.deps.logger.error({ err, turnId: state.turn.id }, "chat turn failed");
+      : busy
+        ? "The database was too busy to run the turn; try again"
+        : "The model failed to answer; try again";
+    if (busy) this.deps.logger.warn({ err, turnId: state.turn.id }, "chat turn failed: the database is unavailable");
+    else if (!timeout) this.deps.logger.error({ err, turnId: state.turn.id }, "chat turn failed");
     state.emit({ type: "error", code: ErrorCode.SERVICE_UNAVAILABLE, message });
     await this.finish(state, "failed", message);
   }

@@ -108,6 +108,21 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
     connectionTimeoutMillis: 5_000,
   });
   pool.on("connect", guardConnection);
+  // A connection that could not be had fails without a SQLSTATE: the server is down or
+  // restarting, or the pool waited `connectionTimeoutMillis` for a free one (every one busy under
+  // load). Prisma's adapter passes such an error on as it is (a transaction's start checks out
+  // its own connection), so it is named here, once, for every user of the pool: the API answers
+  // it with SERVICE_UNAVAILABLE, never INTERNAL.
+  const checkOut = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient> | undefined;
+  (pool as { connect: unknown }).connect = (...args: unknown[]) => {
+    const callback = args[0] as ((err: unknown, ...rest: unknown[]) => void) | undefined;
+    if (typeof callback === "function") {
+      return checkOut((err: unknown, ...rest: unknown[]) => callback(err ? translateCheckoutError(err) : err, ...rest));
+    }
+    return (checkOut() as Promise<pg.PoolClient>).catch((err: unknown) => {
+      throw translateCheckoutError(err);
+    });
+  };
   // An idle connection PostgreSQL ends is dropped by the pool, which then emits `error`:
   // unheard, that ends the process. Prisma's adapter listens only once it ran a query, and the
   // read builder (`readsOf`) may use the pool before it does.
@@ -121,7 +136,10 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
     if (typeof args[args.length - 1] === "function" || !result) return result; // the callback form
     return result.catch((err: unknown) => {
       const connectionLevel =
-        err instanceof Error && !(err instanceof TypeError) && (err as { code?: unknown }).code === undefined;
+        err instanceof Error &&
+        !(err instanceof TypeError) &&
+        !(err instanceof DatabaseConnectionLost) &&
+        (err as { code?: unknown }).code === undefined;
       throw connectionLevel ? new DatabaseConnectionLost(err) : err;
     });
   };
@@ -140,3 +158,17 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
 
 /** A Prisma client or an interactive transaction's client. */
 export type Db = Omit<PrismaClient, "$connect" | "$disconnect" | "$on" | "$transaction" | "$extends" | "$use">;
+
+/**
+ * A connection that could not be opened or handed out fails without a SQLSTATE: it is the
+ * connection's failure, not a statement's, so it is {@link DatabaseConnectionLost} like Prisma's
+ * `DatabaseNotReachable`. Errors PostgreSQL returned (they carry a SQLSTATE: a refused login,
+ * too many connections, "the database system is starting up") keep it and are judged by it.
+ */
+function translateCheckoutError(err: unknown): unknown {
+  if (typeof err !== "object" || err === null || err instanceof DatabaseConnectionLost) return err;
+  const { code, name } = err as { code?: unknown; name?: unknown };
+  const sqlState = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+  // By name, not instanceof: the socket's errors may come from another realm (jest's sandbox).
+  return name === "TypeError" || sqlState ? err : new DatabaseConnectionLost(err);
+}

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import type pg from "pg";
 import type { DB } from "./generated/kysely-types";
-import { DatabaseConnectionLost, isDatabaseUnavailable } from "./unavailable";
+import { isConnectionFailure } from "./unavailable";
 
 export { jsonArrayFrom } from "kysely/helpers/postgres";
 export type { DB as ReadTables } from "./generated/kysely-types";
@@ -56,12 +56,13 @@ export function readsOf(client: object): ReadDb {
  * without saying why, and pg may hear the socket close only after the release.
  */
 async function checkOut(pool: pg.Pool): Promise<Pick<pg.PoolClient, "query" | "release">> {
-  const client = await pool.connect().catch((err: unknown) => Promise.reject(translateConnectError(err)));
+  // A connection that could not be had is already DatabaseConnectionLost (createPrisma's pool).
+  const client = await pool.connect();
   let broken = false;
   return {
     query: ((text: string, values?: unknown[]) =>
       client.query(statement(text, values)).catch((err: unknown) => {
-        if (isDatabaseUnavailable(err)) broken = true;
+        if (isConnectionFailure(err)) broken = true;
         throw err;
       })) as pg.PoolClient["query"],
     release: (destroy?: boolean | Error) => client.release(destroy || broken),
@@ -90,19 +91,4 @@ function statement(text: string, values: unknown[] | undefined): pg.QueryConfig 
     statementNames.set(text, name);
   }
   return name === undefined ? { text, values: values ?? [] } : { name, text, values: values ?? [] };
-}
-
-/**
- * A connection that could not be opened or handed out (the server is down or restarting, the
- * pool waited `connectionTimeoutMillis` for one) fails without a SQLSTATE: it is the
- * connection's failure, not the statement's, so it is SERVICE_UNAVAILABLE like Prisma's
- * `DatabaseNotReachable`. Errors PostgreSQL returned (they carry a SQLSTATE: a refused login,
- * too many connections, "the database system is starting up") keep it and are judged by it.
- */
-function translateConnectError(err: unknown): unknown {
-  if (typeof err !== "object" || err === null) return err;
-  const { code, name } = err as { code?: unknown; name?: unknown };
-  const sqlState = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
-  // By name, not instanceof: the socket's errors may come from another realm (jest's sandbox).
-  return name === "TypeError" || sqlState ? err : new DatabaseConnectionLost(err);
 }

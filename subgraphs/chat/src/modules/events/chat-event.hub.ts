@@ -9,6 +9,7 @@ import {
   parseChatEvent,
   type Redis,
   redisChannel,
+  whenReady,
 } from "@sprintconnect/core";
 import { SubscriberQueue } from "@sprintconnect/subgraph-kit";
 
@@ -53,7 +54,8 @@ class ChatEventStream extends SubscriberQueue<ChatEventRecord> {
  * channel is subscribed while someone in this process listens to it.
  */
 export class ChatEventHub {
-  private readonly listeners = new Map<string, Set<ChatEventStream>>();
+  /** Per subscribed channel: its streams, and the SUBSCRIBE they all wait for before replaying. */
+  private readonly listeners = new Map<string, { streams: Set<ChatEventStream>; subscribed: Promise<unknown> }>();
   private connection: Redis | null = null;
 
   constructor(
@@ -66,15 +68,19 @@ export class ChatEventHub {
   async subscribe(sessionId: string, after: number | null): Promise<AsyncIterableIterator<ChatEventRecord>> {
     const connection = this.connect();
     const channel = redisChannel(connection, chatChannel(sessionId));
-    let set = this.listeners.get(channel);
+    let entry = this.listeners.get(channel);
     const stream = new ChatEventStream(after ?? 0, () => this.remove(channel, stream));
-    if (!set) {
-      set = new Set();
-      this.listeners.set(channel, set);
+    if (!entry) {
+      // Not during ioredis's handshake (see whenReady). Every stream of the channel replays
+      // only once the channel is subscribed, or it could miss what is published in between.
+      const subscribed = whenReady(connection).then(() => connection.subscribe(channel));
+      subscribed.catch(() => undefined); // awaited below
+      entry = { streams: new Set(), subscribed };
+      this.listeners.set(channel, entry);
     }
-    set.add(stream);
+    entry.streams.add(stream);
     try {
-      if (set.size === 1) await connection.subscribe(channel);
+      await entry.subscribed;
       stream.replayed(after === null ? [] : await this.log.replay(sessionId, after));
     } catch (err) {
       void stream.return();
@@ -85,7 +91,7 @@ export class ChatEventHub {
   }
 
   async close(): Promise<void> {
-    for (const set of this.listeners.values()) for (const stream of [...set]) void stream.return();
+    for (const { streams } of this.listeners.values()) for (const stream of [...streams]) void stream.return();
     const connection = this.connection;
     this.connection = null;
     if (connection) await connection.quit().catch(() => connection.disconnect());
@@ -97,7 +103,7 @@ export class ChatEventHub {
       connection.on("message", (channel: string, message: string) => {
         const event = parseChatEvent(message);
         if (!event) return;
-        for (const stream of this.listeners.get(channel) ?? []) stream.push(event);
+        for (const stream of this.listeners.get(channel)?.streams ?? []) stream.push(event);
       });
       connection.on("error", (err: Error) => this.logger.warn({ err }, "chat event subscriber connection error"));
       this.connection = connection;
@@ -106,12 +112,15 @@ export class ChatEventHub {
   }
 
   private remove(channel: string, stream: ChatEventStream): void {
-    const set = this.listeners.get(channel);
-    if (!set) return;
-    set.delete(stream);
-    if (set.size === 0) {
-      this.listeners.delete(channel);
-      void this.connection?.unsubscribe(channel).catch(() => undefined);
-    }
+    const entry = this.listeners.get(channel);
+    if (!entry?.streams.delete(stream) || entry.streams.size > 0) return;
+    this.listeners.delete(channel);
+    const connection = this.connection;
+    if (!connection) return;
+    // After its SUBSCRIBE (and so never during the handshake); not if the channel is wanted again.
+    void entry.subscribed
+      .then(() => whenReady(connection))
+      .then(() => (this.listeners.has(channel) ? undefined : connection.unsubscribe(channel)))
+      .catch(() => undefined);
   }
 }

@@ -8,6 +8,7 @@ import {
   checkInput,
   type Db,
   ErrorCode,
+  type Logger,
   notFound,
   type PrismaClient,
   type Redis,
@@ -33,6 +34,7 @@ export interface ChatRuntime {
   publisher: Redis;
   maxMessageChars: number;
   maxConcurrentTurnsPerOrg: number;
+  logger: Logger;
 }
 
 /**
@@ -102,13 +104,9 @@ export class TurnService {
         { jobId: turn.id },
       );
     } catch (err) {
-      await this.turns.transition(this.db, turn.id, ["queued"], {
-        status: "failed",
-        error: "could not be queued",
-        finishedAt: new Date(),
-      });
-      await this.turns.releaseSession(this.db, session.id, turn.id);
+      await this.unqueue(turn, err);
       throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Chat is unavailable; retry later", {
+        retryAfter: 1,
         cause: (err as Error).name,
       });
     }
@@ -117,18 +115,33 @@ export class TurnService {
 
   /**
    * Runs the turn-starting transaction. Starts are serialized per organization (the cap, the
-   * audit chain), so a burst waits its turn; a wait longer than the transaction allows is
-   * SERVICE_UNAVAILABLE (retry), never INTERNAL.
+   * audit chain), so a burst waits its turn. A wait longer than the transaction allows (P2028),
+   * like every failure of a database too busy to answer (no free connection, a statement or lock
+   * timeout, a deadlock), is SERVICE_UNAVAILABLE with `retryAfter` (`isDatabaseUnavailable`,
+   * formatted once by the subgraph kit), never INTERNAL; nothing of the turn is written then.
    */
-  private async startTurn<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+  private startTurn<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    return this.db.$transaction(work, { maxWait: 10_000, timeout: 20_000 });
+  }
+
+  /**
+   * A turn whose job could not be queued fails and frees its session in one transaction, so the
+   * session takes the next message. If the database cannot do even that, the turn stays queued
+   * with its session held until `cancelChatTurn` ends it (logged); the caller is told
+   * SERVICE_UNAVAILABLE either way.
+   */
+  private async unqueue(turn: ChatTurnRow, cause: unknown): Promise<void> {
     try {
-      return await this.db.$transaction(work, { maxWait: 10_000, timeout: 20_000 });
+      await this.db.$transaction(async (tx) => {
+        await this.turns.transition(tx, turn.id, ["queued"], {
+          status: "failed",
+          error: "could not be queued",
+          finishedAt: new Date(),
+        });
+        await this.turns.releaseSession(tx, turn.sessionId, turn.id);
+      });
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === "P2028" || code === "P2034") {
-        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Chat is busy; retry the message", { retryAfter: 1 });
-      }
-      throw err;
+      this.runtime.logger.error({ err, cause, turnId: turn.id }, "chat: a turn that could not be queued stays queued");
     }
   }
 
@@ -163,13 +176,17 @@ export class TurnService {
       return done;
     });
     if (cancelledQueued) {
-      await this.runtime.events.publish({
-        sessionId: session.id,
-        organizationId: principal.organizationId,
-        turnId: turn.id,
-        type: "done",
-        status: "cancelled",
-      });
+      // The cancel is stored: Redis failing now loses the `done` event (the turn reads cancelled),
+      // and must not answer an error for a cancel that took place.
+      await this.runtime.events
+        .publish({
+          sessionId: session.id,
+          organizationId: principal.organizationId,
+          turnId: turn.id,
+          type: "done",
+          status: "cancelled",
+        })
+        .catch((err: unknown) => this.runtime.logger.warn({ err, turnId: turn.id }, "chat: cannot publish done"));
     } else {
       await this.control(turn.id, { type: "cancel" });
     }
