@@ -1,7 +1,7 @@
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { AppError, ErrorCode, type Logger, notFound, type Principal } from "@sprintconnect/core";
-import { getIntrospectionQuery } from "graphql";
+import { buildSchema, getIntrospectionQuery } from "graphql";
 import pino from "pino";
 import {
   Arg,
@@ -406,6 +406,12 @@ describe("the compiled executor, against graphql-js through Apollo Server", () =
     expect(Object.keys(proto.body.data)).toEqual(["__proto__", "after"]);
     const refused = debugLines.filter((line) => line.msg.includes("graphql-jit would turn into code"));
     expect(refused).toHaveLength(literals.length + 1);
+  });
+
+  it("refuses a schema with a custom scalar whose literals nobody reviewed for graphql-jit", () => {
+    const schema = buildSchema("scalar Base64\ntype Query { decode(text: Base64): String }");
+    expect(() => compiledSchemaGateway(schema, logger)).toThrow(/review Base64's parseLiteral/);
+    expect(() => compiledSchemaGateway(buildSchema("type Query { x(at: String): Int }"), logger)).not.toThrow();
   });
 
   it("compiled every other query it answered (graphql-js ran none of them as a fallback)", () => {
