@@ -161,6 +161,11 @@ describe("a chat turn", () => {
     const feed = watch(sessionId);
     const first = await send(sessionId, 'sleepy {"ms": 1000}');
     expect(first.status).toBe(202);
+    // The answer is the turn and message as stored (the turn-start statement builds them itself).
+    const turnRow = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: first.body.id } });
+    expect(first.body).toMatchObject({ sessionId, model: turnRow.model, createdAt: turnRow.createdAt.toISOString() });
+    const [stored] = await history(sessionId);
+    expect(first.body.userMessage).toEqual(stored);
     const second = await send(sessionId, "and now?");
     expect(second.status).toBe(409);
     expect(second.body.error.code).toBe("CONFLICT");

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { canonicalize } from "json-canonicalize";
 import type { Db } from "../db/prisma";
 
@@ -67,11 +67,10 @@ export async function lockAuditChain(tx: Db, organizationId: string): Promise<vo
  */
 export async function writeAudit(tx: Db, input: AuditEntryInput): Promise<void> {
   await lockAuditChain(tx, input.organizationId);
-  const last = await tx.auditLog.findFirst({
-    where: { organizationId: input.organizationId },
-    orderBy: { seq: "desc" },
-    select: { seq: true, hash: true },
-  });
+  // Raw statements: every audited change runs these two, and Prisma's model calls spend
+  // 2–4 ms of CPU each compiling them (docs/ARCHITECTURE.md, Chat).
+  const [last] = await tx.$queryRaw<Array<{ seq: bigint; hash: string }>>`
+    SELECT seq, hash FROM "AuditLog" WHERE "organizationId" = ${input.organizationId}::uuid ORDER BY seq DESC LIMIT 1`;
   const fields: HashedFields = {
     organizationId: input.organizationId,
     seq: (last?.seq ?? 0n) + 1n,
@@ -87,9 +86,12 @@ export async function writeAudit(tx: Db, input: AuditEntryInput): Promise<void> 
     createdAt: new Date(),
   };
   const prevHash = last?.hash ?? GENESIS_HASH;
-  await tx.auditLog.create({
-    data: { ...fields, data: fields.data as object, prevHash, hash: entryHash(prevHash, fields) },
-  });
+  await tx.$executeRaw`
+    INSERT INTO "AuditLog" (id, "organizationId", seq, "actorType", "actorId", action, "targetType", "targetId",
+                            "requestId", ip, data, "prevHash", hash, "createdAt")
+    VALUES (${randomUUID()}::uuid, ${fields.organizationId}::uuid, ${fields.seq}, ${fields.actorType}, ${fields.actorId},
+            ${fields.action}, ${fields.targetType}, ${fields.targetId}, ${fields.requestId}, ${fields.ip},
+            ${JSON.stringify(fields.data)}::jsonb, ${prevHash}, ${entryHash(prevHash, fields)}, ${fields.createdAt})`;
 }
 
 export interface AuditVerification {

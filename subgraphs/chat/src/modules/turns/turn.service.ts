@@ -54,39 +54,37 @@ export class TurnService {
   async send(actor: Actor, sessionId: string, input: SendChatMessageInput): Promise<ChatTurn> {
     const { content } = checkInput(sendRules(this.runtime.maxMessageChars), input);
     const { principal } = actor;
-    const session = await this.sessions.require(principal, sessionId);
-    // A hard budget limit refuses new turns (the scheduler records when a budget is used up).
-    const overBudget = await budgetRefusal(this.db, principal.organizationId);
+    // Independent reads: the session (NOT_FOUND) and the organization's hard budget, which
+    // refuses new turns (the scheduler records when a budget is used up).
+    const [session, overBudget] = await Promise.all([
+      this.sessions.require(principal, sessionId),
+      budgetRefusal(this.db, principal.organizationId),
+    ]);
     if (overBudget) throw overBudget;
     const { turn, message } = await this.startTurn(async (tx) => {
       await this.turns.lockOrganization(tx, principal.organizationId);
-      const active = await this.turns.countActive(tx, principal.organizationId);
-      if (active >= this.runtime.maxConcurrentTurnsPerOrg) {
+      const started = await this.turns.start(tx, {
+        organizationId: principal.organizationId,
+        sessionId: session.id,
+        userId: principal.userId,
+        apiKeyId: principal.apiKeyId,
+        model: session.model,
+        content,
+        maxActive: this.runtime.maxConcurrentTurnsPerOrg,
+      });
+      if (started.outcome === "at_cap") {
         throw new AppError(
           ErrorCode.RATE_LIMITED,
           `At most ${this.runtime.maxConcurrentTurnsPerOrg} chat turns may run at once in an organization`,
           { retryAfter: 1, limit: this.runtime.maxConcurrentTurnsPerOrg },
         );
       }
-      const turn = await this.turns.create(tx, {
-        organizationId: principal.organizationId,
-        sessionId: session.id,
-        userId: principal.userId,
-        apiKeyId: principal.apiKeyId,
-        model: session.model,
-      });
-      if (!(await this.turns.claimSession(tx, principal.organizationId, session.id, turn.id))) {
+      if (started.outcome === "busy") {
         throw new AppError(ErrorCode.CONFLICT, "A turn is already running in this session; wait for it or cancel it", {
           sessionId: session.id,
         });
       }
-      const message = await this.messages.create(tx, {
-        organizationId: principal.organizationId,
-        sessionId: session.id,
-        turnId: turn.id,
-        role: "user",
-        content,
-      });
+      const { turn, message } = started;
       await recordChange(tx, sourceOf(actor), {
         organizationId: principal.organizationId,
         type: "chat.message.sent",
