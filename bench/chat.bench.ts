@@ -388,11 +388,11 @@ describe("chat", () => {
       ],
       `Event latency: from the worker's publish (occurredAt, ms precision) to the subscriber. A send answered SERVICE_UNAVAILABLE (the turn-start transaction found the database too busy) is sent again after its retryAfter, inside the measured seconds; a turn that failed (the worker found the database too busy) has no tokens. ${SHAPE} ${conditionsNote()}`,
     );
-    const cpuPerToken = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, ms / tokens]));
+    const cpuPerToken = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, (ms * 1000) / tokens]));
     if (!IN_PROCESS) {
       printTable(
         "Chat: CPU per streamed token, by process (the 100 answers, from /proc)",
-        Object.keys(cpuPerToken).map((name) => `${name} ms`),
+        Object.keys(cpuPerToken).map((name) => `${name} µs`),
         [Object.values(cpuPerToken)],
         `Each token is one Lua script in the worker, one graphql-ws frame from the chat subgraph and one from the gateway; the turns' starts and ends are included. ${conditionsNote()}`,
       );
@@ -405,7 +405,7 @@ describe("chat", () => {
       retriedSends,
       warmUpRetries,
       failedTurns: failed,
-      cpuPerToken,
+      cpuPerTokenMicros: cpuPerToken,
     });
   }, 600_000);
 });
