@@ -79,7 +79,10 @@ export function formatGatewayError(logger: Logger) {
       code = ErrorCode.SERVICE_UNAVAILABLE;
     }
     if (code === ErrorCode.INTERNAL || code === ErrorCode.SERVICE_UNAVAILABLE) {
-      logger.error({ err: original, message: formatted.message, path: formatted.path }, "operation failed");
+      // A subgraph's own SERVICE_UNAVAILABLE is expected under load (the database too busy: it
+      // says retryAfter) and was logged where it happened; an unreachable subgraph or INTERNAL is not.
+      const level = stated ? "warn" : "error";
+      logger[level]({ err: original, message: formatted.message, path: formatted.path }, "operation failed");
       const message =
         code === ErrorCode.INTERNAL
           ? "Internal error"
