@@ -63,6 +63,8 @@ class TurnState {
   assistantMessageId: string | null = null;
   /** The place of each tool call (by the model's call id) in the assistant message that asked for it. */
   callPositions = new Map<string, number>();
+  /** Whether the turn's end freed its session (`done`). */
+  released = false;
 
   /** What every stored tool call of this turn's current assistant message carries. */
   toolCallRow(callId: string) {
@@ -169,8 +171,8 @@ export class ChatTurnRunner {
       } finally {
         clearTimeout(timer);
         await state.flush();
-        // Freed before `done` when the turn ended normally; this covers a run that threw.
-        await repo.releaseSession(turn.sessionId, turn.id);
+        // Freed before `done` when the turn ended; this covers a run that threw before its end.
+        if (!state.released) await repo.releaseSession(turn.sessionId, turn.id);
       }
     } finally {
       unlisten();
@@ -228,6 +230,7 @@ export class ChatTurnRunner {
    */
   private async done(state: TurnState, status: "completed" | "cancelled" | "failed" | "interrupted") {
     await this.deps.repo.releaseSession(state.turn.sessionId, state.turn.id);
+    state.released = true;
     state.emit({ type: "done", status });
   }
 
