@@ -13,8 +13,6 @@ import {
   type GatewayEnv,
   HTTP_STATUS,
   InternalTokenSigner,
-  isDatabaseUnavailable,
-  isRedisUnavailable,
   type KeyRing,
   type Logger,
   type Principal,
@@ -22,6 +20,7 @@ import {
   type Redis,
   UNAVAILABLE_RETRY_AFTER_SECONDS,
   UsageRecorder,
+  unavailableDependency,
 } from "@sprintconnect/core";
 import { EgressGuard, parseEgressPolicy } from "@sprintconnect/mcp";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -179,13 +178,13 @@ export async function createGatewayApp(deps: GatewayDeps): Promise<FastifyInstan
     let code: ErrorCode;
     let message: string;
     let details: Record<string, unknown> | undefined;
+    // Authentication reads PostgreSQL and Redis on every request; a restart or an overload there is worth a retry.
+    const dependency = err instanceof AppError ? null : unavailableDependency(err);
     if (err instanceof AppError) {
       code = err.code;
       message = err.message;
       details = err.extensions.details as Record<string, unknown> | undefined;
-    } else if (isDatabaseUnavailable(err) || isRedisUnavailable(err)) {
-      // Authentication reads PostgreSQL on every request; a restart or an overload there is worth a retry.
-      const dependency = isRedisUnavailable(err) ? "Redis" : "The database";
+    } else if (dependency) {
       code = ErrorCode.SERVICE_UNAVAILABLE;
       message = `${dependency} is unavailable; retry later`;
       details = { retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS };

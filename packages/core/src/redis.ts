@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { isDatabaseUnavailable } from "./db/unavailable";
 
 export { Redis } from "ioredis";
 
@@ -24,6 +25,17 @@ export function isRedisUnavailable(err: unknown): boolean {
   // By name (ioredis does not export its error classes); an aborted command carries `command`,
   // which tells ioredis's AbortError from the DOM's.
   return err.name === "MaxRetriesPerRequestError" || (err.name === "AbortError" && "command" in err);
+}
+
+/**
+ * Which dependency could not serve the request (`isDatabaseUnavailable`, `isRedisUnavailable`),
+ * named for the caller's message ("The database is unavailable; retry later"), or null when
+ * `err` is no such failure. The gateway and the subgraph kit answer it SERVICE_UNAVAILABLE with
+ * `retryAfter` (`UNAVAILABLE_RETRY_AFTER_SECONDS`).
+ */
+export function unavailableDependency(err: unknown): "The database" | "Redis" | null {
+  if (isDatabaseUnavailable(err)) return "The database";
+  return isRedisUnavailable(err) ? "Redis" : null;
 }
 
 /**

@@ -14,12 +14,11 @@ import {
   ErrorCode,
   INTERNAL_TOKEN_HEADER,
   type InternalTokenVerifier,
-  isDatabaseUnavailable,
-  isRedisUnavailable,
   type Logger,
   normalizeErrorCode,
   type Principal,
   UNAVAILABLE_RETRY_AFTER_SECONDS,
+  unavailableDependency,
 } from "@sprintconnect/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
@@ -64,11 +63,7 @@ export function formatSubgraphError(logger: Logger) {
     if (original instanceof AppError) {
       return { message: original.message, path: formatted.path, extensions: { ...original.extensions } };
     }
-    const unavailable = isDatabaseUnavailable(original)
-      ? "The database"
-      : isRedisUnavailable(original)
-        ? "Redis"
-        : null;
+    const unavailable = unavailableDependency(original);
     if (unavailable) {
       logger.warn({ err: original, path: formatted.path }, `${unavailable} is unavailable`);
       return {

@@ -13,6 +13,7 @@ import {
   type PrismaClient,
   type Redis,
   recordChange,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from "@sprintconnect/core";
 import { chatTurnJob, type JobQueues } from "@sprintconnect/jobs";
 import { type Actor, isUuid, sourceOf } from "@sprintconnect/subgraph-kit";
@@ -104,7 +105,7 @@ export class TurnService {
     } catch (err) {
       await this.unqueue(turn, err);
       throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "Chat is unavailable; retry later", {
-        retryAfter: 1,
+        retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS,
         cause: (err as Error).name,
       });
     }
