@@ -74,7 +74,7 @@ export async function emitEvent(tx: Db, event: OutboxEvent): Promise<{ id: strin
   await tx.$executeRaw`
     INSERT INTO "Event" (id, "organizationId", type, "aggregateId", payload, "createdAt")
     VALUES (${id}::uuid, ${event.organizationId}::uuid, ${event.type}, ${event.aggregateId ?? null},
-            ${JSON.stringify(withTrace(JSON.parse(JSON.stringify(event.payload)), trace))}::jsonb, ${new Date()})`;
+            ${JSON.stringify(withTrace(event.payload, trace))}::jsonb, ${new Date()})`;
   return { id };
 }
 

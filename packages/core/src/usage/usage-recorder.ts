@@ -126,7 +126,7 @@ export class UsageRecorder {
       folded.outputTokens += row.outputTokens ?? 0;
       folded.cachedTokens += row.cachedTokens ?? 0;
       // Most records (every API request) have no cost: no Decimal arithmetic for them.
-      if (row.costUsd !== "0") folded.cost = folded.cost.plus(String(row.costUsd ?? "0"));
+      if (row.costUsd && row.costUsd !== "0") folded.cost = folded.cost.plus(String(row.costUsd));
       if (durationMs !== null) folded.durationSum += durationMs * quantity;
       return;
     }
