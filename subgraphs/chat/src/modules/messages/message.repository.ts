@@ -40,10 +40,6 @@ export class MessageRepository {
     return this.db.chatMessage.findFirst({ where: { organizationId, id }, include });
   }
 
-  create(db: Db, data: Prisma.ChatMessageUncheckedCreateInput): Promise<ChatMessageRow> {
-    return db.chatMessage.create({ data, include });
-  }
-
   findToolCall(organizationId: string, sessionId: string, id: string, db: Db = this.db) {
     return db.chatToolCall.findFirst({ where: { organizationId, sessionId, id } });
   }
