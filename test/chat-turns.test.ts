@@ -67,6 +67,30 @@ async function untilDone(feed: Collected, turns = 1): Promise<any[]> {
   return feed.items;
 }
 
+/**
+ * The turn ended with `error` (SERVICE_UNAVAILABLE, with `errorMessage` when given) then `done`
+ * as `status`, is stored so with `error`, and its session took the next message, which ran.
+ * Returns the turn's events.
+ */
+async function expectEndedAndFreed(
+  feed: Collected,
+  sessionId: string,
+  turnId: string,
+  ended: { status: string; error: unknown; errorMessage?: unknown },
+): Promise<any[]> {
+  const events = feed.items.filter((e) => e.turnId === turnId);
+  expect(events.slice(-2)).toMatchObject([
+    { type: "error", code: "SERVICE_UNAVAILABLE", ...(ended.errorMessage ? { errorMessage: ended.errorMessage } : {}) },
+    { type: "done", status: ended.status },
+  ]);
+  const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: turnId } });
+  expect(turn).toMatchObject({ status: ended.status, error: ended.error });
+  expect(turn.finishedAt).not.toBeNull();
+  expect((await send(sessionId, "and now?")).status).toBe(202);
+  await untilDone(feed, 2);
+  return events;
+}
+
 async function history(sessionId: string, auth = org.ownerKey) {
   const res = await request(stack.url, "GET", `/v1/chat/sessions/${sessionId}?limit=500`, { auth });
   expect(res.status).toBe(200);
@@ -256,15 +280,10 @@ describe("a chat turn", () => {
       await restore();
     }
     expect(refusedClaims).toBe(3); // the first attempt and both retries
-    const events = feed.items.filter((e) => e.turnId === sent.body.id);
-    expect(events.slice(-2)).toMatchObject([
-      { type: "error", code: "SERVICE_UNAVAILABLE" },
-      { type: "done", status: "failed" },
-    ]);
-    const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
-    expect(turn).toMatchObject({ status: "failed", error: "The turn could not be started; try again" });
-    expect((await send(sessionId, "and now?")).status).toBe(202);
-    await untilDone(feed, 2);
+    await expectEndedAndFreed(feed, sessionId, sent.body.id, {
+      status: "failed",
+      error: "The turn could not be started; try again",
+    });
   });
 
   it("interrupts a turn whose last attempt failed after its claim: error and done, no tool call run twice, the session freed", async () => {
@@ -292,22 +311,16 @@ describe("a chat turn", () => {
       await restoreClaims();
     }
     expect([refusedClaims, refusedEnds]).toEqual([2, 2]);
-    const events = feed.items.filter((e) => e.turnId === sent.body.id);
-    expect(events.filter((e) => e.type === "tool_call_started")).toHaveLength(1);
-    expect(events.filter((e) => e.type === "tool_call_finished")).toHaveLength(1);
-    expect(events.slice(-2)).toMatchObject([
-      { type: "error", code: "SERVICE_UNAVAILABLE" },
-      { type: "done", status: "interrupted" },
-    ]);
-    expect(events.filter((e) => e.type === "done")).toHaveLength(1);
-    const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
-    expect(turn).toMatchObject({ status: "interrupted", error: expect.stringContaining("interrupted") });
-    expect(turn.finishedAt).not.toBeNull();
     const calls = await stack.db.chatToolCall.findMany({ where: { turnId: sent.body.id } });
     expect(calls.map((c) => [c.toolName, c.status])).toEqual([["echo", "succeeded"]]);
     // The session is free: the next message is taken and runs.
-    expect((await send(sessionId, "and now?")).status).toBe(202);
-    await untilDone(feed, 2);
+    const events = await expectEndedAndFreed(feed, sessionId, sent.body.id, {
+      status: "interrupted",
+      error: expect.stringContaining("interrupted"),
+    });
+    expect(events.filter((e) => e.type === "tool_call_started")).toHaveLength(1);
+    expect(events.filter((e) => e.type === "tool_call_finished")).toHaveLength(1);
+    expect(events.filter((e) => e.type === "done")).toHaveLength(1);
     expect(await stack.db.chatToolCall.count({ where: { sessionId } })).toBe(1);
   });
 
@@ -382,15 +395,11 @@ describe("a chat turn", () => {
       await owner.query(`DROP FUNCTION IF EXISTS ${name}()`);
       await owner.end();
     }
-    const events = feed.items.filter((e) => e.turnId === sent.body.id);
-    expect(events.slice(-2)).toMatchObject([
-      { type: "error", code: "SERVICE_UNAVAILABLE", errorMessage: expect.stringContaining("database was too busy") },
-      { type: "done", status: "failed" },
-    ]);
-    const turn = await stack.db.chatTurn.findUniqueOrThrow({ where: { id: sent.body.id } });
-    expect(turn).toMatchObject({ status: "failed", error: "The database was too busy to run the turn; try again" });
-    expect((await send(sessionId, "and now?")).status).toBe(202);
-    await untilDone(feed, 2);
+    await expectEndedAndFreed(feed, sessionId, sent.body.id, {
+      status: "failed",
+      error: "The database was too busy to run the turn; try again",
+      errorMessage: expect.stringContaining("database was too busy"),
+    });
   });
 
   it("refuses an empty or too long message with VALIDATION_FAILED", async () => {

@@ -13,16 +13,7 @@ import { GraphQLError } from "graphql";
 import { sql } from "kysely";
 import { Client as PgClient } from "pg";
 import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL, TEST_LOG_LEVEL } from "./support/env";
-
-/** What a rejected promise was rejected with. */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a failure");
-}
+import { failure } from "./support/wait";
 
 /** How a subgraph answers a resolver that threw `err`. */
 function answered(err: unknown) {

@@ -7,18 +7,9 @@ import { createPrisma, isDatabaseUnavailable, type PrismaClient, readsOf } from 
 import { sql } from "kysely";
 import { appDatabaseUrl } from "./support/env";
 import { asDatabaseOwner, freshDatabase } from "./support/own-services";
+import { failure } from "./support/wait";
 
 const ROOT = resolve(__dirname, "..");
-
-/** What a rejected promise was rejected with. */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("the read query builder's types", () => {
   it("are what prisma-kysely generates from schema.prisma today (run `npx prisma generate` after changing it)", async () => {
