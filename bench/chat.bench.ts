@@ -217,7 +217,7 @@ describe("chat", () => {
         "Chat: CPU per turn of a one-line answer, by process (send → done, from /proc)",
         Object.keys(cpuPerTurn).map((name) => `${name} ms`),
         [Object.values(cpuPerTurn)],
-        `Includes the bench's own reads of each turn's row (chat subgraph: none; the worker's outbox relay polls meanwhile). ${conditionsNote()}`,
+        `The bench reads each turn's row straight from PostgreSQL (in its own process, not counted); the worker's outbox relay runs meanwhile (counted). ${conditionsNote()}`,
       );
     }
     const parts = Object.fromEntries(Object.entries(segments).map(([k, v]) => [k, summarize(v)]));
